@@ -50,6 +50,10 @@ impl App {
                 Err(e) => failed.push(e),
             }
         }
-        if failed.is_empty() { Ok(ok) } else { Err(failed) }
+        if failed.is_empty() {
+            Ok(ok)
+        } else {
+            Err(failed)
+        }
     }
 }

@@ -45,7 +45,11 @@ impl Diagnostic {
     }
 
     /// A warning at a construct path.
-    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, path, message)
@@ -93,9 +97,13 @@ mod tests {
 
     #[test]
     fn display_names_path_id_and_property() {
-        let d = Diagnostic::error("unknown-ref", "Prd/Db/Cluster", "Ref to unknown logical ID 'X'")
-            .at("DbCluster12345678")
-            .property("Properties.DBSubnetGroupName");
+        let d = Diagnostic::error(
+            "unknown-ref",
+            "Prd/Db/Cluster",
+            "Ref to unknown logical ID 'X'",
+        )
+        .at("DbCluster12345678")
+        .property("Properties.DBSubnetGroupName");
         assert_eq!(
             d.to_string(),
             "error[unknown-ref] Prd/Db/Cluster (DbCluster12345678) Properties.DBSubnetGroupName: Ref to unknown logical ID 'X'"

@@ -95,7 +95,10 @@ mod tests {
     fn nested_ids_get_a_hash_of_the_full_path() {
         let a = from_path(&["Database", "Cluster"]).unwrap_or_default();
         // md5("Database/Cluster") starts with these 8 hex digits (computed independently).
-        assert_eq!(a, format!("DatabaseCluster{}", path_hash(&["Database", "Cluster"])));
+        assert_eq!(
+            a,
+            format!("DatabaseCluster{}", path_hash(&["Database", "Cluster"]))
+        );
         // `Resource` leaves the human part but not the hash.
         let r = from_path(&["Database", "Resource"]).unwrap_or_default();
         assert!(r.starts_with("Database") && r.len() == 16);

@@ -206,7 +206,10 @@ impl Stack {
                 Diagnostic::error(
                     "foreign-handle",
                     &self.name,
-                    format!("no resource '{id}' in stack '{}': the handle comes from another stack", self.name),
+                    format!(
+                        "no resource '{id}' in stack '{}': the handle comes from another stack",
+                        self.name
+                    ),
                 )
                 .at(id),
             );
@@ -228,9 +231,7 @@ impl Stack {
 
     /// The construct path of a resource by logical ID.
     pub fn resource_path(&self, logical_id: &str) -> Option<&str> {
-        self.resources
-            .get(logical_id)
-            .map(|e| self.path_of(e.node))
+        self.resources.get(logical_id).map(|e| self.path_of(e.node))
     }
 
     /// The node of a resource by logical ID.
@@ -320,7 +321,10 @@ impl Stack {
             tags: IndexMap::new(),
             metadata: IndexMap::new(),
         });
-        self.nodes[parent.0].children.entry(id.to_owned()).or_insert(node);
+        self.nodes[parent.0]
+            .children
+            .entry(id.to_owned())
+            .or_insert(node);
         node
     }
 

@@ -315,12 +315,14 @@ fn apply_override(root: &mut Json, path: &str, value: Option<Json>) {
                 Some(v) => v,
                 None => return,
             },
-            Json::Object(_) => match cur.as_object_mut() {
-                Some(o) => o
-                    .entry((*seg).to_owned())
-                    .or_insert_with(|| Json::Object(Map::new())),
-                None => return,
-            },
+            Json::Object(o) => {
+                // A deletion never creates the path it deletes from.
+                if value.is_none() && !o.contains_key(*seg) {
+                    return;
+                }
+                o.entry((*seg).to_owned())
+                    .or_insert_with(|| Json::Object(Map::new()))
+            }
             other => {
                 if value.is_none() {
                     return;
@@ -383,7 +385,10 @@ fn check_limits(stack: &Stack, template: &Json, bytes: usize) -> Vec<Diagnostic>
             d.push(Diagnostic::error(
                 "template-limit",
                 name,
-                format!("{n} {} exceed CloudFormation's limit of {max}; split the stack", section.to_lowercase()),
+                format!(
+                    "{n} {} exceed CloudFormation's limit of {max}; split the stack",
+                    section.to_lowercase()
+                ),
             ));
         }
     }

@@ -34,7 +34,11 @@ fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
     match v {
         Json::Object(o) => {
             if o.len() == 1 {
-                let (k, arg) = o.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap_or(("", v));
+                let (k, arg) = o
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (k.as_str(), v))
+                    .unwrap_or(("", v));
                 let mut push = |r| {
                     out.push(Found {
                         reference: r,
@@ -44,7 +48,9 @@ fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
                 match (k, arg) {
                     ("Ref", Json::String(name)) => push(Reference::Ref(name.clone())),
                     ("Fn::GetAtt", Json::Array(a)) => {
-                        if let (Some(Json::String(id)), Some(Json::String(attr))) = (a.first(), a.get(1)) {
+                        if let (Some(Json::String(id)), Some(Json::String(attr))) =
+                            (a.first(), a.get(1))
+                        {
                             push(Reference::GetAtt(id.clone(), attr.clone()));
                         }
                     }
@@ -80,8 +86,8 @@ fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
                     }
                     _ => {}
                 }
-                let in_cond = in_condition
-                    || matches!(k, "Fn::And" | "Fn::Or" | "Fn::Not" | "Fn::Equals");
+                let in_cond =
+                    in_condition || matches!(k, "Fn::And" | "Fn::Or" | "Fn::Not" | "Fn::Equals");
                 if k.starts_with("Fn::") || k == "Ref" {
                     collect(arg, at, in_cond, out);
                     return;
@@ -125,7 +131,12 @@ fn sub_refs(s: &str, vars: &HashSet<&str>, push: &mut impl FnMut(Reference)) {
 pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
     let mut d = Vec::new();
     let empty = Map::new();
-    let section = |name: &str| template.get(name).and_then(Json::as_object).unwrap_or(&empty);
+    let section = |name: &str| {
+        template
+            .get(name)
+            .and_then(Json::as_object)
+            .unwrap_or(&empty)
+    };
     let resources = section("Resources");
     let parameters = section("Parameters");
     let conditions = section("Conditions");
@@ -168,7 +179,10 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                     } else if parameters.contains_key(name) {
                         used_params.insert(name.clone());
                     } else if !pseudo::NAMES.contains(&name.as_str()) {
-                        d.push(err("unknown-ref", format!("Ref to unknown logical ID '{name}'")));
+                        d.push(err(
+                            "unknown-ref",
+                            format!("Ref to unknown logical ID '{name}'"),
+                        ));
                     }
                 }
                 Reference::GetAtt(id, attr) => match resources.get(id) {
@@ -184,29 +198,36 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                             e.type_name.starts_with("Custom::")
                                 || e.type_name == "AWS::CloudFormation::CustomResource"
                         });
-                        if let Some(schema) = stack.resource_schema(id) {
-                            if !is_custom && !schema.attributes.contains(&attr.as_str()) {
-                                let known = if schema.attributes.is_empty() {
-                                    "it has none".to_owned()
-                                } else {
-                                    format!("it has {}", schema.attributes.join(", "))
-                                };
-                                d.push(err(
-                                    "unknown-attribute",
-                                    format!("{} has no attribute '{attr}' ({known})", schema.type_name),
-                                ));
-                            }
+                        if let Some(schema) = stack.resource_schema(id)
+                            && !is_custom
+                            && !schema.attributes.contains(&attr.as_str())
+                        {
+                            let known = if schema.attributes.is_empty() {
+                                "it has none".to_owned()
+                            } else {
+                                format!("it has {}", schema.attributes.join(", "))
+                            };
+                            d.push(err(
+                                "unknown-attribute",
+                                format!("{} has no attribute '{attr}' ({known})", schema.type_name),
+                            ));
                         }
                     }
                 },
                 Reference::Condition(name) => {
                     used_conds.insert(name.clone());
                     if !conditions.contains_key(name) {
-                        d.push(err("unknown-condition", format!("condition '{name}' is not declared")));
+                        d.push(err(
+                            "unknown-condition",
+                            format!("condition '{name}' is not declared"),
+                        ));
                     }
                 }
                 Reference::Mapping(name, top, second) => match mappings.get(name) {
-                    None => d.push(err("unknown-mapping", format!("mapping '{name}' is not declared"))),
+                    None => d.push(err(
+                        "unknown-mapping",
+                        format!("mapping '{name}' is not declared"),
+                    )),
                     Some(m) => {
                         if let Some(top) = top {
                             match m.get(top) {
@@ -215,13 +236,13 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                                     format!("mapping '{name}' has no key '{top}'"),
                                 )),
                                 Some(inner) => {
-                                    if let Some(second) = second {
-                                        if inner.get(second).is_none() {
-                                            d.push(err(
-                                                "unknown-mapping-key",
-                                                format!("mapping '{name}' has no key '{top}.{second}'"),
-                                            ));
-                                        }
+                                    if let Some(second) = second
+                                        && inner.get(second).is_none()
+                                    {
+                                        d.push(err(
+                                            "unknown-mapping-key",
+                                            format!("mapping '{name}' has no key '{top}.{second}'"),
+                                        ));
                                     }
                                 }
                             }
@@ -254,9 +275,13 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
             direct_conds.insert(c.to_owned());
             if !conditions.contains_key(c) {
                 d.push(
-                    Diagnostic::error("unknown-condition", &path, format!("condition '{c}' is not declared"))
-                        .at(id)
-                        .property("Condition"),
+                    Diagnostic::error(
+                        "unknown-condition",
+                        &path,
+                        format!("condition '{c}' is not declared"),
+                    )
+                    .at(id)
+                    .property("Condition"),
                 );
             }
         }
@@ -270,9 +295,13 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                 deps.push(dep.to_owned());
             } else {
                 d.push(
-                    Diagnostic::error("unknown-ref", &path, format!("DependsOn names unknown resource '{dep}'"))
-                        .at(id)
-                        .property("DependsOn"),
+                    Diagnostic::error(
+                        "unknown-ref",
+                        &path,
+                        format!("DependsOn names unknown resource '{dep}'"),
+                    )
+                    .at(id)
+                    .property("DependsOn"),
                 );
             }
         }
@@ -289,9 +318,13 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
             // No Properties at all: only the required ones matter.
             for p in schema.properties.iter().filter(|p| p.required) {
                 d.push(
-                    Diagnostic::error("missing-property", &path, format!("required property '{}' is missing", p.name))
-                        .at(id)
-                        .property(format!("Properties.{}", p.name)),
+                    Diagnostic::error(
+                        "missing-property",
+                        &path,
+                        format!("required property '{}' is missing", p.name),
+                    )
+                    .at(id)
+                    .property(format!("Properties.{}", p.name)),
                 );
             }
         }
@@ -306,15 +339,18 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
             direct_conds.insert(c.to_owned());
             if !conditions.contains_key(c) {
                 d.push(
-                    Diagnostic::error("unknown-condition", &owner_path, format!("condition '{c}' is not declared"))
-                        .at(name.as_str())
-                        .property("Condition"),
+                    Diagnostic::error(
+                        "unknown-condition",
+                        &owner_path,
+                        format!("condition '{c}' is not declared"),
+                    )
+                    .at(name.as_str())
+                    .property("Condition"),
                 );
             }
         }
     }
 
-    drop(check_refs);
     for name in parameters.keys() {
         if !used_params.contains(name) {
             d.push(
@@ -351,7 +387,11 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                 format!(
                     "dependency cycle: {} (paths: {})",
                     shown.join(" -> "),
-                    cycle.iter().map(|id| path_of(id)).collect::<Vec<_>>().join(", ")
+                    cycle
+                        .iter()
+                        .map(|id| path_of(id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
             .at(first.as_str()),
@@ -456,7 +496,11 @@ impl SchemaCheck<'_> {
             return;
         }
         let Some(obj) = v.as_object() else {
-            self.err("type-mismatch", at, format!("expected an object, found {}", kind(v)));
+            self.err(
+                "type-mismatch",
+                at,
+                format!("expected an object, found {}", kind(v)),
+            );
             return;
         };
         for p in props {
@@ -493,7 +537,11 @@ impl SchemaCheck<'_> {
             Shape::String(rule) => match v {
                 Json::String(s) => self.string(s, rule, at),
                 Json::Number(_) | Json::Bool(_) => {}
-                other => self.err("type-mismatch", at, format!("expected a string, found {}", kind(other))),
+                other => self.err(
+                    "type-mismatch",
+                    at,
+                    format!("expected a string, found {}", kind(other)),
+                ),
             },
             Shape::Integer(rule) | Shape::Number(rule) => {
                 let n = match v {
@@ -502,16 +550,32 @@ impl SchemaCheck<'_> {
                     _ => None,
                 };
                 match n {
-                    None => self.err("type-mismatch", at, format!("expected a number, found {}", kind(v))),
+                    None => self.err(
+                        "type-mismatch",
+                        at,
+                        format!("expected a number, found {}", kind(v)),
+                    ),
                     Some(n) => {
                         if matches!(shape, Shape::Integer(_)) && n.fract() != 0.0 {
-                            self.err("type-mismatch", at, format!("expected an integer, found {n}"));
+                            self.err(
+                                "type-mismatch",
+                                at,
+                                format!("expected an integer, found {n}"),
+                            );
                         }
                         if let Some(min) = rule.minimum.filter(|m| n < *m) {
-                            self.err("out-of-range", at, format!("{n} is below the minimum {min}"));
+                            self.err(
+                                "out-of-range",
+                                at,
+                                format!("{n} is below the minimum {min}"),
+                            );
                         }
                         if let Some(max) = rule.maximum.filter(|m| n > *m) {
-                            self.err("out-of-range", at, format!("{n} is above the maximum {max}"));
+                            self.err(
+                                "out-of-range",
+                                at,
+                                format!("{n} is above the maximum {max}"),
+                            );
                         }
                     }
                 }
@@ -520,7 +584,11 @@ impl SchemaCheck<'_> {
                 let ok = matches!(v, Json::Bool(_))
                     || matches!(v, Json::String(s) if s == "true" || s == "false");
                 if !ok {
-                    self.err("type-mismatch", at, format!("expected a boolean, found {}", kind(v)));
+                    self.err(
+                        "type-mismatch",
+                        at,
+                        format!("expected a boolean, found {}", kind(v)),
+                    );
                 }
             }
             Shape::List {
@@ -531,16 +599,28 @@ impl SchemaCheck<'_> {
                 Json::Array(a) => {
                     let n = a.len() as u64;
                     if let Some(min) = min_items.filter(|m| n < *m) {
-                        self.err("out-of-range", at, format!("{n} item(s), fewer than the minimum {min}"));
+                        self.err(
+                            "out-of-range",
+                            at,
+                            format!("{n} item(s), fewer than the minimum {min}"),
+                        );
                     }
                     if let Some(max) = max_items.filter(|m| n > *m) {
-                        self.err("out-of-range", at, format!("{n} item(s), more than the maximum {max}"));
+                        self.err(
+                            "out-of-range",
+                            at,
+                            format!("{n} item(s), more than the maximum {max}"),
+                        );
                     }
                     for (i, x) in a.iter().enumerate() {
                         self.value(x, item, &format!("{at}[{i}]"));
                     }
                 }
-                other => self.err("type-mismatch", at, format!("expected a list, found {}", kind(other))),
+                other => self.err(
+                    "type-mismatch",
+                    at,
+                    format!("expected a list, found {}", kind(other)),
+                ),
             },
             Shape::Map(item) => match v {
                 Json::Object(o) => {
@@ -548,7 +628,11 @@ impl SchemaCheck<'_> {
                         self.value(x, item, &format!("{at}.{k}"));
                     }
                 }
-                other => self.err("type-mismatch", at, format!("expected a map, found {}", kind(other))),
+                other => self.err(
+                    "type-mismatch",
+                    at,
+                    format!("expected a map, found {}", kind(other)),
+                ),
             },
             Shape::Object { properties, closed } => self.object(v, properties, *closed, at),
         }
@@ -568,17 +652,28 @@ impl SchemaCheck<'_> {
         }
         let len = s.chars().count() as u64;
         if let Some(min) = rule.min_length.filter(|m| len < *m) {
-            self.err("invalid-length", at, format!("'{s}' is {len} characters, fewer than {min}"));
+            self.err(
+                "invalid-length",
+                at,
+                format!("'{s}' is {len} characters, fewer than {min}"),
+            );
         }
         if let Some(max) = rule.max_length.filter(|m| len > *m) {
-            self.err("invalid-length", at, format!("'{s}' is {len} characters, more than {max}"));
+            self.err(
+                "invalid-length",
+                at,
+                format!("'{s}' is {len} characters, more than {max}"),
+            );
         }
-        if let Some(p) = rule.pattern {
-            if let Some(re) = pattern(p) {
-                if !re.is_match(s) {
-                    self.err("invalid-pattern", at, format!("'{s}' does not match the pattern {p}"));
-                }
-            }
+        if let Some(p) = rule.pattern
+            && let Some(re) = pattern(p)
+            && !re.is_match(s)
+        {
+            self.err(
+                "invalid-pattern",
+                at,
+                format!("'{s}' does not match the pattern {p}"),
+            );
         }
     }
 }

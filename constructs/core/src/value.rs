@@ -455,7 +455,10 @@ mod tests {
             fns::get_att_unchecked::<String>("Db", "Endpoint.Address").to_json(),
             json!({"Fn::GetAtt": ["Db", "Endpoint.Address"]})
         );
-        assert_eq!(fns::sub("${AWS::Region}-x").to_json(), json!({"Fn::Sub": "${AWS::Region}-x"}));
+        assert_eq!(
+            fns::sub("${AWS::Region}-x").to_json(),
+            json!({"Fn::Sub": "${AWS::Region}-x"})
+        );
         assert_eq!(
             fns::sub_with("${A}/${B}", [("A", "x".into()), ("B", pseudo::region())]).to_json(),
             json!({"Fn::Sub": ["${A}/${B}", {"A": "x", "B": {"Ref": "AWS::Region"}}]})
@@ -529,7 +532,9 @@ mod tests {
             ]})
         );
         assert_eq!(
-            Condition::or([a.clone(), a]).as_json()["Fn::Or"].as_array().map(Vec::len),
+            Condition::or([a.clone(), a]).as_json()["Fn::Or"]
+                .as_array()
+                .map(Vec::len),
             Some(2)
         );
     }
