@@ -1,0 +1,1 @@
+//! Deploy engine (work in progress).

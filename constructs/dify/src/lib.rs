@@ -1,0 +1,1 @@
+//! Dify constructs (work in progress).

@@ -1,0 +1,49 @@
+# Shared by scripts/test.sh and .ci/run: the Python tools venv and the local moto server.
+# Source it; it defines functions and exports, it runs nothing by itself.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+MOTO_PORT="${MOTO_PORT:-5055}"
+
+# Creates the venv and installs the pinned tools, once per requirements change.
+ensure_venv() {
+    local stamp="$VENV/.requirements.sha"
+    local want
+    want="$(sha256sum "$ROOT/scripts/requirements-ci.txt" | cut -d' ' -f1)"
+    if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        echo "==> installing Python tools into $VENV (cfn-lint, checkov, moto, awscli)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-ci.txt"
+        echo "$want" > "$stamp"
+    fi
+    export CFN_LINT="$VENV/bin/cfn-lint"
+    export CHECKOV="$VENV/bin/checkov"
+    export AWS_CLI="$VENV/bin/aws"
+    export CFN_SCHEMAS_DIR
+    CFN_SCHEMAS_DIR="$("$VENV/bin/python" -c 'import cfnlint, os; print(os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas"))')"
+}
+
+# Starts moto on 127.0.0.1 unless one already answers there; exports MOTO_ENDPOINT.
+ensure_moto() {
+    export MOTO_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+    if curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then
+        return
+    fi
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"${TMPDIR:-/tmp}/moto-$MOTO_PORT.log" 2>&1 &
+    MOTO_PID=$!
+    for _ in $(seq 1 100); do
+        if curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then
+            return
+        fi
+        sleep 0.1
+    done
+    echo "moto did not start on $MOTO_ENDPOINT; see ${TMPDIR:-/tmp}/moto-$MOTO_PORT.log" >&2
+    return 1
+}
+
+stop_moto() {
+    if [ -n "${MOTO_PID:-}" ]; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+}
