@@ -1,0 +1,238 @@
+//! The environment file format: defaults, and an error naming file, field and value for each
+//! kind of bad input.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use dify_constructs::config::{Component, ConfigError, DbCapacity, Environment, Network};
+
+const MINIMAL: &str = r#"
+region = "ap-northeast-1"
+[network]
+vpc_id = "vpc-0123456789abcdef0"
+private_subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+public_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+[ingress.allowlist]
+office = ["203.0.113.10/32"]
+"#;
+
+fn errors(name: &str, text: &str) -> Vec<ConfigError> {
+    Environment::from_toml_str(name, text).unwrap_err().0
+}
+
+fn one_error(name: &str, text: &str) -> ConfigError {
+    let mut e = errors(name, text);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    e.remove(0)
+}
+
+#[test]
+fn non_production_defaults() {
+    let env = Environment::from_toml_str("dev.toml", MINIMAL).unwrap();
+    assert_eq!(env.stack_name, "dify-dev");
+    assert!(!env.production);
+    assert_eq!(env.log_retention_days, 7);
+    assert_eq!(env.database.backup_retention_days, 7);
+    assert!(!env.database.deletion_protection);
+    assert!(!env.database.customer_managed_key);
+    assert!(matches!(
+        env.database.capacity,
+        DbCapacity::Serverless { .. }
+    ));
+    assert_eq!(env.cache.nodes, 1);
+    assert_eq!(env.services.get(Component::Api).desired, 1);
+    assert_eq!(env.services.get(Component::Beat).max, 1);
+    assert!(env.ingress.idle_timeout_seconds >= 600);
+}
+
+#[test]
+fn production_defaults_follow_the_seed() {
+    let env = Environment::from_toml_str("prd.toml", MINIMAL).unwrap();
+    assert!(env.production);
+    assert_eq!(env.log_retention_days, 30);
+    assert_eq!(env.database.backup_retention_days, 14);
+    assert!(env.database.deletion_protection);
+    assert!(env.database.performance_insights);
+    assert!(env.database.customer_managed_key);
+    assert!(env.ingress.deletion_protection);
+    assert_eq!(env.cache.nodes, 3);
+    assert_eq!(env.cache.snapshot_retention_days, 5);
+    assert!(env.services.get(Component::Api).min >= 2);
+    // `production` can also be set explicitly on any name.
+    let env =
+        Environment::from_toml_str("live.toml", &format!("production = true\n{MINIMAL}")).unwrap();
+    assert!(env.production);
+}
+
+#[test]
+fn unknown_key_names_file_field_and_line() {
+    let e = one_error(
+        "dev.toml",
+        &MINIMAL.replace("[network]", "[network]\nvpc = \"x\""),
+    );
+    assert_eq!(e.file.to_str(), Some("dev.toml"));
+    assert_eq!(e.field, "network.vpc");
+    assert!(e.message.contains("unknown field `vpc`"), "{e}");
+    assert!(e.message.contains("line 4"), "{e}");
+}
+
+#[test]
+fn bad_cidrs_are_explained() {
+    let e = one_error(
+        "dev.toml",
+        &MINIMAL.replace("203.0.113.10/32", "203.0.113.10/24"),
+    );
+    assert_eq!(e.field, "ingress.allowlist.office[0]");
+    assert_eq!(e.value.as_deref(), Some("\"203.0.113.10/24\""));
+    assert!(e.message.contains("did you mean 203.0.113.0/24"), "{e}");
+    let e = one_error(
+        "dev.toml",
+        &MINIMAL.replace("203.0.113.10/32", "203.0.113.10"),
+    );
+    assert!(e.message.contains("add a prefix length"), "{e}");
+    let e = one_error("dev.toml", &MINIMAL.replace("203.0.113.10/32", "office-ip"));
+    assert!(e.message.contains("not an IPv4 or IPv6 CIDR"), "{e}");
+    // IPv6 is fine.
+    Environment::from_toml_str(
+        "dev.toml",
+        &MINIMAL.replace("203.0.113.10/32", "2001:db8::/48"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn bad_arn_region_and_account() {
+    let text = format!(
+        "account = \"12345\"\n{}\n[domain]\ncertificate_arn = \"arn:aws:acm:ap-northeast-1:123456789012:cert/x\"\n",
+        MINIMAL.replace("ap-northeast-1\"", "tokyo\"")
+    );
+    let e = errors("dev.toml", &text);
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, vec!["account", "region", "domain.certificate_arn"]);
+    assert!(
+        e[0].to_string()
+            .starts_with("dev.toml: account = \"12345\": not a 12-digit AWS account ID")
+    );
+}
+
+#[test]
+fn certificate_must_match_account_and_region() {
+    let text = format!(
+        "account = \"123456789012\"\n{MINIMAL}\n[domain]\ncertificate_arn = \"arn:aws:acm:us-east-1:210987654321:certificate/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f\"\n"
+    );
+    let e = errors("prd.toml", &text);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(e[0].message.contains("another account"));
+    assert!(e[1].message.contains("stack's region (ap-northeast-1)"));
+}
+
+#[test]
+fn min_above_max_and_beat_scaling() {
+    let e = errors(
+        "dev.toml",
+        &format!(
+            "{MINIMAL}\n[services.api]\nmin = 4\nmax = 2\ndesired = 3\n[services.beat]\ndesired = 2\nmax = 2\n"
+        ),
+    );
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec![
+            "services.api.min",
+            "services.api.desired",
+            "services.beat.desired"
+        ]
+    );
+    assert!(e[2].message.contains("exactly one"));
+}
+
+#[test]
+fn fargate_sizes_and_acu_ranges() {
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}\n[services.web]\ncpu = 512\nmemory = 512\n"),
+    );
+    assert_eq!(e.field, "services.web.memory");
+    assert!(e.message.contains("1024-4096"), "{e}");
+    let e = errors(
+        "dev.toml",
+        &format!("{MINIMAL}\n[database.serverless]\nmin_acu = 8\nmax_acu = 4.3\n"),
+    );
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec!["database.serverless.max_acu", "database.serverless.min_acu"]
+    );
+}
+
+#[test]
+fn missing_required_values() {
+    let e = errors("dev.toml", "");
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, vec!["region", "network"]);
+    let e = one_error(
+        "dev.toml",
+        "region = \"eu-west-1\"\n[smtp]\nserver = \"smtp.example.com\"\nusername = \"u\"\nfrom = \"a@example.com\"\n[network.create]\n",
+    );
+    assert_eq!(e.field, "smtp.password_secret_arn");
+}
+
+#[test]
+fn created_network_defaults_and_checks() {
+    let env = Environment::from_toml_str(
+        "dev.toml",
+        "region = \"eu-west-1\"\n[network.create]\nnat_gateways = 1\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        env.network,
+        Network::Create {
+            azs: 2,
+            nat_gateways: 1,
+            ..
+        }
+    ));
+    let e = one_error(
+        "dev.toml",
+        "region = \"eu-west-1\"\n[network.create]\nazs = 3\nnat_gateways = 4\n",
+    );
+    assert_eq!(e.field, "network.create.nat_gateways");
+}
+
+#[test]
+fn secrets_never_go_in_config() {
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}\n[dify.extra_env]\nOPENAI_API_KEY = \"sk-123\"\n"),
+    );
+    assert_eq!(e.field, "dify.extra_env.OPENAI_API_KEY");
+    assert!(e.message.contains("Secrets Manager"));
+}
+
+#[test]
+fn production_needs_an_allowlist_and_pinned_images() {
+    let open = MINIMAL.replace("[ingress.allowlist]\noffice = [\"203.0.113.10/32\"]\n", "");
+    assert_eq!(one_error("prd.toml", &open).field, "ingress.allowlist");
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}\n[images]\ndify_version = \"latest\"\n"),
+    );
+    assert_eq!(e.field, "images.dify_version");
+}
+
+#[test]
+fn load_dir_reports_every_file() {
+    let dir = std::env::temp_dir().join(format!("dify-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.toml"), MINIMAL).unwrap();
+    std::fs::write(dir.join("b.toml"), "region = 1").unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        format!("stack_name = \"dify-a\"\n{MINIMAL}"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "ignored").unwrap();
+    let e = Environment::load_dir(&dir).unwrap_err().0;
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(e[0].file.ends_with("b.toml") && e[0].field == "region");
+    assert!(e[1].field == "stack_name" && e[1].message.contains("environment 'a'"));
+}
