@@ -1,0 +1,169 @@
+//! DifyCache: an ElastiCache (Valkey or Redis) replication group with TLS, encryption at rest,
+//! an AUTH token generated in Secrets Manager, and an eviction policy that never drops Celery's
+//! broker keys.
+
+use cfn_core::{RemovalPolicy, Scope, Value, fns};
+use cfn_resources::ec2::SecurityGroupHandle;
+use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group as rg};
+use cfn_resources::logs::LogGroupHandle;
+use cfn_resources::secretsmanager;
+
+use crate::common::{GeneratedSecret, allow, closed_security_group};
+use crate::config::{Cache, CacheEngine};
+use crate::network::DifyNetwork;
+
+/// Redis' port.
+pub const PORT: u16 = 6379;
+/// The Redis database Celery uses as its broker (Dify's cache, locks and pub/sub use db 0).
+pub const BROKER_DB: u8 = 1;
+/// Where the Debian-based Dify images keep the system CA bundle that verifies ElastiCache's
+/// (publicly trusted) certificates.
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The replication group, its security group and its secrets.
+#[derive(Debug, Clone)]
+pub struct DifyCache {
+    /// The replication group (cluster mode disabled: Dify needs more than db 0).
+    pub group: ReplicationGroupHandle,
+    /// Closed to everything until [`Self::allow_from`].
+    pub security_group: SecurityGroupHandle,
+    /// The AUTH token.
+    pub auth_token: GeneratedSecret,
+    /// `CELERY_BROKER_URL`, built in Secrets Manager from the token at deploy time so the token
+    /// never appears in the template, a parameter or a task's environment.
+    pub broker_url: GeneratedSecret,
+}
+
+impl DifyCache {
+    /// Creates the cache.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        cfg: &Cache,
+        network: &DifyNetwork,
+        slow_log: &LogGroupHandle,
+        kms_key: Option<&Value<String>>,
+        production: bool,
+    ) -> DifyCache {
+        let mut s = scope.child(id);
+        let security_group = closed_security_group(
+            &mut s,
+            "SecurityGroup",
+            "ElastiCache for Dify: reachable from Dify's services only",
+            &network.vpc_id,
+        );
+        let auth_token = GeneratedSecret::random(
+            &mut s,
+            "AuthToken",
+            "ElastiCache AUTH token for Dify",
+            64,
+            kms_key,
+        );
+        let subnets = s.add(
+            "Subnets",
+            elasticache::SubnetGroup::new("Dify cache subnets", network.private_subnets.clone()),
+        );
+        let major = cfg.engine_version.split('.').next().unwrap_or("7");
+        let family = match cfg.engine {
+            CacheEngine::Valkey => format!("valkey{major}"),
+            CacheEngine::Redis => format!("redis{major}"),
+        };
+        // Celery's broker keys have no TTL: volatile-lru evicts only keys that expire (Dify's
+        // cache entries), never a queued task. allkeys-lru (the seed's) would drop queued jobs.
+        let params = s.add(
+            "Parameters",
+            elasticache::ParameterGroup::new(family, "Dify: never evict keys without a TTL")
+                .properties(indexmap::indexmap! {
+                    "maxmemory-policy".to_owned() => Value::from("volatile-lru"),
+                }),
+        );
+        let failover = cfg.nodes > 1;
+        let mut group = elasticache::ReplicationGroup::new(format!(
+            "Dify cache ({} {})",
+            cfg.engine.as_str(),
+            cfg.engine_version
+        ))
+        .engine(cfg.engine.as_str())
+        .engine_version(cfg.engine_version.as_str())
+        .cache_node_type(cfg.node_type.as_str())
+        .num_cache_clusters(i64::from(cfg.nodes))
+        .automatic_failover_enabled(failover)
+        .multi_az_enabled(failover)
+        .port(i64::from(PORT))
+        .cache_subnet_group_name(subnets.reference())
+        .cache_parameter_group_name(params.reference())
+        .security_group_ids(vec![security_group.group_id()])
+        .transit_encryption_enabled(true)
+        .transit_encryption_mode("required")
+        .at_rest_encryption_enabled(true)
+        .auth_token(auth_token.resolve())
+        .auto_minor_version_upgrade(true)
+        .snapshot_retention_limit(i64::from(cfg.snapshot_retention_days))
+        .snapshot_window(cfg.snapshot_window.as_str())
+        .preferred_maintenance_window(cfg.maintenance_window.as_str())
+        .log_delivery_configurations(vec![rg::LogDeliveryConfigurationRequest::new(
+            rg::DestinationDetails::new().cloud_watch_logs_details(
+                rg::CloudWatchLogsDestinationDetails::new(slow_log.reference()),
+            ),
+            "cloudwatch-logs",
+            "json",
+            "slow-log",
+        )]);
+        if let Some(k) = kms_key {
+            group = group.kms_key_id(k.clone());
+        }
+        let group = s.add("ReplicationGroup", group);
+        let policy = if production && cfg.snapshot_retention_days > 0 {
+            RemovalPolicy::Snapshot
+        } else {
+            RemovalPolicy::Delete
+        };
+        s.stack().resource(&group).removal_policy(policy);
+
+        // rediss:// makes Celery use TLS; ssl_cert_reqs is mandatory there (Celery crashes
+        // without it) and CERT_REQUIRED verifies the server, unlike the seed's CERT_NONE.
+        let url = fns::join(
+            "",
+            [
+                Value::from("rediss://:"),
+                auth_token.resolve(),
+                "@".into(),
+                group.primary_end_point_address(),
+                format!(":{PORT}/{BROKER_DB}?ssl_cert_reqs=CERT_REQUIRED").into(),
+            ],
+        );
+        let mut broker = secretsmanager::Secret::new()
+            .description("CELERY_BROKER_URL for Dify (embeds the cache AUTH token)")
+            .secret_string(url);
+        if let Some(k) = kms_key {
+            broker = broker.kms_key_id(k.clone());
+        }
+        let broker_url = GeneratedSecret {
+            handle: s.add("BrokerUrl", broker),
+            key: None,
+        };
+        DifyCache {
+            group,
+            security_group,
+            auth_token,
+            broker_url,
+        }
+    }
+
+    /// Lets members of `source` connect on the Redis port.
+    pub fn allow_from(&self, scope: &mut Scope<'_>, id: &str, source: &SecurityGroupHandle) {
+        allow(
+            scope,
+            id,
+            &self.security_group,
+            source,
+            PORT,
+            "Redis from a Dify service",
+        );
+    }
+
+    /// The primary endpoint's host name.
+    pub fn host(&self) -> Value<String> {
+        self.group.primary_end_point_address()
+    }
+}

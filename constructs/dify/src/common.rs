@@ -1,0 +1,144 @@
+//! Small building blocks the Dify constructs share: security groups and generated secrets.
+
+use cfn_core::{Scope, Value, dynamic, fns};
+use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::secretsmanager::{self, SecretHandle};
+use serde_json::json;
+
+/// A security group with no egress at all (for the database and the cache, which never call
+/// out). CloudFormation adds allow-all egress when none is given, so this names one rule that
+/// matches nothing, as the AWS CDK does.
+pub fn closed_security_group(
+    scope: &mut Scope<'_>,
+    id: &str,
+    description: &str,
+    vpc_id: &Value<String>,
+) -> SecurityGroupHandle {
+    scope.add(
+        id,
+        ec2::SecurityGroup::new(description)
+            .vpc_id(vpc_id.clone())
+            .security_group_egress(vec![
+                ec2::security_group::Egress::new("icmp")
+                    .cidr_ip("255.255.255.255/32")
+                    .from_port(252)
+                    .to_port(86)
+                    .description("Disallow all traffic"),
+            ]),
+    )
+}
+
+/// Opens `port` on `target` to members of `source`, as a separate ingress resource so two
+/// groups can reference each other without a dependency cycle.
+pub fn allow(
+    scope: &mut Scope<'_>,
+    id: &str,
+    target: &SecurityGroupHandle,
+    source: &SecurityGroupHandle,
+    port: u16,
+    description: &str,
+) {
+    scope.add(
+        id,
+        ec2::SecurityGroupIngress::new("tcp")
+            .group_id(target.group_id())
+            .source_security_group_id(source.group_id())
+            .from_port(i64::from(port))
+            .to_port(i64::from(port))
+            .description(description),
+    );
+}
+
+/// A secret whose value CloudFormation generates in Secrets Manager: it never appears in the
+/// template, a parameter or a task's environment. Tasks get it through ECS `secrets`;
+/// resources through a dynamic reference resolved at deploy time.
+#[derive(Debug, Clone)]
+pub struct GeneratedSecret {
+    /// The secret.
+    pub handle: SecretHandle,
+    /// The JSON key holding the generated value, for secrets with a JSON template.
+    pub key: Option<&'static str>,
+}
+
+impl GeneratedSecret {
+    /// A random alphanumeric value of `length` characters (alphanumeric so it embeds safely in
+    /// URLs such as the Celery broker's).
+    pub fn random(
+        scope: &mut Scope<'_>,
+        id: &str,
+        description: &str,
+        length: i64,
+        kms_key: Option<&Value<String>>,
+    ) -> GeneratedSecret {
+        let generator = secretsmanager::secret::GenerateSecretString::new()
+            .password_length(length)
+            .exclude_punctuation(true)
+            .include_space(false);
+        Self::add(scope, id, description, generator, kms_key, None)
+    }
+
+    /// A `{"username": …, "password": …}` credential with a generated password.
+    pub fn credentials(
+        scope: &mut Scope<'_>,
+        id: &str,
+        description: &str,
+        username: &str,
+        kms_key: Option<&Value<String>>,
+    ) -> GeneratedSecret {
+        let generator = secretsmanager::secret::GenerateSecretString::new()
+            .secret_string_template(json!({ "username": username }).to_string())
+            .generate_string_key("password")
+            .password_length(32)
+            .exclude_punctuation(true)
+            .include_space(false);
+        Self::add(scope, id, description, generator, kms_key, Some("password"))
+    }
+
+    fn add(
+        scope: &mut Scope<'_>,
+        id: &str,
+        description: &str,
+        generator: secretsmanager::secret::GenerateSecretString,
+        kms_key: Option<&Value<String>>,
+        key: Option<&'static str>,
+    ) -> GeneratedSecret {
+        let mut secret = secretsmanager::Secret::new()
+            .description(description)
+            .generate_secret_string(generator);
+        if let Some(k) = kms_key {
+            secret = secret.kms_key_id(k.clone());
+        }
+        GeneratedSecret {
+            handle: scope.add(id, secret),
+            key,
+        }
+    }
+
+    /// The secret's ARN.
+    pub fn arn(&self) -> Value<String> {
+        self.handle.reference()
+    }
+
+    /// The ECS `valueFrom` for the generated value (`<arn>:<key>::` for JSON secrets).
+    pub fn value_from(&self) -> Value<String> {
+        self.value_from_key(self.key)
+    }
+
+    /// The ECS `valueFrom` for one JSON key of the secret, or the whole string.
+    pub fn value_from_key(&self, key: Option<&str>) -> Value<String> {
+        match key {
+            Some(k) => fns::join("", [self.arn(), format!(":{k}::").into()]),
+            None => self.arn(),
+        }
+    }
+
+    /// A dynamic reference to the generated value, for resource properties.
+    pub fn resolve(&self) -> Value<String> {
+        dynamic::secrets_manager(self.arn(), self.key)
+    }
+
+    /// A dynamic reference to one JSON key.
+    pub fn resolve_key(&self, key: &str) -> Value<String> {
+        dynamic::secrets_manager(self.arn(), Some(key))
+    }
+}

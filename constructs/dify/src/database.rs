@@ -1,0 +1,214 @@
+//! DifyDatabase: Aurora PostgreSQL (provisioned or Serverless v2) with pgvector available to
+//! Dify, two distinct generated credentials (the master user, used only by the one-off
+//! bootstrap step, and the application user every service connects as), and production
+//! protections.
+
+use cfn_core::{RemovalPolicy, Scope, Value, fns};
+use cfn_resources::ec2::SecurityGroupHandle;
+use cfn_resources::rds::{self, DbClusterHandle, db_cluster};
+use cfn_resources::{iam, secretsmanager};
+use serde_json::json;
+
+use crate::common::{GeneratedSecret, allow, closed_security_group};
+use crate::config::{Database, DbCapacity};
+use crate::network::DifyNetwork;
+
+/// The PostgreSQL database Dify uses (`dify`) and the one the plugin daemon uses.
+pub const DATABASE_NAME: &str = "dify";
+/// The plugin daemon's database, created by the bootstrap step.
+pub const PLUGIN_DATABASE_NAME: &str = "dify_plugin";
+/// The application role every service connects as (owner of both databases, not superuser).
+pub const APP_USER: &str = "dify";
+/// PostgreSQL's port.
+pub const PORT: u16 = 5432;
+
+/// The Aurora cluster, its security group and its credentials.
+#[derive(Debug, Clone)]
+pub struct DifyDatabase {
+    /// The cluster.
+    pub cluster: DbClusterHandle,
+    /// The cluster's security group: closed to everything until [`Self::allow_from`].
+    pub security_group: SecurityGroupHandle,
+    /// The master credential (bootstrap only).
+    pub master: GeneratedSecret,
+    /// The application credential (every service).
+    pub app: GeneratedSecret,
+}
+
+impl DifyDatabase {
+    /// Creates the cluster and its instances.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        cfg: &Database,
+        network: &DifyNetwork,
+        kms_key: Option<&Value<String>>,
+        production: bool,
+    ) -> DifyDatabase {
+        let mut s = scope.child(id);
+        let security_group = closed_security_group(
+            &mut s,
+            "SecurityGroup",
+            "Aurora PostgreSQL for Dify: reachable from Dify's services only",
+            &network.vpc_id,
+        );
+        let master = GeneratedSecret::credentials(
+            &mut s,
+            "MasterCredentials",
+            "Aurora master user for Dify; used only by the bootstrap step",
+            "dify_admin",
+            kms_key,
+        );
+        let app = GeneratedSecret::credentials(
+            &mut s,
+            "AppCredentials",
+            "Aurora application user for Dify's services",
+            APP_USER,
+            kms_key,
+        );
+        let subnets = s.add(
+            "Subnets",
+            rds::DbSubnetGroup::new("Dify database subnets", network.private_subnets.clone()),
+        );
+        let major = cfg.engine_version.split('.').next().unwrap_or("16");
+        let params = s.add(
+            "ClusterParameters",
+            rds::DbClusterParameterGroup::new(
+                "Dify: TLS required, slow statements logged (never log_statement=all: it logs every parameter, secrets included)",
+                format!("aurora-postgresql{major}"),
+                json!({
+                    "rds.force_ssl": "1",
+                    "log_min_duration_statement": "1000",
+                    "shared_preload_libraries": "pg_stat_statements",
+                    "log_lock_waits": "1",
+                    "idle_in_transaction_session_timeout": "600000"
+                }),
+            ),
+        );
+        let mut cluster = rds::DbCluster::new()
+            .engine("aurora-postgresql")
+            .engine_version(cfg.engine_version.as_str())
+            .database_name(DATABASE_NAME)
+            .master_username(master.resolve_key("username"))
+            .master_user_password(master.resolve())
+            .port(i64::from(PORT))
+            .db_subnet_group_name(subnets.reference())
+            .vpc_security_group_ids(vec![security_group.group_id()])
+            .db_cluster_parameter_group_name(params.reference())
+            .storage_encrypted(true)
+            .deletion_protection(cfg.deletion_protection)
+            .backup_retention_period(i64::from(cfg.backup_retention_days))
+            .preferred_backup_window(cfg.backup_window.as_str())
+            .preferred_maintenance_window(cfg.maintenance_window.as_str())
+            .copy_tags_to_snapshot(true)
+            .enable_cloudwatch_logs_exports(vec!["postgresql"])
+            .enable_iam_database_authentication(true);
+        if let Some(k) = kms_key {
+            cluster = cluster.kms_key_id(k.clone());
+        }
+        let (class, count) = match &cfg.capacity {
+            DbCapacity::Serverless {
+                min_acu,
+                max_acu,
+                readers,
+            } => {
+                cluster = cluster.serverless_v2_scaling_configuration(
+                    db_cluster::ServerlessV2ScalingConfiguration::new()
+                        .min_capacity(*min_acu)
+                        .max_capacity(*max_acu),
+                );
+                ("db.serverless".to_owned(), 1 + *readers)
+            }
+            DbCapacity::Provisioned {
+                instance_class,
+                instances,
+            } => (instance_class.clone(), *instances),
+        };
+        let cluster = match &cfg.adopt_cluster_logical_id {
+            Some(pinned) => s.add_with_logical_id("Cluster", pinned, cluster),
+            None => s.add("Cluster", cluster),
+        };
+        let policy = if production {
+            RemovalPolicy::Snapshot
+        } else {
+            RemovalPolicy::Delete
+        };
+        s.stack().resource(&cluster).removal_policy(policy);
+        s.add(
+            "MasterCredentialsAttachment",
+            secretsmanager::SecretTargetAttachment::new(
+                master.arn(),
+                cluster.reference(),
+                "AWS::RDS::DBCluster",
+            ),
+        );
+
+        let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
+            s.add(
+                "MonitoringRole",
+                iam::Role::new(json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                        "Action": "sts:AssumeRole"
+                    }]
+                }))
+                .managed_policy_arns(vec![fns::sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+                )]),
+            )
+        });
+        for i in 0..count {
+            let mut instance = rds::DbInstance::new()
+                .db_cluster_identifier(cluster.reference())
+                .db_instance_class(class.as_str())
+                .engine("aurora-postgresql")
+                .publicly_accessible(false)
+                .auto_minor_version_upgrade(true)
+                .promotion_tier(i64::from(i.min(1)))
+                .enable_performance_insights(cfg.performance_insights);
+            if cfg.performance_insights {
+                instance = instance.performance_insights_retention_period(7);
+                if let Some(k) = kms_key {
+                    instance = instance.performance_insights_kms_key_id(k.clone());
+                }
+            }
+            if let Some(role) = &monitoring_role {
+                instance = instance
+                    .monitoring_interval(i64::from(cfg.monitoring_interval_seconds))
+                    .monitoring_role_arn(role.arn());
+            }
+            let name = if i == 0 {
+                "Writer".to_owned()
+            } else {
+                format!("Reader{i}")
+            };
+            let h = s.add(&name, instance);
+            s.stack().resource(&h).removal_policy(policy);
+        }
+        DifyDatabase {
+            cluster,
+            security_group,
+            master,
+            app,
+        }
+    }
+
+    /// Lets members of `source` connect on the PostgreSQL port.
+    pub fn allow_from(&self, scope: &mut Scope<'_>, id: &str, source: &SecurityGroupHandle) {
+        allow(
+            scope,
+            id,
+            &self.security_group,
+            source,
+            PORT,
+            "PostgreSQL from a Dify service",
+        );
+    }
+
+    /// The writer endpoint's host name.
+    pub fn host(&self) -> Value<String> {
+        self.cluster.endpoint_address()
+    }
+}

@@ -1,0 +1,278 @@
+//! DifyIngress: the application load balancer in front of web, api and the plugin daemon, with
+//! an IP allowlist, TLS 1.3 when a certificate is given, Dify's path routing, and a Route 53
+//! alias.
+
+use cfn_core::{Scope, Value, fns};
+use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::elasticloadbalancingv2::{
+    self as elbv2, ListenerHandle, LoadBalancerHandle, TargetGroupHandle, listener,
+    listener_rule, load_balancer, target_group,
+};
+use cfn_resources::route53;
+use cfn_resources::s3::BucketHandle;
+
+use crate::common::closed_security_group;
+use crate::config::{Domain, Ingress};
+use crate::network::DifyNetwork;
+
+/// The TLS policy: TLS 1.3 preferred, 1.2 accepted, nothing older.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/// Paths Dify's own nginx sends to the api (5001); `/mcp` and `/triggers` are included, which
+/// the public CDK sample misses.
+pub const API_PATHS: [&str; 10] = [
+    "/console/api/*",
+    "/api/*",
+    "/v1/*",
+    "/files/*",
+    "/mcp/*",
+    "/triggers/*",
+    "/health",
+    "/console/api",
+    "/v1",
+    "/mcp",
+];
+/// Paths sent to the plugin daemon (5002): plugin endpoints.
+pub const PLUGIN_PATHS: [&str; 2] = ["/e/*", "/e"];
+
+/// A target group's health check, matching the container's own.
+struct Health {
+    port: u16,
+    path: &'static str,
+    codes: &'static str,
+}
+
+/// The load balancer, its listener and the three target groups.
+#[derive(Debug, Clone)]
+pub struct DifyIngress {
+    /// The load balancer.
+    pub load_balancer: LoadBalancerHandle,
+    /// Its security group: in from the allowlist only, out to the services only.
+    pub security_group: SecurityGroupHandle,
+    /// The listener that routes (HTTPS with a certificate, else HTTP).
+    pub listener: ListenerHandle,
+    /// Listener rules, for services to depend on (a service must not register before its
+    /// route exists).
+    pub rules: Vec<cfn_core::ResourceRef>,
+    /// web:3000.
+    pub web: TargetGroupHandle,
+    /// api:5001.
+    pub api: TargetGroupHandle,
+    /// plugin daemon:5002.
+    pub plugin_daemon: TargetGroupHandle,
+    /// The public base URL (`https://dify.example.com`).
+    pub url: Value<String>,
+}
+
+impl DifyIngress {
+    /// Creates the load balancer and its routing.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        cfg: &Ingress,
+        domain: &Domain,
+        network: &DifyNetwork,
+        access_logs: Option<&BucketHandle>,
+    ) -> DifyIngress {
+        let mut s = scope.child(id);
+        let https = domain.certificate_arn.is_some();
+        let mut ingress_rules = Vec::new();
+        for (group, nets) in &cfg.allowlist {
+            for net in nets {
+                let ports: &[u16] = if https { &[443, 80] } else { &[80] };
+                for port in ports {
+                    let mut rule = ec2::security_group::Ingress::new("tcp")
+                        .from_port(i64::from(*port))
+                        .to_port(i64::from(*port))
+                        .description(format!("allowlist: {group}"));
+                    rule = match net {
+                        ipnet::IpNet::V4(_) => rule.cidr_ip(net.to_string()),
+                        ipnet::IpNet::V6(_) => rule.cidr_ipv6(net.to_string()),
+                    };
+                    ingress_rules.push(rule);
+                }
+            }
+        }
+        let security_group = closed_security_group(
+            &mut s,
+            "SecurityGroup",
+            "Dify load balancer: in from the allowlist, out to Dify's services",
+            &network.vpc_id,
+        );
+        if !ingress_rules.is_empty() {
+            let mut r = s.stack().resource(&security_group);
+            if let Some(props) = r.props_mut::<ec2::SecurityGroup>() {
+                props.security_group_ingress = Some(Value::from(ingress_rules));
+            }
+        }
+
+        let attr = |k: &str, v: String| load_balancer::LoadBalancerAttribute::new().key(k).value(v);
+        let mut attributes = vec![
+            attr("idle_timeout.timeout_seconds", cfg.idle_timeout_seconds.to_string()),
+            attr("routing.http.drop_invalid_header_fields.enabled", "true".into()),
+            attr("routing.http.desync_mitigation_mode", "defensive".into()),
+            attr("deletion_protection.enabled", cfg.deletion_protection.to_string()),
+        ];
+        if let Some(bucket) = access_logs {
+            attributes.push(attr("access_logs.s3.enabled", "true".into()));
+            attributes.push(
+                load_balancer::LoadBalancerAttribute::new()
+                    .key("access_logs.s3.bucket")
+                    .value(bucket.reference()),
+            );
+            attributes.push(attr("access_logs.s3.prefix", "alb".into()));
+        }
+        let subnets = if cfg.internet_facing {
+            network.public_subnets.clone()
+        } else {
+            network.private_subnets.clone()
+        };
+        let load_balancer = s.add(
+            "LoadBalancer",
+            elbv2::LoadBalancer::new()
+                .type_("application")
+                .scheme(if cfg.internet_facing {
+                    "internet-facing"
+                } else {
+                    "internal"
+                })
+                .subnets(subnets)
+                .security_groups(vec![security_group.group_id()])
+                .load_balancer_attributes(attributes),
+        );
+
+        let tg = |s: &mut Scope<'_>, id: &str, h: Health| {
+            s.add(
+                id,
+                elbv2::TargetGroup::new()
+                    .target_type("ip")
+                    .protocol("HTTP")
+                    .port(i64::from(h.port))
+                    .vpc_id(network.vpc_id.clone())
+                    .health_check_enabled(true)
+                    .health_check_path(h.path)
+                    .health_check_interval_seconds(15)
+                    .health_check_timeout_seconds(5)
+                    .healthy_threshold_count(2)
+                    .unhealthy_threshold_count(3)
+                    .matcher(target_group::Matcher::new().http_code(h.codes))
+                    .target_group_attributes(vec![
+                        // Short drain: Dify's streams outlive any sane delay anyway, and a
+                        // rollout should not wait 5 minutes per task.
+                        target_group::TargetGroupAttribute::new()
+                            .key("deregistration_delay.timeout_seconds")
+                            .value("30"),
+                    ]),
+            )
+        };
+        let web = tg(&mut s, "WebTargets", Health { port: 3000, path: "/", codes: "200-399" });
+        let api = tg(&mut s, "ApiTargets", Health { port: 5001, path: "/health", codes: "200" });
+        let plugin_daemon = tg(
+            &mut s,
+            "PluginDaemonTargets",
+            Health { port: 5002, path: "/health/check", codes: "200" },
+        );
+
+        let forward = |t: &TargetGroupHandle| {
+            listener::Action::new("forward").target_group_arn(t.target_group_arn())
+        };
+        let listener = if let Some(cert) = &domain.certificate_arn {
+            s.add(
+                "HttpRedirect",
+                elbv2::Listener::new(
+                    vec![listener::Action::new("redirect").redirect_config(
+                        listener::RedirectConfig::new("HTTP_301")
+                            .protocol("HTTPS")
+                            .port("443"),
+                    )],
+                    load_balancer.load_balancer_arn(),
+                )
+                .port(80)
+                .protocol("HTTP"),
+            );
+            s.add(
+                "Https",
+                elbv2::Listener::new(vec![forward(&web)], load_balancer.load_balancer_arn())
+                    .port(443)
+                    .protocol("HTTPS")
+                    .ssl_policy(TLS_POLICY)
+                    .certificates(vec![listener::Certificate::new().certificate_arn(cert.as_str())]),
+            )
+        } else {
+            s.add(
+                "Http",
+                elbv2::Listener::new(vec![forward(&web)], load_balancer.load_balancer_arn())
+                    .port(80)
+                    .protocol("HTTP"),
+            )
+        };
+        let route = |s: &mut Scope<'_>, id: &str, priority: i64, paths: &[&str], t: &TargetGroupHandle| {
+            let r = s.add(
+                id,
+                elbv2::ListenerRule::new(
+                    vec![listener_rule::Action::new("forward").target_group_arn(t.target_group_arn())],
+                    vec![listener_rule::RuleCondition::new()
+                        .field("path-pattern")
+                        .path_pattern_config(
+                            listener_rule::PathPatternConfig::new()
+                                .values(paths.iter().map(|p| Value::from(*p)).collect::<Vec<_>>()),
+                        )],
+                    priority,
+                )
+                .listener_arn(listener.listener_arn()),
+            );
+            r.resource_ref().clone()
+        };
+        use cfn_core::Handle as _;
+        // A rule takes at most five path values.
+        let rules = vec![
+            route(&mut s, "PluginDaemonRoute", 10, &PLUGIN_PATHS, &plugin_daemon),
+            route(&mut s, "ApiRoute", 20, &API_PATHS[..5], &api),
+            route(&mut s, "ApiRoute2", 21, &API_PATHS[5..], &api),
+        ];
+
+        let scheme = if https { "https" } else { "http" };
+        let url = match (&domain.name, https) {
+            (Some(name), true) => Value::from(format!("https://{name}")),
+            _ => fns::join("", [format!("{scheme}://").into(), load_balancer.dns_name()]),
+        };
+        if let (Some(zone), Some(name)) = (&domain.hosted_zone_id, &domain.name) {
+            s.add(
+                "DnsRecord",
+                route53::RecordSet::new(format!("{name}."), "A")
+                    .hosted_zone_id(zone.as_str())
+                    .alias_target(
+                        route53::record_set::AliasTarget::new(
+                            load_balancer.dns_name(),
+                            load_balancer.canonical_hosted_zone_id(),
+                        )
+                        .evaluate_target_health(true),
+                    ),
+            );
+        }
+        DifyIngress {
+            load_balancer,
+            security_group,
+            listener,
+            rules,
+            web,
+            api,
+            plugin_daemon,
+            url,
+        }
+    }
+
+    /// Lets the load balancer reach a service's security group on `port` (egress here,
+    /// ingress there).
+    pub fn connect(&self, scope: &mut Scope<'_>, id: &str, service: &SecurityGroupHandle, port: u16) {
+        scope.add(
+            &format!("{id}Egress"),
+            ec2::SecurityGroupEgress::new(self.security_group.group_id(), "tcp")
+                .destination_security_group_id(service.group_id())
+                .from_port(i64::from(port))
+                .to_port(i64::from(port))
+                .description("load balancer to a Dify service"),
+        );
+        crate::common::allow(scope, &format!("{id}Ingress"), service, &self.security_group, port, "from the load balancer");
+    }
+}

@@ -1,0 +1,164 @@
+//! DifyNetwork: the VPC and subnets the stack runs in, existing or created.
+
+use cfn_core::{Scope, Value, fns};
+use cfn_resources::ec2;
+
+use crate::config::Network;
+
+/// The VPC the stack runs in: its ID, CIDR (for the SSRF proxy's idea of "inside") and subnets.
+#[derive(Debug, Clone)]
+pub struct DifyNetwork {
+    /// The VPC ID.
+    pub vpc_id: Value<String>,
+    /// The VPC's IPv4 CIDR, when known at synth (created VPCs); the proxy admits clients from it.
+    pub vpc_cidr: Value<String>,
+    /// Private subnets: services, database, cache.
+    pub private_subnets: Vec<Value<String>>,
+    /// Public subnets: an internet-facing load balancer.
+    pub public_subnets: Vec<Value<String>>,
+}
+
+impl DifyNetwork {
+    /// Uses an existing VPC, or creates one (public and private subnet per AZ, NAT gateways,
+    /// and an S3 gateway endpoint so file traffic skips the NAT).
+    pub fn new(scope: &mut Scope<'_>, id: &str, network: &Network) -> DifyNetwork {
+        match network {
+            Network::Existing {
+                vpc_id,
+                private_subnet_ids,
+                public_subnet_ids,
+            } => DifyNetwork {
+                vpc_id: vpc_id.into(),
+                // The VPC's own CIDR is not known at synth; the proxy admits the RFC 1918
+                // ranges it sits in, and the security groups do the real gatekeeping.
+                vpc_cidr: "10.0.0.0/8".into(),
+                private_subnets: private_subnet_ids.iter().map(Value::from).collect(),
+                public_subnets: public_subnet_ids.iter().map(Value::from).collect(),
+            },
+            Network::Create {
+                cidr,
+                azs,
+                nat_gateways,
+            } => create(scope, id, &cidr.to_string(), *azs, *nat_gateways),
+        }
+    }
+}
+
+fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> DifyNetwork {
+    let mut s = scope.child(id);
+    let vpc = s.add(
+        "Vpc",
+        ec2::Vpc::new()
+            .cidr_block(cidr)
+            .enable_dns_hostnames(true)
+            .enable_dns_support(true),
+    );
+    let igw = s.add("InternetGateway", ec2::InternetGateway::new());
+    let attachment = s.add(
+        "InternetGatewayAttachment",
+        ec2::VpcGatewayAttachment::new(vpc.vpc_id()).internet_gateway_id(igw.internet_gateway_id()),
+    );
+    let public_table = s.add("PublicRoutes", ec2::RouteTable::new(vpc.vpc_id()));
+    let default_route = s.add(
+        "PublicDefaultRoute",
+        ec2::Route::new(public_table.route_table_id())
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(igw.internet_gateway_id()),
+    );
+    s.stack().resource(&default_route).depends_on(&attachment);
+
+    // Each AZ gets a public and a private subnet: 2 * azs blocks carved out of the VPC.
+    let blocks = u32::from(azs) * 2;
+    let cidrs = |i: u32| fns::select(i, fns::cidr(cidr, blocks, subnet_bits(cidr, blocks)));
+    let mut public = Vec::new();
+    let mut private = Vec::new();
+    let mut nat_ids = Vec::new();
+    for az in 0..u32::from(azs) {
+        let pub_subnet = s.add(
+            &format!("Public{az}"),
+            ec2::Subnet::new(vpc.vpc_id())
+                .availability_zone(fns::select(az, fns::get_azs("")))
+                .cidr_block(cidrs(az))
+                .map_public_ip_on_launch(false),
+        );
+        s.add(
+            &format!("Public{az}Routes"),
+            ec2::SubnetRouteTableAssociation::new(
+                public_table.route_table_id(),
+                pub_subnet.subnet_id(),
+            ),
+        );
+        if az < u32::from(nats) {
+            let eip = s.add(&format!("Nat{az}Ip"), ec2::Eip::new().domain("vpc"));
+            let nat = s.add(
+                &format!("Nat{az}"),
+                ec2::NatGateway::new()
+                    .allocation_id(eip.allocation_id())
+                    .subnet_id(pub_subnet.subnet_id()),
+            );
+            nat_ids.push(nat.nat_gateway_id());
+        }
+        public.push(pub_subnet.subnet_id());
+    }
+    let mut private_tables = Vec::new();
+    for az in 0..u32::from(azs) {
+        let subnet = s.add(
+            &format!("Private{az}"),
+            ec2::Subnet::new(vpc.vpc_id())
+                .availability_zone(fns::select(az, fns::get_azs("")))
+                .cidr_block(cidrs(u32::from(azs) + az)),
+        );
+        let table = s.add(&format!("Private{az}Routes"), ec2::RouteTable::new(vpc.vpc_id()));
+        // With fewer NAT gateways than AZs, AZs share them round-robin.
+        let nat = nat_ids[(az as usize) % nat_ids.len().max(1)].clone();
+        s.add(
+            &format!("Private{az}DefaultRoute"),
+            ec2::Route::new(table.route_table_id())
+                .destination_cidr_block("0.0.0.0/0")
+                .nat_gateway_id(nat),
+        );
+        s.add(
+            &format!("Private{az}RoutesAssociation"),
+            ec2::SubnetRouteTableAssociation::new(table.route_table_id(), subnet.subnet_id()),
+        );
+        private_tables.push(table.route_table_id());
+        private.push(subnet.subnet_id());
+    }
+    s.add(
+        "S3Endpoint",
+        ec2::VpcEndpoint::new(vpc.vpc_id())
+            .service_name(fns::sub("com.amazonaws.${AWS::Region}.s3"))
+            .vpc_endpoint_type("Gateway")
+        .route_table_ids(private_tables),
+    );
+    DifyNetwork {
+        vpc_id: vpc.vpc_id(),
+        vpc_cidr: cidr.into(),
+        private_subnets: private,
+        public_subnets: public,
+    }
+}
+
+/// Host bits per subnet so `blocks` subnets fill the VPC: the VPC's prefix plus enough bits to
+/// count the blocks.
+fn subnet_bits(cidr: &str, blocks: u32) -> u32 {
+    let prefix: u32 = cidr
+        .split('/')
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(16);
+    let extra = blocks.next_power_of_two().trailing_zeros();
+    32u32.saturating_sub(prefix + extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subnet_bits;
+
+    #[test]
+    fn subnets_split_the_vpc_evenly() {
+        assert_eq!(subnet_bits("10.0.0.0/16", 4), 14);
+        assert_eq!(subnet_bits("10.0.0.0/16", 6), 13);
+        assert_eq!(subnet_bits("10.0.0.0/20", 6), 9);
+    }
+}

@@ -1,0 +1,151 @@
+//! DifyStorage: the S3 bucket for Dify's files and plugin packages, and the bucket the load
+//! balancer writes its access logs to.
+
+use cfn_core::{RemovalPolicy, Scope, Value, fns};
+use cfn_resources::s3::{self, BucketHandle, bucket};
+use serde_json::{Value as JsonValue, json};
+
+/// The file bucket (shared by api, worker and the plugin daemon: each tenant's private key that
+/// decrypts provider credentials lives there) and, when enabled, the access-log bucket.
+#[derive(Debug, Clone)]
+pub struct DifyStorage {
+    /// Dify's files and plugin packages.
+    pub bucket: BucketHandle,
+    /// Load balancer access logs.
+    pub access_logs: Option<BucketHandle>,
+}
+
+impl DifyStorage {
+    /// Creates the buckets. Both are retained when the stack is deleted or they are replaced:
+    /// losing them loses every tenant's uploaded files and keys.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        access_logs: bool,
+        elb_log_principal: Option<JsonValue>,
+    ) -> DifyStorage {
+        let mut s = scope.child(id);
+        let files = s.add(
+            "Files",
+            hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(vec![
+                // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
+                // Dify reads old uploads and plugin packages at any time.
+                bucket::Rule::new("Enabled")
+                    .id("tiering-and-cleanup")
+                    .transitions(vec![
+                        bucket::Transition::new("INTELLIGENT_TIERING").transition_in_days(30),
+                    ])
+                    .noncurrent_version_expiration(bucket::NoncurrentVersionExpiration::new(30))
+                    .abort_incomplete_multipart_upload(
+                        bucket::AbortIncompleteMultipartUpload::new(7),
+                    ),
+            ])),
+        );
+        tls_only_policy(&mut s, "FilesPolicy", &files, Vec::new());
+        s.stack()
+            .resource(&files)
+            .removal_policy(RemovalPolicy::Retain);
+
+        let access_logs = access_logs.then(|| {
+            // ALB log delivery supports SSE-S3 only, not KMS.
+            let logs = s.add(
+                "AccessLogs",
+                hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(
+                    vec![
+                        bucket::Rule::new("Enabled")
+                            .id("expire-access-logs")
+                            .expiration_in_days(90)
+                            .noncurrent_version_expiration(
+                                bucket::NoncurrentVersionExpiration::new(7),
+                            )
+                            .abort_incomplete_multipart_upload(
+                                bucket::AbortIncompleteMultipartUpload::new(7),
+                            ),
+                    ],
+                )),
+            );
+            let principal = elb_log_principal
+                .clone()
+                .unwrap_or_else(|| json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}));
+            let write = json!({
+                "Sid": "LoadBalancerLogDelivery",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "s3:PutObject",
+                "Resource": fns::join("", [logs.arn(), "/alb/AWSLogs/".into(), cfn_core::pseudo::account_id(), "/*".into()])
+            });
+            tls_only_policy(&mut s, "AccessLogsPolicy", &logs, vec![write]);
+            s.stack()
+                .resource(&logs)
+                .removal_policy(RemovalPolicy::Retain);
+            logs
+        });
+        DifyStorage {
+            bucket: files,
+            access_logs,
+        }
+    }
+
+    /// The IAM statement a task role needs to read and write the file bucket, and nothing else.
+    pub fn read_write_statement(&self) -> JsonValue {
+        json!({
+            "Sid": "DifyFiles",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:ListBucket",
+                "s3:GetBucketLocation"
+            ],
+            "Resource": [self.bucket.arn(), objects(&self.bucket)]
+        })
+    }
+}
+
+fn objects(b: &BucketHandle) -> Value<String> {
+    fns::join("", [b.arn(), "/*".into()])
+}
+
+/// Encryption, versioning, public access blocked, ACLs disabled.
+fn hardened_bucket() -> s3::Bucket {
+    s3::Bucket::new()
+        .bucket_encryption(bucket::BucketEncryption::new(vec![
+            bucket::ServerSideEncryptionRule::new()
+                .bucket_key_enabled(true)
+                .server_side_encryption_by_default(bucket::ServerSideEncryptionByDefault::new(
+                    "AES256",
+                )),
+        ]))
+        .versioning_configuration(bucket::VersioningConfiguration::new("Enabled"))
+        .public_access_block_configuration(
+            bucket::PublicAccessBlockConfiguration::new()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true),
+        )
+        .ownership_controls(bucket::OwnershipControls::new(vec![
+            bucket::OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced"),
+        ]))
+}
+
+/// A bucket policy denying any request not made over TLS, plus `extra` statements.
+fn tls_only_policy(scope: &mut Scope<'_>, id: &str, b: &BucketHandle, extra: Vec<JsonValue>) {
+    let mut statements = vec![json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": [b.arn(), objects(b)],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })];
+    statements.extend(extra);
+    scope.add(
+        id,
+        s3::BucketPolicy::new(
+            b.reference(),
+            json!({"Version": "2012-10-17", "Statement": statements}),
+        ),
+    );
+}
