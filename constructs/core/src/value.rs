@@ -159,6 +159,24 @@ impl<T, U: Into<Value<T>>> From<IndexMap<String, U>> for Value<IndexMap<String, 
     }
 }
 
+/// A string enumeration generated from a schema `enum` (by `cfn-codegen`): known values are
+/// variants, anything else is kept as text so a value newer than the schema still works.
+///
+/// Implementing it gives `impl From<&str> for Value<E>`, which generated crates cannot write
+/// themselves (the orphan rule), so a setter taking `impl Into<Value<E>>` accepts `"Enabled"`.
+pub trait StringEnum: Sized {
+    /// The variant spelled `s`, or the catch-all variant holding `s`.
+    fn from_name(s: &str) -> Self;
+    /// The value as CloudFormation spells it.
+    fn as_str(&self) -> &str;
+}
+
+impl<E: StringEnum> From<&str> for Value<E> {
+    fn from(s: &str) -> Self {
+        Value::Literal(E::from_name(s))
+    }
+}
+
 /// A list value: `list(["a", "b"])` or a list mixing literals and intrinsics.
 pub fn list<T, U: Into<Value<T>>>(items: impl IntoIterator<Item = U>) -> Value<Vec<Value<T>>> {
     Value::Literal(items.into_iter().map(Into::into).collect())
