@@ -1,0 +1,537 @@
+//! AWS access: settings resolved the AWS way, the three clients the engine uses, and one call
+//! wrapper that retries throttling, 5xx and dropped connections with backoff and records every
+//! attempt.
+//!
+//! The SDK's own retries are turned off: [`Aws::call`] is the single retry layer, so a test can
+//! switch retries off entirely ([`RetryPolicy::none`]) and see every 500 moto answers, and so
+//! every HTTP request shows up in the [`ApiLog`].
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_cloudformation::config::{Credentials, Region};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use thiserror::Error;
+
+/// How to reach AWS. Every field left `None` falls back to the AWS default chain: environment
+/// variables (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, credentials), the shared config
+/// and credentials files, SSO, credential processes, and instance or container roles.
+#[derive(Clone, Debug, Default)]
+pub struct AwsSettings {
+    /// A named profile from `~/.aws/config` (`--profile`).
+    pub profile: Option<String>,
+    /// The region (`--region`).
+    pub region: Option<String>,
+    /// An endpoint for every service, e.g. a local moto server. `AWS_ENDPOINT_URL` works too.
+    pub endpoint_url: Option<String>,
+    /// Fixed credentials instead of the default chain (tests and local servers).
+    pub static_credentials: Option<(String, String)>,
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
+}
+
+/// How [`Aws::call`] retries throttling, server errors and dropped connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; `1` means no retries.
+    pub max_attempts: u32,
+    /// The first wait; each retry doubles it (throttling starts at twice this).
+    pub initial_backoff: Duration,
+    /// The longest wait between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries: the first failure is the answer.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Retries with tiny waits, for tests against a local simulator.
+    pub fn fast(max_attempts: u32) -> Self {
+        RetryPolicy {
+            max_attempts,
+            initial_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+        }
+    }
+
+    /// The wait before attempt `attempt + 1` (1-based `attempt`), with jitter in [½, 1].
+    fn backoff(&self, attempt: u32, throttled: bool, jitter: f64) -> Duration {
+        let base = self.initial_backoff * if throttled { 2 } else { 1 };
+        let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let capped = exp.min(self.max_backoff);
+        capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Why a call failed, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// `Throttling` / "Rate exceeded" and friends: retry after a longer wait.
+    Throttled,
+    /// A 5xx, a timeout or a dropped connection: retry.
+    Transient,
+    /// Anything else (validation errors, access denied, not found): do not retry.
+    Permanent,
+}
+
+/// One HTTP request the engine made, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiCall {
+    /// `cloudformation`, `s3` or `sts`.
+    pub service: &'static str,
+    /// The operation, as in the API reference (`CreateChangeSet`).
+    pub operation: &'static str,
+    /// `None` when it succeeded; the failure kind otherwise.
+    pub failure: Option<FailureKind>,
+}
+
+impl fmt::Display for ApiCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.service, self.operation)?;
+        match self.failure {
+            None => Ok(()),
+            Some(FailureKind::Throttled) => write!(f, " (throttled)"),
+            Some(FailureKind::Transient) => write!(f, " (transient error)"),
+            Some(FailureKind::Permanent) => write!(f, " (failed)"),
+        }
+    }
+}
+
+/// Every API request made through an [`Aws`], shared by its clones: what tests assert on and
+/// what the benchmark counts.
+#[derive(Clone, Debug, Default)]
+pub struct ApiLog {
+    calls: Arc<Mutex<Vec<ApiCall>>>,
+}
+
+impl ApiLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        ApiLog::default()
+    }
+
+    fn push(&self, call: ApiCall) {
+        if let Ok(mut c) = self.calls.lock() {
+            c.push(call);
+        }
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<ApiCall> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The operations so far, in order (`DescribeStacks`, `CreateChangeSet`, …).
+    pub fn operations(&self) -> Vec<&'static str> {
+        self.calls().iter().map(|c| c.operation).collect()
+    }
+
+    /// How many requests were made.
+    pub fn len(&self) -> usize {
+        self.calls.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    /// True when no request was made.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many requests were throttled.
+    pub fn throttled(&self) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.failure == Some(FailureKind::Throttled))
+            .count()
+    }
+}
+
+/// A failed AWS call, after retries.
+#[derive(Clone, Debug, Error)]
+#[error("{service} {operation} failed{}: {message}", attempts_note(*.attempts))]
+pub struct AwsError {
+    /// `cloudformation`, `s3` or `sts`.
+    pub service: &'static str,
+    /// The operation.
+    pub operation: &'static str,
+    /// The service's error code (`ValidationError`, `AccessDenied`, …), when there was one.
+    pub code: Option<String>,
+    /// The service's message, or a description of the transport failure.
+    pub message: String,
+    /// The HTTP status, when a response came back.
+    pub status: Option<u16>,
+    /// How the last attempt failed.
+    pub kind: FailureKind,
+    /// How many attempts were made.
+    pub attempts: u32,
+}
+
+fn attempts_note(n: u32) -> String {
+    if n > 1 {
+        format!(" after {n} attempts")
+    } else {
+        String::new()
+    }
+}
+
+impl AwsError {
+    /// The error code, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// CloudFormation's answer for a stack that does not exist.
+    pub fn is_stack_missing(&self) -> bool {
+        self.code() == Some("ValidationError") && self.message.contains("does not exist")
+    }
+}
+
+/// A callback told about each retry (to print "throttled, retrying in 1.2s").
+pub type RetryObserver = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
+
+/// What a [`RetryObserver`] is told.
+#[derive(Clone, Debug)]
+pub struct RetryNotice {
+    /// `service:Operation`.
+    pub call: String,
+    /// Why it is retried.
+    pub kind: FailureKind,
+    /// The failure's message.
+    pub message: String,
+    /// The attempt that failed (1-based).
+    pub attempt: u32,
+    /// The wait before the next attempt.
+    pub wait: Duration,
+}
+
+/// The clients the engine uses, with the resolved region and the retry layer.
+#[derive(Clone)]
+pub struct Aws {
+    /// CloudFormation.
+    pub cfn: aws_sdk_cloudformation::Client,
+    /// S3 (the template staging bucket).
+    pub s3: aws_sdk_s3::Client,
+    /// STS (who am I).
+    pub sts: aws_sdk_sts::Client,
+    region: String,
+    retry: RetryPolicy,
+    log: ApiLog,
+    observer: Option<RetryObserver>,
+    seed: Arc<AtomicU64>,
+}
+
+impl fmt::Debug for Aws {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Aws")
+            .field("region", &self.region)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the AWS configuration could not be resolved.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// No region from `--region`, the environment, the profile or the project.
+    #[error(
+        "no AWS region: pass --region, set AWS_REGION, configure one in the profile, or name one in the environment's config"
+    )]
+    NoRegion,
+}
+
+impl Aws {
+    /// Resolves settings the AWS way. `fallback_region` (the environment's configured region)
+    /// is used only when neither `--region` nor the default chain names one.
+    pub async fn connect(
+        settings: &AwsSettings,
+        fallback_region: Option<&str>,
+        log: ApiLog,
+    ) -> Result<Aws, ConfigError> {
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+        if let Some(p) = &settings.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &settings.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(e) = &settings.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        if let Some((id, secret)) = &settings.static_credentials {
+            loader =
+                loader.credentials_provider(Credentials::new(id, secret, None, None, "static"));
+        }
+        let mut conf = loader.load().await;
+        if conf.region().is_none() {
+            match fallback_region {
+                Some(r) => {
+                    conf = conf
+                        .into_builder()
+                        .region(Region::new(r.to_owned()))
+                        .build();
+                }
+                None => return Err(ConfigError::NoRegion),
+            }
+        }
+        let region = conf
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or(ConfigError::NoRegion)?;
+        // A custom endpoint (moto, LocalStack) cannot serve virtual-hosted bucket names.
+        let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(conf.endpoint_url().is_some())
+            .build();
+        Ok(Aws {
+            cfn: aws_sdk_cloudformation::Client::new(&conf),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            sts: aws_sdk_sts::Client::new(&conf),
+            region,
+            retry: settings.retry.clone(),
+            log,
+            observer: None,
+            seed: Arc::new(AtomicU64::new(0x9e37_79b9_7f4a_7c15)),
+        })
+    }
+
+    /// Tells `observer` about every retry.
+    pub fn with_observer(mut self, observer: RetryObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The resolved region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The log of every request made.
+    pub fn log(&self) -> &ApiLog {
+        &self.log
+    }
+
+    /// The retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn jitter(&self) -> f64 {
+        // xorshift: jitter only needs to spread retries, not to be unpredictable.
+        let mut x = self.seed.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.seed.store(x, Ordering::Relaxed);
+        (x % 10_000) as f64 / 10_000.0
+    }
+
+    /// Runs one API call with retries. `f` builds and sends the request afresh each attempt;
+    /// requests that create something carry an idempotency token, so a retry after a dropped
+    /// connection cannot create it twice.
+    pub async fn call<T, E, F, Fut>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        mut f: F,
+    ) -> Result<T, AwsError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = f().await;
+            let err = match result {
+                Ok(v) => {
+                    self.log.push(ApiCall {
+                        service,
+                        operation,
+                        failure: None,
+                    });
+                    return Ok(v);
+                }
+                Err(e) => e,
+            };
+            let kind = classify(&err);
+            self.log.push(ApiCall {
+                service,
+                operation,
+                failure: Some(kind),
+            });
+            let error = to_aws_error(service, operation, &err, kind, attempt);
+            tracing::debug!(%error, "AWS call failed");
+            if kind == FailureKind::Permanent || attempt >= self.retry.max_attempts {
+                return Err(error);
+            }
+            let wait = self
+                .retry
+                .backoff(attempt, kind == FailureKind::Throttled, self.jitter());
+            if let Some(o) = &self.observer {
+                o(&RetryNotice {
+                    call: format!("{service}:{operation}"),
+                    kind,
+                    message: error.message.clone(),
+                    attempt,
+                    wait,
+                });
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "RequestThrottled",
+    "BandwidthLimitExceeded",
+    "PriorRequestNotComplete",
+];
+
+const TRANSIENT_CODES: &[&str] = &[
+    "InternalFailure",
+    "InternalError",
+    "ServiceUnavailable",
+    "RequestTimeout",
+    "RequestTimeoutException",
+];
+
+/// Sorts a failed call into throttled, transient or permanent.
+pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E>) -> FailureKind {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => FailureKind::Transient,
+        SdkError::DispatchFailure(d) => {
+            if d.is_user() {
+                FailureKind::Permanent
+            } else {
+                FailureKind::Transient
+            }
+        }
+        SdkError::ServiceError(ctx) => {
+            let code = ctx.err().code().unwrap_or_default();
+            let message = ctx.err().message().unwrap_or_default();
+            let status = ctx.raw().status().as_u16();
+            if THROTTLING_CODES.contains(&code)
+                || message.contains("Rate exceeded")
+                || status == 429
+            {
+                FailureKind::Throttled
+            } else if status >= 500 || TRANSIENT_CODES.contains(&code) {
+                FailureKind::Transient
+            } else {
+                FailureKind::Permanent
+            }
+        }
+        _ => FailureKind::Permanent,
+    }
+}
+
+fn to_aws_error<E>(
+    service: &'static str,
+    operation: &'static str,
+    err: &SdkError<E>,
+    kind: FailureKind,
+    attempts: u32,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let (code, message, status) = match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code().map(str::to_owned);
+            let message = ctx
+                .err()
+                .message()
+                .map(str::to_owned)
+                .unwrap_or_else(|| match &code {
+                    Some(c) => format!("{c} (HTTP {status})"),
+                    None => format!("HTTP {status}"),
+                });
+            (code, message, Some(status))
+        }
+        SdkError::DispatchFailure(_) => (
+            None,
+            format!("request not completed: {}", DisplayErrorContext(err)),
+            None,
+        ),
+        SdkError::TimeoutError(_) => (None, "request timed out".to_owned(), None),
+        SdkError::ResponseError(_) => (
+            None,
+            format!("unreadable response: {}", DisplayErrorContext(err)),
+            None,
+        ),
+        _ => (None, DisplayErrorContext(err).to_string(), None),
+    };
+    AwsError {
+        service,
+        operation,
+        code,
+        message,
+        status,
+        kind,
+        attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+        };
+        assert_eq!(p.backoff(1, false, 1.0), Duration::from_millis(100));
+        assert_eq!(p.backoff(2, false, 1.0), Duration::from_millis(200));
+        assert_eq!(p.backoff(3, true, 1.0), Duration::from_millis(800));
+        assert_eq!(p.backoff(9, false, 1.0), Duration::from_millis(1000));
+        assert_eq!(p.backoff(1, false, 0.0), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn error_display_names_the_call_and_attempts() {
+        let e = AwsError {
+            service: "cloudformation",
+            operation: "DescribeStacks",
+            code: Some("Throttling".into()),
+            message: "Rate exceeded".into(),
+            status: Some(400),
+            kind: FailureKind::Throttled,
+            attempts: 3,
+        };
+        assert_eq!(
+            e.to_string(),
+            "cloudformation DescribeStacks failed after 3 attempts: Rate exceeded"
+        );
+    }
+}

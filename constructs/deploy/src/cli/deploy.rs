@@ -1,0 +1,399 @@
+//! `deploy <env> [--yes] [--allow-replacement]`.
+
+use serde_json::Value as Json;
+
+use super::follow::{Followed, failure, follow, interrupted, success};
+use super::{CliError, Exit, Run};
+use crate::aws::Aws;
+use crate::changeset::{self, ChangeSetRequest, Created, Kind, TemplateSource};
+use crate::console::Answer;
+use crate::engine::{self, Identity};
+use crate::project::{Environment, Project, stack_tags};
+use crate::render::{self, thousands};
+use crate::stack::{self, DeployedStack, StatusClass, classify_status};
+
+/// What the read-only first phase found.
+struct Prepared {
+    aws: Aws,
+    id: Identity,
+    deployed: Option<DeployedStack>,
+    deployed_template: Option<Json>,
+    kind: Kind,
+    /// The stack is in ROLLBACK_COMPLETE and must be deleted first.
+    recreate: bool,
+    /// Nothing to do but this termination-protection switch (or nothing at all).
+    settled: Option<Option<bool>>,
+}
+
+pub(super) async fn deploy<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    yes: bool,
+    allow_replacement: bool,
+) -> Result<Exit, CliError> {
+    let console = run.console();
+    if !yes && !console.is_interactive() {
+        return Err(CliError::new(
+            Exit::Usage,
+            "deploy needs --yes when there is no terminal to confirm the change set",
+        )
+        .hint(format!(
+            "review it first with `{} diff {env_name}`, then run `{} deploy {env_name} --yes`",
+            run.bin, run.bin
+        )));
+    }
+    let env = run.environment(env_name)?;
+    let out = run.synth(&env)?;
+    run.warnings(&env, &out);
+    let synth = out.stack;
+    let stack_name = synth.stack_name.clone();
+    let tags = stack_tags(run.project, &env);
+
+    let p = run.interruptible(prepare(run, &env, &synth, &tags)).await?;
+    let aws = &p.aws;
+    console.out(format!(
+        "Deploying {stack_name} ({}) to account {} in {}: {} resources, {} bytes",
+        env.name,
+        p.id.account,
+        p.id.region,
+        synth.resource_count(),
+        thousands(synth.bytes())
+    ));
+    if let Some(protection) = p.settled {
+        return settle(run, aws, &stack_name, protection).await;
+    }
+
+    let mut deployed = p.deployed;
+    if p.recreate {
+        let Some(old) = deployed.take() else {
+            return Err(CliError::new(Exit::Failed, "internal: nothing to recreate"));
+        };
+        if let Some(exit) = recreate(run, aws, &env, &old, yes).await? {
+            return Ok(exit);
+        }
+    }
+
+    let source = run
+        .interruptible(async {
+            engine::template_source(aws, &p.id, &synth)
+                .await
+                .map_err(|e| CliError::deploy("staging the template", e))
+        })
+        .await?;
+    if let TemplateSource::Url(u) = &source {
+        console.out(format!("The template is over 51,200 bytes: staged at {u}"));
+    }
+    let (given, keep) = engine::parameters(&synth.template, &env, deployed.as_ref());
+    let req = ChangeSetRequest {
+        stack_name: stack_name.clone(),
+        kind: p.kind,
+        template: source,
+        parameters: given,
+        keep_parameters: keep,
+        tags: tags.clone(),
+        name: changeset::unique_name("cfn-deploy"),
+        description: format!(
+            "{} {} ({})",
+            run.project.name(),
+            run.project.version(),
+            env.name
+        ),
+    };
+    // From here until the change set is executed or deleted, an interrupt must clean up.
+    let created_stack = p.kind == Kind::Create && deployed.is_none();
+    let created = tokio::select! {
+        biased;
+        _ = run.ctx.interrupt.triggered() => None,
+        r = changeset::create(aws, &req, &run.ctx.poll) => Some(r),
+    };
+    let created = match created {
+        None => {
+            abandon(run, aws, &req, created_stack).await;
+            console.err(format!(
+                "Interrupted: deleted change set {}; nothing was changed.",
+                req.name
+            ));
+            return Ok(Exit::Interrupted);
+        }
+        Some(r) => r.map_err(|e| {
+            CliError::deploy(&format!("creating the change set for {stack_name}"), e)
+        })?,
+    };
+    let mut cs = match created {
+        Created::Empty { reason } => {
+            if created_stack {
+                let _ = engine::delete_review_stack(aws, &stack_name).await;
+            }
+            console.out(format!(
+                "No changes: CloudFormation found nothing to change in {stack_name} (\"{reason}\"); the empty change set was deleted."
+            ));
+            return Ok(Exit::Ok);
+        }
+        Created::Ready(cs) => cs,
+    };
+    engine::annotate_paths(&mut cs, &synth, p.deployed_template.as_ref());
+    console.out_raw(&render::change_set(&cs, run.style()));
+
+    let stateful = engine::stateful_replacements(&cs);
+    if !stateful.is_empty() {
+        let list: Vec<String> = stateful
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({}, {})",
+                    c.path.as_deref().unwrap_or(&c.logical_id),
+                    c.logical_id,
+                    c.resource_type
+                )
+            })
+            .collect();
+        if env.refuse_stateful_replacement && !allow_replacement {
+            abandon(run, aws, &req, created_stack).await;
+            return Err(CliError::new(
+                Exit::Refused,
+                format!(
+                    "the change set replaces stateful resources in environment '{}': {}; refusing (the change set was deleted, nothing was changed)",
+                    env.name,
+                    list.join("; ")
+                ),
+            )
+            .hint("a replacement creates a new, empty resource and deletes the old one unless it is retained")
+            .hint(format!(
+                "if that is intended, deploy again with `{} deploy {} --allow-replacement`",
+                run.bin, env.name
+            )));
+        }
+        console.err(format!(
+            "warning: stateful resources will be replaced: {}",
+            list.join("; ")
+        ));
+    }
+
+    if !yes {
+        let question = format!(
+            "Execute these {} change{} to {stack_name}? [y/N]",
+            cs.changes.len(),
+            if cs.changes.len() == 1 { "" } else { "s" }
+        );
+        match console.prompt(&question, &run.ctx.interrupt).await {
+            Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => {}
+            Answer::Interrupted => {
+                abandon(run, aws, &req, created_stack).await;
+                console.err(format!(
+                    "Interrupted: deleted change set {}; nothing was changed.",
+                    req.name
+                ));
+                return Ok(Exit::Interrupted);
+            }
+            _ => {
+                abandon(run, aws, &req, created_stack).await;
+                console.out(format!(
+                    "Not deployed: the change set {} was deleted.",
+                    req.name
+                ));
+                return Ok(Exit::Refused);
+            }
+        }
+    }
+
+    let op = engine::execute(aws, &cs, &run.ctx.poll)
+        .await
+        .map_err(|e| CliError::deploy(&format!("executing change set {}", cs.name), e))?;
+    console.out(format!(
+        "Executing {} ({} change{})…",
+        cs.name,
+        cs.changes.len(),
+        if cs.changes.len() == 1 { "" } else { "s" }
+    ));
+    let paths = |id: &str| synth.paths.get(id).cloned();
+    match follow(run, op, &paths).await {
+        Followed::Interrupted => interrupted(run, &stack_name, &env.name),
+        Followed::Done(Ok(outcome)) => {
+            success(run, &stack_name, &outcome);
+            let current = deployed
+                .as_ref()
+                .map(|d| d.termination_protection)
+                .unwrap_or(false);
+            if current != env.termination_protection {
+                engine::set_termination_protection(aws, &stack_name, env.termination_protection)
+                    .await
+                    .map_err(|e| CliError::deploy("setting termination protection", e))?;
+                console.out(format!(
+                    "Termination protection turned {} for {stack_name}",
+                    if env.termination_protection {
+                        "on"
+                    } else {
+                        "off"
+                    }
+                ));
+            }
+            Ok(Exit::Ok)
+        }
+        Followed::Done(Err(e)) => Err(failure(run, "deploy", &stack_name, &env.name, e)),
+    }
+}
+
+/// The read-only phase: who, where, what is deployed, and whether anything differs.
+async fn prepare<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &Environment,
+    synth: &cfn_core::Synthesized,
+    tags: &indexmap::IndexMap<String, String>,
+) -> Result<Prepared, CliError> {
+    let aws = run.connect(env).await?;
+    let id = engine::preflight(&aws, env).await.map_err(|e| {
+        CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+    })?;
+    let name = &synth.stack_name;
+    let deployed = stack::describe(&aws, name)
+        .await
+        .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?;
+    let mut prepared = Prepared {
+        aws,
+        id,
+        deployed: None,
+        deployed_template: None,
+        kind: Kind::Create,
+        recreate: false,
+        settled: None,
+    };
+    let Some(d) = deployed else {
+        return Ok(prepared);
+    };
+    match classify_status(&d.status) {
+        StatusClass::Busy | StatusClass::Stuck => {
+            let next_step = stack::blocked_next_step(&d, &run.bin, &env.name).unwrap_or_default();
+            return Err(CliError::deploy(
+                "deploy refused",
+                crate::error::DeployError::Blocked {
+                    stack: d.name.clone(),
+                    status: d.status.clone(),
+                    next_step,
+                },
+            ));
+        }
+        StatusClass::Review | StatusClass::Deleted => {
+            prepared.kind = Kind::Create;
+        }
+        StatusClass::FailedCreate => {
+            prepared.recreate = true;
+        }
+        StatusClass::Stable | StatusClass::RolledBack => {
+            prepared.kind = Kind::Update;
+            let t = stack::template(&prepared.aws, name).await.map_err(|e| {
+                CliError::deploy(&format!("reading the template of {name}"), e.into())
+            })?;
+            let cmp = engine::compare(&d, t.as_ref(), synth, tags, env);
+            if !cmp.needs_change_set() {
+                prepared.settled = Some(cmp.termination_protection);
+            }
+            prepared.deployed_template = t;
+        }
+    }
+    prepared.deployed = Some(d);
+    Ok(prepared)
+}
+
+/// Nothing to deploy: maybe switch termination protection, say so, exit 0.
+async fn settle<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    stack: &str,
+    protection: Option<bool>,
+) -> Result<Exit, CliError> {
+    match protection {
+        None => run
+            .console()
+            .out(format!("No changes: {stack} is up to date.")),
+        Some(on) => {
+            engine::set_termination_protection(aws, stack, on)
+                .await
+                .map_err(|e| CliError::deploy("setting termination protection", e))?;
+            run.console().out(format!(
+                "No changes to the template: {stack} is up to date; termination protection turned {}.",
+                if on { "on" } else { "off" }
+            ));
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// A stack in ROLLBACK_COMPLETE: confirm, delete, follow. `Some(exit)` ends the deploy.
+async fn recreate<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    env: &Environment,
+    old: &DeployedStack,
+    yes: bool,
+) -> Result<Option<Exit>, CliError> {
+    let console = run.console();
+    console.out(format!(
+        "{} is in ROLLBACK_COMPLETE: its first create failed, and CloudFormation cannot update such a stack. It holds no resources; it will be deleted and created again.",
+        old.name
+    ));
+    if !yes {
+        match console
+            .prompt(
+                &format!("Delete {} and create it again? [y/N]", old.name),
+                &run.ctx.interrupt,
+            )
+            .await
+        {
+            Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes") => {}
+            Answer::Interrupted => {
+                console.err("Interrupted; nothing was changed.");
+                return Ok(Some(Exit::Interrupted));
+            }
+            _ => {
+                console.out("Not deployed; nothing was changed.");
+                return Ok(Some(Exit::Refused));
+            }
+        }
+    }
+    let op = engine::delete_stack(aws, old, 0, &run.ctx.poll)
+        .await
+        .map_err(|e| CliError::deploy(&format!("deleting {}", old.name), e))?;
+    console.out(format!("Deleting {} (ROLLBACK_COMPLETE)…", old.name));
+    match follow(run, op, &|_| None).await {
+        Followed::Interrupted => interrupted(run, &old.name, &env.name).map(Some),
+        Followed::Done(Ok(_)) => {
+            console.out(format!("✓ {} deleted; creating it again", old.name));
+            Ok(None)
+        }
+        Followed::Done(Err(e)) => Err(failure(run, "delete", &old.name, &env.name, e)),
+    }
+}
+
+/// Deletes our change set (waiting for it to settle if CloudFormation is still computing it),
+/// and the empty stack a first CREATE change set made. Best effort: failures are printed.
+async fn abandon<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    req: &ChangeSetRequest,
+    created_stack: bool,
+) {
+    for _ in 0..30 {
+        match changeset::describe(aws, &req.name, &req.stack_name).await {
+            Ok(d) if d.status.ends_with("_IN_PROGRESS") || d.status == "CREATE_PENDING" => {
+                tokio::time::sleep(run.ctx.poll.interval).await;
+            }
+            _ => break,
+        }
+    }
+    if let Err(e) = changeset::delete(aws, &req.name, &req.stack_name).await {
+        run.console().err(format!(
+            "warning: could not delete change set {}: {e}",
+            req.name
+        ));
+    }
+    if created_stack
+        && let Ok(Some(s)) = stack::describe(aws, &req.stack_name).await
+        && s.status == "REVIEW_IN_PROGRESS"
+        && let Err(e) = engine::delete_review_stack(aws, &req.stack_name).await
+    {
+        run.console().err(format!(
+            "warning: could not delete the empty stack {}: {e}",
+            req.stack_name
+        ));
+    }
+}

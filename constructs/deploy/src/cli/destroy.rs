@@ -1,0 +1,146 @@
+//! `destroy <env> [--force]`.
+
+use indexmap::IndexMap;
+
+use super::follow::{Followed, failure, follow, interrupted, success};
+use super::{CliError, Exit, Run};
+use crate::console::Answer;
+use crate::diff::table;
+use crate::engine;
+use crate::error::DeployError;
+use crate::project::Project;
+use crate::stack::{self, StatusClass, classify_status};
+
+pub(super) async fn destroy<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    force: bool,
+) -> Result<Exit, CliError> {
+    let console = run.console();
+    if !force && !console.is_interactive() {
+        return Err(CliError::new(
+            Exit::Usage,
+            "destroy needs --force when there is no terminal to type the stack name",
+        ));
+    }
+    let env = run.environment(env_name)?;
+    let name = env.stack_name.clone();
+    let prepared = run
+        .interruptible(async {
+            let aws = run.connect(&env).await?;
+            let id = engine::preflight(&aws, &env).await.map_err(|e| {
+                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+            })?;
+            let Some(s) = stack::describe(&aws, &name)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?
+            else {
+                return Ok(None);
+            };
+            if classify_status(&s.status) == StatusClass::Busy {
+                let next_step =
+                    stack::blocked_next_step(&s, &run.bin, &env.name).unwrap_or_default();
+                return Err(CliError::deploy(
+                    "destroy refused",
+                    DeployError::Blocked {
+                        stack: name.clone(),
+                        status: s.status.clone(),
+                        next_step,
+                    },
+                ));
+            }
+            if s.termination_protection {
+                return Err(CliError::new(
+                    Exit::Refused,
+                    format!("stack {name} has termination protection on; refusing to destroy it"),
+                )
+                .hint(format!(
+                    "turn it off in environment '{}' and deploy, or run `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name}`",
+                    env.name
+                )));
+            }
+            let template = stack::template(&aws, &s.stack_id)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading the template of {name}"), e.into()))?;
+            let resources = stack::resources(&aws, &s.stack_id)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading the resources of {name}"), e.into()))?;
+            Ok(Some((aws, id, s, template, resources)))
+        })
+        .await?;
+    let Some((aws, id, s, template, resources)) = prepared else {
+        console.out(format!("{name} does not exist: nothing to destroy."));
+        return Ok(Exit::Ok);
+    };
+    console.out(format!(
+        "Destroying {name} ({}) in account {} in {}: {} resource{} ({}).",
+        env.name,
+        id.account,
+        id.region,
+        resources.len(),
+        if resources.len() == 1 { "" } else { "s" },
+        s.status
+    ));
+    let physical: IndexMap<String, String> = resources
+        .iter()
+        .filter_map(|r| Some((r.logical_id.clone(), r.physical_id.clone()?)))
+        .collect();
+    let kept = template
+        .as_ref()
+        .map(|t| engine::retained(t, &physical))
+        .unwrap_or_default();
+    if kept.is_empty() {
+        console.out("Nothing is retained: every resource is deleted.");
+    } else {
+        console.out("Retained or needing attention (delete by hand when no longer needed):");
+        let rows: Vec<[String; 4]> = kept
+            .iter()
+            .map(|r| {
+                [
+                    r.logical_id.clone(),
+                    r.resource_type.clone(),
+                    r.physical_id.clone().unwrap_or_else(|| "-".into()),
+                    r.why.clone(),
+                ]
+            })
+            .collect();
+        console.out_raw(&table(&["LOGICAL ID", "TYPE", "PHYSICAL ID", "WHY"], &rows));
+    }
+    if !force {
+        match console
+            .prompt(
+                &format!("Type the stack name ({name}) to delete it:"),
+                &run.ctx.interrupt,
+            )
+            .await
+        {
+            Answer::Line(l) if l.trim() == name => {}
+            Answer::Interrupted => {
+                console.err("Interrupted; nothing was deleted.");
+                return Ok(Exit::Interrupted);
+            }
+            _ => {
+                console.out("Not destroyed: the name did not match.");
+                return Ok(Exit::Refused);
+            }
+        }
+    }
+    let op = engine::delete_stack(&aws, &s, resources.len(), &run.ctx.poll)
+        .await
+        .map_err(|e| CliError::deploy(&format!("deleting {name}"), e))?;
+    let paths = move |id: &str| {
+        template
+            .as_ref()
+            .and_then(|t| t.get("Resources"))
+            .and_then(|r| r.get(id))
+            .and_then(crate::diff::path_of)
+    };
+    match follow(run, op, &paths).await {
+        Followed::Interrupted => interrupted(run, &name, &env.name),
+        Followed::Done(Ok(o)) => {
+            success(run, &name, &o);
+            Ok(Exit::Ok)
+        }
+        Followed::Done(Err(e)) => Err(failure(run, "destroy", &name, &env.name, e)),
+    }
+}

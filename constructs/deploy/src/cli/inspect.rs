@@ -1,0 +1,266 @@
+//! The read-only commands: `diff <env> [--fail]`, `list`, `watch <env>`.
+
+use super::follow::{Followed, failure, follow, interrupted, success};
+use super::{CliError, Exit, Run};
+use crate::diff::{diff_templates, render as render_diff, table};
+use crate::engine;
+use crate::events::{StackOperation, failed_resources, latest_operation};
+use crate::project::{Project, stack_tags};
+use crate::render;
+use crate::stack::{self, StatusClass, classify_status};
+
+pub(super) async fn diff<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    fail: bool,
+) -> Result<Exit, CliError> {
+    let env = run.environment(env_name)?;
+    let out = run.synth(&env)?;
+    run.warnings(&env, &out);
+    let synth = out.stack;
+    let name = synth.stack_name.clone();
+    let (id, deployed, template) = run
+        .interruptible(async {
+            let aws = run.connect(&env).await?;
+            let id = engine::preflight(&aws, &env).await.map_err(|e| {
+                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+            })?;
+            let deployed = stack::describe(&aws, &name)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?;
+            let live = deployed.as_ref().is_some_and(|d| {
+                !matches!(
+                    classify_status(&d.status),
+                    StatusClass::Review | StatusClass::FailedCreate | StatusClass::Deleted
+                )
+            });
+            let template = if live {
+                stack::template(&aws, &name).await.map_err(|e| {
+                    CliError::deploy(&format!("reading the template of {name}"), e.into())
+                })?
+            } else {
+                None
+            };
+            Ok((id, deployed.filter(|_| live), template))
+        })
+        .await?;
+    let console = run.console();
+    match &deployed {
+        Some(d) => console.out(format!(
+            "Diff of {name} ({}) against the deployed stack ({}, account {} in {}):",
+            env.name, d.status, id.account, id.region
+        )),
+        None => console.out(format!(
+            "{name} ({}) is not deployed in account {} in {}: everything is new.",
+            env.name, id.account, id.region
+        )),
+    }
+    let d = diff_templates(template.as_ref(), &synth.template, run.schemas());
+    let mut settings = Vec::new();
+    if let Some(dep) = &deployed {
+        let tags = stack_tags(run.project, &env);
+        let cmp = engine::compare(dep, template.as_ref(), &synth, &tags, &env);
+        for k in &cmp.tags {
+            let old = dep.tags.get(k).map(String::as_str).unwrap_or("(none)");
+            let new = tags.get(k).map(String::as_str).unwrap_or("(removed)");
+            settings.push(format!("[~] stack tag {k}: {old} → {new}"));
+        }
+        for k in &cmp.parameters {
+            settings.push(format!("[~] parameter {k}"));
+        }
+        if let Some(on) = cmp.termination_protection {
+            settings.push(format!(
+                "[~] termination protection: {} → {}",
+                if on { "off" } else { "on" },
+                if on { "on" } else { "off" }
+            ));
+        }
+        // A template that is not JSON (deployed by another tool) always differs.
+        if cmp.template && d.is_empty() {
+            settings.push("[~] template text (not comparable as JSON)".to_owned());
+        }
+    }
+    if d.is_empty() && settings.is_empty() {
+        console.out("No differences.");
+        return Ok(Exit::Ok);
+    }
+    console.out_raw(&render_diff(&d, console.color()));
+    if !settings.is_empty() {
+        console.out("Stack settings");
+        for s in &settings {
+            console.out(s);
+        }
+    }
+    let replaced: Vec<String> = d
+        .replacements()
+        .map(|r| format!("{} ({})", r.logical_id, r.resource_type))
+        .collect();
+    console.out(format!(
+        "{} resource change{}, {} security change{}, {} predicted replacement{}{}",
+        d.resources.len(),
+        plural(d.resources.len()),
+        d.security.len(),
+        plural(d.security.len()),
+        replaced.len(),
+        plural(replaced.len()),
+        if replaced.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", replaced.join(", "))
+        }
+    ));
+    Ok(if fail { Exit::Failed } else { Exit::Ok })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub(super) async fn list<P: Project + ?Sized>(run: &Run<'_, P>) -> Result<Exit, CliError> {
+    let envs = run.environments()?;
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut errors = 0;
+    for env in &envs {
+        let row = run
+            .interruptible(async {
+                let aws = run.connect_region(env, env.region.as_deref()).await?;
+                let who = engine::whoami(&aws)
+                    .await
+                    .map_err(|e| CliError::deploy("who am I", e))?;
+                if env.account.as_ref().is_some_and(|a| *a != who.account) {
+                    return Ok((
+                        who.region,
+                        format!("(other account: credentials are for {})", who.account),
+                        String::new(),
+                    ));
+                }
+                let s = stack::describe(&aws, &env.stack_name)
+                    .await
+                    .map_err(|e| CliError::deploy("reading the stack", e))?;
+                Ok(match s {
+                    None => (who.region, "not deployed".to_owned(), String::new()),
+                    Some(s) => {
+                        let mut status = s.status.clone();
+                        if s.termination_protection {
+                            status.push_str(" (protected)");
+                        }
+                        (who.region, status, s.last_changed.unwrap_or_default())
+                    }
+                })
+            })
+            .await;
+        let (region, status, when) = match row {
+            Ok(r) => r,
+            Err(e) if e.exit == Exit::Interrupted => return Err(e),
+            Err(e) => {
+                errors += 1;
+                (
+                    env.region.clone().unwrap_or_else(|| "?".into()),
+                    format!("error: {}", e.message),
+                    String::new(),
+                )
+            }
+        };
+        rows.push([
+            env.name.clone(),
+            env.stack_name.clone(),
+            env.account.clone().unwrap_or_else(|| "(any)".into()),
+            region,
+            status,
+            when,
+        ]);
+    }
+    run.console().out_raw(&table(
+        &["ENV", "STACK", "ACCOUNT", "REGION", "STATUS", "LAST CHANGE"],
+        &rows,
+    ));
+    Ok(if errors > 0 { Exit::Failed } else { Exit::Ok })
+}
+
+pub(super) async fn watch<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+) -> Result<Exit, CliError> {
+    let env = run.environment(env_name)?;
+    let name = env.stack_name.clone();
+    let (aws, s, latest) = run
+        .interruptible(async {
+            let aws = run.connect(&env).await?;
+            engine::preflight(&aws, &env).await.map_err(|e| {
+                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+            })?;
+            let s = stack::describe(&aws, &name)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?
+                .ok_or_else(|| {
+                    CliError::new(Exit::Failed, format!("stack {name} does not exist"))
+                })?;
+            let latest = latest_operation(&aws, &s.stack_id)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading the events of {name}"), e))?;
+            Ok((aws, s, latest))
+        })
+        .await?;
+    // Paths from the deployed template's metadata.
+    let template = stack::template(&aws, &s.stack_id).await.ok().flatten();
+    let paths = move |id: &str| {
+        template
+            .as_ref()
+            .and_then(|t| t.get("Resources"))
+            .and_then(|r| r.get(id))
+            .and_then(crate::diff::path_of)
+    };
+    let console = run.console();
+    let class = classify_status(&s.status);
+    if class == StatusClass::Busy {
+        console.out(format!("Following {name}: {} …", s.status));
+        let op = StackOperation::new(
+            aws.clone(),
+            s.stack_id.clone(),
+            name.clone(),
+            latest.token.clone(),
+            latest.before.clone(),
+            run.ctx.poll.clone(),
+        );
+        let op = if s.status.starts_with("DELETE") {
+            op.expecting(&["DELETE_COMPLETE"])
+        } else {
+            op
+        };
+        return match follow(run, op, &paths).await {
+            Followed::Interrupted => interrupted(run, &name, &env.name),
+            Followed::Done(Ok(o)) => {
+                success(run, &name, &o);
+                Ok(Exit::Ok)
+            }
+            Followed::Done(Err(e)) => Err(failure(run, "the operation", &name, &env.name, e)),
+        };
+    }
+    console.out(format!(
+        "{name} is {}{}; no operation in progress.",
+        s.status,
+        s.last_changed
+            .as_ref()
+            .map(|t| format!(" (last change {t})"))
+            .unwrap_or_default()
+    ));
+    match class {
+        StatusClass::Stable => Ok(Exit::Ok),
+        _ => {
+            let failed = failed_resources(&latest.events, &paths);
+            let reason = s.status_reason.clone().or_else(|| {
+                latest
+                    .events
+                    .iter()
+                    .rev()
+                    .filter(|e| e.is_stack_event())
+                    .find_map(|e| e.reason.clone())
+            });
+            console.out_raw(&render::failed_resources(&failed, reason.as_deref()));
+            if let Some(step) = stack::blocked_next_step(&s, &run.bin, &env.name) {
+                console.out(format!("Next step: {step}"));
+            }
+            Ok(Exit::Failed)
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The command line every app gets: `synth`, `diff`, `deploy`, `destroy`, `list`, `watch`.
+//!
+//! An app's `main` is one line:
+//!
+//! ```no_run
+//! # use cfn_deploy::project::{Environment, Project, ProjectError, SynthOutput};
+//! # struct MyProject;
+//! # impl MyProject { fn new() -> Self { MyProject } }
+//! # impl Project for MyProject {
+//! #     fn name(&self) -> &str { "my-app" }
+//! #     fn version(&self) -> &str { "0.1.0" }
+//! #     fn environments(&self) -> Result<Vec<Environment>, ProjectError> { Ok(vec![]) }
+//! #     fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError> {
+//! #         Ok(cfn_core::Stack::new(&env.stack_name).synth()?.into())
+//! #     }
+//! # }
+//! fn main() -> std::process::ExitCode {
+//!     cfn_deploy::cli::main(MyProject::new())
+//! }
+//! ```
+//!
+//! # Commands
+//!
+//! | command | what it does |
+//! |---|---|
+//! | `synth [env] [--out DIR]` | writes `DIR/<stack>.template.json` for every environment (or one), all or nothing, and prints a table `STACK ENV RESOURCES BYTES NOTE` (`via S3` above 51,200 bytes) followed by the warnings |
+//! | `diff <env> [--fail]` | per-resource differences against the deployed stack, IAM and security-group changes in their own table, predicted replacements; `--fail` exits 1 when anything differs |
+//! | `deploy <env> [--yes] [--allow-replacement]` | change set → review → execute → follow, see [`crate`] |
+//! | `destroy <env> [--force]` | deletes the stack after the stack name is typed (or `--force`), listing what stays behind |
+//! | `list` | environments, stack names and deployed status |
+//! | `watch <env>` | follows the stack's current operation, or reports how the last one ended |
+//!
+//! `--profile` and `--region` apply to every command that talks to AWS; `AWS_ENDPOINT_URL`
+//! and the rest of the AWS environment work as in the AWS CLI.
+//!
+//! # Exit codes
+//!
+//! See [`Exit`]: 0 success or no changes, 1 failure (or differences with `diff --fail`),
+//! 2 usage or configuration error, 3 refused by a safety check or not confirmed (nothing was
+//! changed), 130 interrupted.
+
+mod deploy;
+mod destroy;
+mod follow;
+mod inspect;
+mod synth;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::aws::{ApiLog, Aws, AwsSettings, FailureKind, RetryNotice};
+use crate::console::Console;
+use crate::diff::SchemaLookup;
+use crate::error::DeployError;
+use crate::events::PollConfig;
+use crate::interrupt::Interrupt;
+use crate::project::{Environment, Project, SynthOutput};
+
+pub use synth::{SynthRow, synth_table};
+
+/// How a command ended. The numeric values are the process exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// 0: done, or nothing to change.
+    Ok = 0,
+    /// 1: the operation failed or rolled back, an AWS call failed, synthesis failed, or
+    /// `diff --fail` found differences.
+    Failed = 1,
+    /// 2: bad command line or configuration (unknown environment, no region, `--yes` or
+    /// `--force` missing without a terminal, unreadable project config).
+    Usage = 2,
+    /// 3: refused before changing anything: wrong account or region, a stack that is busy or
+    /// stuck, termination protection, a stateful replacement without `--allow-replacement`,
+    /// or the confirmation declined.
+    Refused = 3,
+    /// 130: interrupted (Ctrl-C). A running CloudFormation operation carries on.
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e.code())
+    }
+}
+
+/// Everything a CLI run uses besides the project and the arguments: the console, the interrupt,
+/// AWS settings and poll timing. [`Context::default`] is the real terminal and Ctrl-C; tests
+/// swap in a capturing console, a hand-triggered interrupt, a local endpoint and fast polling.
+#[derive(Debug)]
+pub struct Context {
+    /// Where output goes and answers come from.
+    pub console: Console,
+    /// Ctrl-C.
+    pub interrupt: Interrupt,
+    /// Whether to trigger [`Context::interrupt`] on SIGINT.
+    pub listen_for_ctrl_c: bool,
+    /// Base AWS settings; `--profile` and `--region` override theirs.
+    pub aws: AwsSettings,
+    /// Polling of change sets and stack events.
+    pub poll: PollConfig,
+    /// Records every AWS request.
+    pub log: ApiLog,
+    /// Registry schemas, for replacement predictions in `diff`.
+    pub schemas: fn(&str) -> Option<&'static cfn_core::TypeSchema>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            console: Console::stdio(),
+            interrupt: Interrupt::new(),
+            listen_for_ctrl_c: true,
+            aws: AwsSettings::default(),
+            poll: PollConfig::default(),
+            log: ApiLog::new(),
+            schemas: cfn_resources::schema_for,
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    about = "Synthesize, diff, deploy and destroy this app's CloudFormation stacks",
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// AWS profile (from ~/.aws/config) for commands that talk to AWS.
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    /// AWS region for commands that talk to AWS.
+    #[arg(long, global = true)]
+    region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write every environment's template (or one) to the output directory.
+    Synth {
+        /// Only this environment.
+        env: Option<String>,
+        /// Output directory.
+        #[arg(long, default_value = "cfn-out")]
+        out: PathBuf,
+    },
+    /// Show what a deploy would change.
+    Diff {
+        /// The environment.
+        env: String,
+        /// Exit 1 when anything differs (a PR gate).
+        #[arg(long)]
+        fail: bool,
+    },
+    /// Deploy an environment through a change set.
+    Deploy {
+        /// The environment.
+        env: String,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Allow replacing stateful resources in environments that refuse it.
+        #[arg(long)]
+        allow_replacement: bool,
+    },
+    /// Delete an environment's stack.
+    Destroy {
+        /// The environment.
+        env: String,
+        /// Do not ask for the stack name (required without a terminal).
+        #[arg(long)]
+        force: bool,
+    },
+    /// List environments and their stacks' status.
+    List,
+    /// Follow an environment's current stack operation.
+    Watch {
+        /// The environment.
+        env: String,
+    },
+}
+
+/// An error as the CLI reports it: a message with its context, hints, and the exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    exit: Exit,
+    message: String,
+    hints: Vec<String>,
+}
+
+impl CliError {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
+        CliError {
+            exit,
+            message: message.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub(crate) fn deploy(context: &str, e: DeployError) -> Self {
+        let exit = match &e {
+            DeployError::WrongAccount { .. }
+            | DeployError::WrongRegion { .. }
+            | DeployError::Blocked { .. } => Exit::Refused,
+            DeployError::Config(_) => Exit::Usage,
+            _ => Exit::Failed,
+        };
+        let mut err = CliError::new(exit, format!("{context}: {}", chain(&e)));
+        if let DeployError::Aws(a) = &e {
+            if a.code() == Some("ExpiredToken") || a.code() == Some("InvalidClientTokenId") {
+                err = err.hint("refresh your credentials (aws sso login, or a new session)");
+            }
+            if a.kind == FailureKind::Throttled {
+                err = err.hint("CloudFormation kept throttling; try again in a minute");
+            }
+        }
+        err
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// State shared by the commands of one run.
+pub(crate) struct Run<'a, P: Project + ?Sized> {
+    pub(crate) project: &'a P,
+    pub(crate) ctx: &'a Context,
+    pub(crate) bin: String,
+    profile: Option<String>,
+    region: Option<String>,
+}
+
+impl<P: Project + ?Sized> Run<'_, P> {
+    pub(crate) fn console(&self) -> &Console {
+        &self.ctx.console
+    }
+
+    pub(crate) fn environments(&self) -> Result<Vec<Environment>, CliError> {
+        self.project.environments().map_err(|e| {
+            CliError::new(
+                Exit::Usage,
+                format!(
+                    "reading the environments of {}: {}",
+                    self.project.name(),
+                    chain(&*e)
+                ),
+            )
+        })
+    }
+
+    pub(crate) fn environment(&self, name: &str) -> Result<Environment, CliError> {
+        let envs = self.environments()?;
+        let known: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+        envs.into_iter().find(|e| e.name == name).ok_or_else(|| {
+            CliError::new(
+                Exit::Usage,
+                format!(
+                    "unknown environment '{name}'; known: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
+        })
+    }
+
+    pub(crate) fn synth(&self, env: &Environment) -> Result<SynthOutput, CliError> {
+        self.project.synth(env).map_err(|e| {
+            CliError::new(
+                Exit::Failed,
+                format!("synthesizing environment '{}': {}", env.name, chain(&*e)),
+            )
+        })
+    }
+
+    /// Prints the warnings and notes of a synthesized environment to `err`.
+    pub(crate) fn warnings(&self, env: &Environment, out: &SynthOutput) {
+        for d in &out.stack.diagnostics {
+            self.console().err(format!("[{}] {d}", env.name));
+        }
+        for n in &out.notes {
+            self.console().err(format!("[{}] note: {n}", env.name));
+        }
+    }
+
+    pub(crate) fn schemas(&self) -> SchemaLookup<'_> {
+        &self.ctx.schemas
+    }
+
+    /// Clients for an environment: flags over context settings over the default chain, with
+    /// the environment's region as the last fallback.
+    pub(crate) async fn connect(&self, env: &Environment) -> Result<Aws, CliError> {
+        self.connect_region(env, None).await
+    }
+
+    pub(crate) async fn connect_region(
+        &self,
+        env: &Environment,
+        prefer_env_region: Option<&str>,
+    ) -> Result<Aws, CliError> {
+        let mut s = self.ctx.aws.clone();
+        if let Some(p) = &self.profile {
+            s.profile = Some(p.clone());
+        }
+        if let Some(r) = self.region.clone().or(prefer_env_region.map(str::to_owned)) {
+            s.region = Some(r);
+        }
+        let aws = Aws::connect(&s, env.region.as_deref(), self.ctx.log.clone())
+            .await
+            .map_err(|e| CliError::deploy("resolving the AWS configuration", e.into()))?;
+        let console = self.console().clone();
+        Ok(
+            aws.with_observer(std::sync::Arc::new(move |n: &RetryNotice| {
+                let why = match n.kind {
+                    FailureKind::Throttled => "throttled",
+                    _ => "failed",
+                };
+                console.err(format!(
+                    "  … {} {why} ({}); retrying in {} (attempt {})",
+                    n.call,
+                    n.message,
+                    crate::render::duration(n.wait),
+                    n.attempt + 1
+                ));
+            })),
+        )
+    }
+
+    /// Runs `f` unless Ctrl-C comes first. For phases with nothing to clean up.
+    pub(crate) async fn interruptible<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, CliError>>,
+    ) -> Result<T, CliError> {
+        tokio::select! {
+            biased;
+            _ = self.ctx.interrupt.triggered() => Err(CliError::new(
+                Exit::Interrupted,
+                "interrupted; nothing was changed",
+            )),
+            r = f => r,
+        }
+    }
+
+    pub(crate) fn style(&self) -> crate::render::Style {
+        crate::render::Style {
+            color: self.console().color(),
+        }
+    }
+}
+
+/// Runs the CLI on the process's arguments, terminal and Ctrl-C, and returns the exit code.
+pub fn main<P: Project>(project: P) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CFN_DEPLOY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    run(&project, std::env::args_os(), Context::default()).into()
+}
+
+/// Runs the CLI on `args` (the first is the program name) with an explicit [`Context`].
+pub fn run<P, I, T>(project: &P, args: I, ctx: Context) -> Exit
+where
+    P: Project + ?Sized,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let bin = args
+        .first()
+        .and_then(|a| {
+            PathBuf::from(a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| project.name().to_owned());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let text = e.render().to_string();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                | clap::error::ErrorKind::DisplayVersion => {
+                    ctx.console.out_raw(&text);
+                    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    {
+                        Exit::Usage
+                    } else {
+                        Exit::Ok
+                    }
+                }
+                _ => {
+                    ctx.console.err(text.trim_end());
+                    Exit::Usage
+                }
+            };
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            ctx.console
+                .err(format!("error: starting the async runtime: {e}"));
+            return Exit::Failed;
+        }
+    };
+    let run = Run {
+        project,
+        ctx: &ctx,
+        bin,
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+    };
+    let result = rt.block_on(async {
+        if ctx.listen_for_ctrl_c {
+            ctx.interrupt.listen_for_ctrl_c();
+        }
+        match cli.command {
+            Command::Synth { env, out } => synth::synth(&run, env.as_deref(), &out),
+            Command::Diff { env, fail } => inspect::diff(&run, &env, fail).await,
+            Command::Deploy {
+                env,
+                yes,
+                allow_replacement,
+            } => deploy::deploy(&run, &env, yes, allow_replacement).await,
+            Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
+            Command::List => inspect::list(&run).await,
+            Command::Watch { env } => inspect::watch(&run, &env).await,
+        }
+    });
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            let label = if e.exit == Exit::Interrupted {
+                "interrupted"
+            } else {
+                "error"
+            };
+            let msg = e
+                .message
+                .strip_prefix("interrupted; ")
+                .filter(|_| e.exit == Exit::Interrupted)
+                .unwrap_or(&e.message);
+            ctx.console.err(format!("{label}: {msg}"));
+            for h in &e.hints {
+                ctx.console.err(format!("  hint: {h}"));
+            }
+            e.exit
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Typed errors of the deploy engine.
+
+use thiserror::Error;
+
+use crate::aws::{AwsError, ConfigError};
+use crate::events::StackFailure;
+
+/// Why a deploy, diff, destroy or watch could not do what it was asked.
+#[derive(Debug, Error)]
+pub enum DeployError {
+    /// An AWS call failed (after retries).
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// The AWS configuration could not be resolved.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The credentials belong to another account than the environment names.
+    #[error(
+        "the credentials are for account {actual}, but environment '{env}' deploys to account {expected}; refusing"
+    )]
+    WrongAccount {
+        /// The environment.
+        env: String,
+        /// The environment's account.
+        expected: String,
+        /// The credentials' account.
+        actual: String,
+    },
+    /// The resolved region is not the environment's.
+    #[error(
+        "the resolved region is {actual}, but environment '{env}' deploys to {expected}; refusing (pass --region {expected} or fix AWS_REGION / the profile)"
+    )]
+    WrongRegion {
+        /// The environment.
+        env: String,
+        /// The environment's region.
+        expected: String,
+        /// The resolved region.
+        actual: String,
+    },
+    /// The stack cannot be changed in its current state.
+    #[error("stack {stack} is {status}: {next_step}")]
+    Blocked {
+        /// The stack.
+        stack: String,
+        /// Its status.
+        status: String,
+        /// What to do about it.
+        next_step: String,
+    },
+    /// CloudFormation could not create the change set.
+    #[error("change set {name} for stack {stack} failed: {reason}")]
+    ChangeSetFailed {
+        /// The stack.
+        stack: String,
+        /// The change set.
+        name: String,
+        /// CloudFormation's status reason.
+        reason: String,
+    },
+    /// The stack operation ended in a failure or rollback status.
+    #[error(transparent)]
+    StackFailed(#[from] StackFailure),
+    /// The template could not be staged in S3.
+    #[error("staging the template in s3://{bucket}: {source}")]
+    Staging {
+        /// The bucket.
+        bucket: String,
+        /// The underlying failure.
+        #[source]
+        source: Box<DeployError>,
+    },
+    /// The template is too large even for S3 (1 MB).
+    #[error("the template is {bytes} bytes; CloudFormation accepts at most {limit} through S3")]
+    TemplateTooLarge {
+        /// The template's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A stack operation ended without reaching a terminal status the engine understood.
+    #[error("stack {stack}: {message}")]
+    Unexpected {
+        /// The stack.
+        stack: String,
+        /// What happened.
+        message: String,
+    },
+}

@@ -1,0 +1,197 @@
+//! What an app tells the CLI: its environments, and how to synthesize one.
+//!
+//! ```
+//! use cfn_core::{Stack, Output, fns};
+//! use cfn_deploy::project::{Environment, Project, ProjectError, SynthOutput};
+//!
+//! struct Demo;
+//!
+//! impl Project for Demo {
+//!     fn name(&self) -> &str { "demo" }
+//!     fn version(&self) -> &str { "1.2.3" }
+//!     fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
+//!         Ok(vec![
+//!             Environment::new("dev", "DemoDev").region("eu-west-1"),
+//!             Environment::new("prd", "DemoPrd")
+//!                 .account("123456789012")
+//!                 .region("eu-west-1")
+//!                 .protected(true),
+//!         ])
+//!     }
+//!     fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError> {
+//!         let mut stack = Stack::new(&env.stack_name);
+//!         stack.add_output("Env", Output::new(fns::sub(&env.name)));
+//!         Ok(stack.synth()?.into())
+//!     }
+//! }
+//!
+//! let envs = Demo.environments().unwrap();
+//! assert!(envs[1].termination_protection && envs[1].refuse_stateful_replacement);
+//! let out = Demo.synth(&envs[0]).unwrap();
+//! assert_eq!(out.stack.stack_name, "DemoDev");
+//! ```
+
+use indexmap::IndexMap;
+
+use cfn_core::{SynthError, Synthesized};
+
+/// Any error a project reports; the CLI prints it with the environment it concerns.
+pub type ProjectError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// One deployment target: a stack in an account and region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Environment {
+    /// The name used on the command line (`dev`, `prd`).
+    pub name: String,
+    /// The CloudFormation stack name.
+    pub stack_name: String,
+    /// The AWS account the stack belongs in. When set, `deploy`, `diff`, `destroy` and `watch`
+    /// refuse credentials of any other account.
+    pub account: Option<String>,
+    /// The region the stack belongs in. When set, the resolved region (from `--region`, the
+    /// environment or the profile) must be this one; when nothing else names a region, this
+    /// one is used.
+    pub region: Option<String>,
+    /// Turn termination protection on for the stack.
+    pub termination_protection: bool,
+    /// Refuse a change set that replaces a stateful resource (database, cache, bucket, secret,
+    /// KMS key, log group, …) unless `--allow-replacement` is given.
+    pub refuse_stateful_replacement: bool,
+    /// Stack tags, beside the `app`, `env` and `version` tags the CLI always sets.
+    pub tags: IndexMap<String, String>,
+    /// Values for template parameters. A parameter of a deployed stack that is not named here
+    /// keeps its previous value (`UsePreviousValue`); a new one takes its default.
+    pub parameters: IndexMap<String, String>,
+}
+
+impl Environment {
+    /// An environment with no account or region pinned and no protections.
+    pub fn new(name: impl Into<String>, stack_name: impl Into<String>) -> Self {
+        Environment {
+            name: name.into(),
+            stack_name: stack_name.into(),
+            account: None,
+            region: None,
+            termination_protection: false,
+            refuse_stateful_replacement: false,
+            tags: IndexMap::new(),
+            parameters: IndexMap::new(),
+        }
+    }
+
+    /// Pins the account.
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// Pins the region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sets termination protection.
+    pub fn termination_protection(mut self, on: bool) -> Self {
+        self.termination_protection = on;
+        self
+    }
+
+    /// Sets whether stateful replacements are refused.
+    pub fn refuse_stateful_replacement(mut self, on: bool) -> Self {
+        self.refuse_stateful_replacement = on;
+        self
+    }
+
+    /// A production-style environment: termination protection on and stateful replacements
+    /// refused (or both off).
+    pub fn protected(self, on: bool) -> Self {
+        self.termination_protection(on)
+            .refuse_stateful_replacement(on)
+    }
+
+    /// Adds a stack tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// Gives a template parameter a value.
+    pub fn parameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.parameters.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One environment, synthesized.
+#[derive(Clone, Debug)]
+pub struct SynthOutput {
+    /// The template and its warnings.
+    pub stack: Synthesized,
+    /// Anything else the app wants the user to read (printed with the warnings).
+    pub notes: Vec<String>,
+}
+
+impl From<Synthesized> for SynthOutput {
+    fn from(stack: Synthesized) -> Self {
+        SynthOutput {
+            stack,
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl SynthOutput {
+    /// Adds a note.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// The app side of the CLI: implement this and call [`crate::cli::main`].
+pub trait Project {
+    /// The app's name: the `app` stack tag and the CLI's name in messages.
+    fn name(&self) -> &str;
+
+    /// The app's version: the `version` stack tag (typically `env!("CARGO_PKG_VERSION")`).
+    fn version(&self) -> &str;
+
+    /// Every environment, in the order `synth` and `list` show them.
+    fn environments(&self) -> Result<Vec<Environment>, ProjectError>;
+
+    /// Synthesizes one environment.
+    fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError>;
+}
+
+/// Several synthesis errors as one project error (what `App::synth` returns).
+#[derive(Debug)]
+pub struct SynthErrors(pub Vec<SynthError>);
+
+impl std::fmt::Display for SynthErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SynthErrors {}
+
+/// The stack tags a deploy sets: `app`, `env`, `version`, then the environment's own tags
+/// (which win on a clash).
+pub fn stack_tags<P: Project + ?Sized>(project: &P, env: &Environment) -> IndexMap<String, String> {
+    let mut tags = IndexMap::new();
+    tags.insert("app".to_owned(), project.name().to_owned());
+    tags.insert("env".to_owned(), env.name.clone());
+    tags.insert("version".to_owned(), project.version().to_owned());
+    for (k, v) in &env.tags {
+        tags.insert(k.clone(), v.clone());
+    }
+    tags
+}
