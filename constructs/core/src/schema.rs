@@ -149,6 +149,13 @@ pub struct NumberRule {
     pub maximum: Option<f64>,
 }
 
+/// Whether synth-time validation enforces a schema pattern. Patterns use ECMA-262 syntax; the
+/// few that need look-around or back-references (which the `regex` crate does not support)
+/// are left to CloudFormation.
+pub fn pattern_is_enforced(pattern: &'static str) -> bool {
+    crate::validate::pattern(pattern).is_some()
+}
+
 /// A string with no constraints.
 pub const ANY_STRING: StringRule = StringRule {
     allowed: &[],

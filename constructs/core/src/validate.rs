@@ -691,9 +691,78 @@ fn kind(v: &Json) -> &'static str {
 
 /// Compiles a schema pattern once per process. Patterns the `regex` crate cannot express
 /// (look-around, back-references) are skipped rather than guessed at.
-fn pattern(p: &'static str) -> Option<Regex> {
+pub(crate) fn pattern(p: &'static str) -> Option<Regex> {
     static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    cache.entry(p).or_insert_with(|| Regex::new(p).ok()).clone()
+    cache
+        .entry(p)
+        .or_insert_with(|| Regex::new(&ecma_to_rust(p)).ok())
+        .clone()
+}
+
+/// Rewrites the ECMA-262 pattern syntax the registry schemas use where Rust's `regex` reads it
+/// differently: inside a character class, `[` is a literal in ECMA but opens a nested class in
+/// Rust, and `&&`, `--`, `~~` are set operations in Rust but literals in ECMA. Also maps the
+/// Java/Python-isms `\Z` and `\p{Print}` that a few schemas contain.
+fn ecma_to_rust(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 8);
+    let mut in_class = false;
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // Java/Python spellings some registry schemas use.
+                Some('Z') => out.push_str("\\z"),
+                Some('p') if chars.clone().take(7).collect::<String>() == "{Print}" => {
+                    chars.nth(6);
+                    out.push_str("[[:print:]]");
+                }
+                Some(n) => {
+                    out.push(c);
+                    out.push(n);
+                }
+                None => out.push(c),
+            },
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A leading `^` or `]` belongs to the class syntax, not to its members.
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '[' | '&' | '~' if in_class => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' if in_class && chars.peek() == Some(&'-') => out.push_str("\\-"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn ecma_classes_read_the_ecma_way() {
+        let p = r"^([a-z,A-Z,0-9,. _\-:/()#,@[\]+=&;\{\}!$*])*$";
+        let re = Regex::new(&ecma_to_rust(p)).unwrap();
+        assert!(re.is_match("Dify [web] & co"));
+        assert!(!re.is_match("Dify's group"));
+        assert!(Regex::new(&ecma_to_rust("^[^a-z]--[0-9]~~$")).is_ok());
+        let z = Regex::new(&ecma_to_rust(r"^[a-z]{1,3}\Z")).unwrap();
+        assert!(z.is_match("abc") && !z.is_match("abcd"));
+        let print = Regex::new(&ecma_to_rust(r"^\p{Print}+$")).unwrap();
+        assert!(print.is_match("a b") && !print.is_match("a\u{7}"));
+    }
 }

@@ -5,7 +5,7 @@
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group as rg};
-use cfn_resources::logs::LogGroupHandle;
+use cfn_resources::logs::{self, LogGroupHandle};
 use cfn_resources::secretsmanager;
 
 use crate::common::{GeneratedSecret, allow, closed_security_group};
@@ -20,6 +20,15 @@ pub const BROKER_DB: u8 = 1;
 /// (publicly trusted) certificates.
 pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// Where the cache's slow log goes.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheLogs<'a> {
+    /// The log group's name.
+    pub log_group_name: &'a str,
+    /// Retention in days.
+    pub retention_days: u32,
+}
+
 /// The replication group, its security group and its secrets.
 #[derive(Debug, Clone)]
 pub struct DifyCache {
@@ -29,6 +38,8 @@ pub struct DifyCache {
     pub security_group: SecurityGroupHandle,
     /// The AUTH token.
     pub auth_token: GeneratedSecret,
+    /// The slow log.
+    pub slow_log: LogGroupHandle,
     /// `CELERY_BROKER_URL`, built in Secrets Manager from the token at deploy time so the token
     /// never appears in the template, a parameter or a task's environment.
     pub broker_url: GeneratedSecret,
@@ -41,15 +52,22 @@ impl DifyCache {
         id: &str,
         cfg: &Cache,
         network: &DifyNetwork,
-        slow_log: &LogGroupHandle,
+        slow_log: CacheLogs<'_>,
         kms_key: Option<&Value<String>>,
         production: bool,
     ) -> DifyCache {
         let mut s = scope.child(id);
+        let mut log_group = logs::LogGroup::new()
+            .log_group_name(slow_log.log_group_name)
+            .retention_in_days(i64::from(slow_log.retention_days));
+        if let Some(k) = kms_key {
+            log_group = log_group.kms_key_id(k.clone());
+        }
+        let slow_log = s.add("SlowLog", log_group);
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "ElastiCache for Dify: reachable from Dify's services only",
+            "ElastiCache for Dify - reachable from Dify services only",
             &network.vpc_id,
         );
         let auth_token = GeneratedSecret::random(
@@ -146,6 +164,7 @@ impl DifyCache {
             group,
             security_group,
             auth_token,
+            slow_log,
             broker_url,
         }
     }

@@ -42,7 +42,7 @@ pub const DEFAULT_SANDBOX_VERSION: &str = "0.2.14";
 /// redeploy silently change the egress filter.
 pub const DEFAULT_SSRF_PROXY_IMAGE: &str = "ubuntu/squid:6.6-24.04_edge";
 /// Aurora PostgreSQL's default engine version (a supported 16.x).
-pub const DEFAULT_DB_ENGINE_VERSION: &str = "16.6";
+pub const DEFAULT_DB_ENGINE_VERSION: &str = "16.9";
 
 /// One problem in an environment file.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -520,6 +520,19 @@ impl Component {
             Component::SsrfProxy => "ssrf-proxy",
             other => other.key(),
         }
+    }
+
+    /// `PluginDaemon`-style name for logical IDs and output names.
+    pub fn camel(self) -> String {
+        self.key()
+            .split('_')
+            .map(|w| {
+                let mut ch = w.chars();
+                ch.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + ch.as_str())
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     fn from_key(k: &str) -> Option<Component> {
@@ -1168,7 +1181,7 @@ fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Da
         "database.engine_version",
         &engine_version,
         &DB_VERSION,
-        "an Aurora PostgreSQL version (e.g. 16.6)",
+        "an Aurora PostgreSQL version (e.g. 16.9)",
     );
     let capacity = match (d.serverless, d.provisioned) {
         (Some(_), Some(_)) => {
@@ -1515,7 +1528,8 @@ fn fargate_size(cpu: u32, memory: u32) -> Result<(), String> {
             ));
         }
     };
-    let ok = (memory >= lo && memory <= hi && memory.is_multiple_of(step)) || (cpu == 256 && memory == 512);
+    let ok = (memory >= lo && memory <= hi && memory.is_multiple_of(step))
+        || (cpu == 256 && memory == 512);
     if ok {
         Ok(())
     } else {

@@ -49,7 +49,7 @@ impl DifyDatabase {
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "Aurora PostgreSQL for Dify: reachable from Dify's services only",
+            "Aurora PostgreSQL for Dify - reachable from Dify services only",
             &network.vpc_id,
         );
         let master = GeneratedSecret::credentials(

@@ -5,8 +5,8 @@
 use cfn_core::{Scope, Value, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
 use cfn_resources::elasticloadbalancingv2::{
-    self as elbv2, ListenerHandle, LoadBalancerHandle, TargetGroupHandle, listener,
-    listener_rule, load_balancer, target_group,
+    self as elbv2, ListenerHandle, LoadBalancerHandle, TargetGroupHandle, listener, listener_rule,
+    load_balancer, target_group,
 };
 use cfn_resources::route53;
 use cfn_resources::s3::BucketHandle;
@@ -96,7 +96,7 @@ impl DifyIngress {
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "Dify load balancer: in from the allowlist, out to Dify's services",
+            "Dify load balancer - in from the allowlist, out to Dify services",
             &network.vpc_id,
         );
         if !ingress_rules.is_empty() {
@@ -108,10 +108,19 @@ impl DifyIngress {
 
         let attr = |k: &str, v: String| load_balancer::LoadBalancerAttribute::new().key(k).value(v);
         let mut attributes = vec![
-            attr("idle_timeout.timeout_seconds", cfg.idle_timeout_seconds.to_string()),
-            attr("routing.http.drop_invalid_header_fields.enabled", "true".into()),
+            attr(
+                "idle_timeout.timeout_seconds",
+                cfg.idle_timeout_seconds.to_string(),
+            ),
+            attr(
+                "routing.http.drop_invalid_header_fields.enabled",
+                "true".into(),
+            ),
             attr("routing.http.desync_mitigation_mode", "defensive".into()),
-            attr("deletion_protection.enabled", cfg.deletion_protection.to_string()),
+            attr(
+                "deletion_protection.enabled",
+                cfg.deletion_protection.to_string(),
+            ),
         ];
         if let Some(bucket) = access_logs {
             attributes.push(attr("access_logs.s3.enabled", "true".into()));
@@ -165,12 +174,32 @@ impl DifyIngress {
                     ]),
             )
         };
-        let web = tg(&mut s, "WebTargets", Health { port: 3000, path: "/", codes: "200-399" });
-        let api = tg(&mut s, "ApiTargets", Health { port: 5001, path: "/health", codes: "200" });
+        let web = tg(
+            &mut s,
+            "WebTargets",
+            Health {
+                port: 3000,
+                path: "/",
+                codes: "200-399",
+            },
+        );
+        let api = tg(
+            &mut s,
+            "ApiTargets",
+            Health {
+                port: 5001,
+                path: "/health",
+                codes: "200",
+            },
+        );
         let plugin_daemon = tg(
             &mut s,
             "PluginDaemonTargets",
-            Health { port: 5002, path: "/health/check", codes: "200" },
+            Health {
+                port: 5002,
+                path: "/health/check",
+                codes: "200",
+            },
         );
 
         let forward = |t: &TargetGroupHandle| {
@@ -180,11 +209,13 @@ impl DifyIngress {
             s.add(
                 "HttpRedirect",
                 elbv2::Listener::new(
-                    vec![listener::Action::new("redirect").redirect_config(
-                        listener::RedirectConfig::new("HTTP_301")
-                            .protocol("HTTPS")
-                            .port("443"),
-                    )],
+                    vec![
+                        listener::Action::new("redirect").redirect_config(
+                            listener::RedirectConfig::new("HTTP_301")
+                                .protocol("HTTPS")
+                                .port("443"),
+                        ),
+                    ],
                     load_balancer.load_balancer_arn(),
                 )
                 .port(80)
@@ -196,7 +227,9 @@ impl DifyIngress {
                     .port(443)
                     .protocol("HTTPS")
                     .ssl_policy(TLS_POLICY)
-                    .certificates(vec![listener::Certificate::new().certificate_arn(cert.as_str())]),
+                    .certificates(vec![
+                        listener::Certificate::new().certificate_arn(cert.as_str()),
+                    ]),
             )
         } else {
             s.add(
@@ -206,27 +239,40 @@ impl DifyIngress {
                     .protocol("HTTP"),
             )
         };
-        let route = |s: &mut Scope<'_>, id: &str, priority: i64, paths: &[&str], t: &TargetGroupHandle| {
-            let r = s.add(
-                id,
-                elbv2::ListenerRule::new(
-                    vec![listener_rule::Action::new("forward").target_group_arn(t.target_group_arn())],
-                    vec![listener_rule::RuleCondition::new()
-                        .field("path-pattern")
-                        .path_pattern_config(
-                            listener_rule::PathPatternConfig::new()
-                                .values(paths.iter().map(|p| Value::from(*p)).collect::<Vec<_>>()),
-                        )],
-                    priority,
-                )
-                .listener_arn(listener.listener_arn()),
-            );
-            r.resource_ref().clone()
-        };
+        let route =
+            |s: &mut Scope<'_>, id: &str, priority: i64, paths: &[&str], t: &TargetGroupHandle| {
+                let r = s.add(
+                    id,
+                    elbv2::ListenerRule::new(
+                        vec![
+                            listener_rule::Action::new("forward")
+                                .target_group_arn(t.target_group_arn()),
+                        ],
+                        vec![
+                            listener_rule::RuleCondition::new()
+                                .field("path-pattern")
+                                .path_pattern_config(
+                                    listener_rule::PathPatternConfig::new().values(
+                                        paths.iter().map(|p| Value::from(*p)).collect::<Vec<_>>(),
+                                    ),
+                                ),
+                        ],
+                        priority,
+                    )
+                    .listener_arn(listener.listener_arn()),
+                );
+                r.resource_ref().clone()
+            };
         use cfn_core::Handle as _;
         // A rule takes at most five path values.
         let rules = vec![
-            route(&mut s, "PluginDaemonRoute", 10, &PLUGIN_PATHS, &plugin_daemon),
+            route(
+                &mut s,
+                "PluginDaemonRoute",
+                10,
+                &PLUGIN_PATHS,
+                &plugin_daemon,
+            ),
             route(&mut s, "ApiRoute", 20, &API_PATHS[..5], &api),
             route(&mut s, "ApiRoute2", 21, &API_PATHS[5..], &api),
         ];
@@ -234,7 +280,10 @@ impl DifyIngress {
         let scheme = if https { "https" } else { "http" };
         let url = match (&domain.name, https) {
             (Some(name), true) => Value::from(format!("https://{name}")),
-            _ => fns::join("", [format!("{scheme}://").into(), load_balancer.dns_name()]),
+            _ => fns::join(
+                "",
+                [format!("{scheme}://").into(), load_balancer.dns_name()],
+            ),
         };
         if let (Some(zone), Some(name)) = (&domain.hosted_zone_id, &domain.name) {
             s.add(
@@ -264,7 +313,13 @@ impl DifyIngress {
 
     /// Lets the load balancer reach a service's security group on `port` (egress here,
     /// ingress there).
-    pub fn connect(&self, scope: &mut Scope<'_>, id: &str, service: &SecurityGroupHandle, port: u16) {
+    pub fn connect(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        service: &SecurityGroupHandle,
+        port: u16,
+    ) {
         scope.add(
             &format!("{id}Egress"),
             ec2::SecurityGroupEgress::new(self.security_group.group_id(), "tcp")
@@ -273,6 +328,13 @@ impl DifyIngress {
                 .to_port(i64::from(port))
                 .description("load balancer to a Dify service"),
         );
-        crate::common::allow(scope, &format!("{id}Ingress"), service, &self.security_group, port, "from the load balancer");
+        crate::common::allow(
+            scope,
+            &format!("{id}Ingress"),
+            service,
+            &self.security_group,
+            port,
+            "from the load balancer",
+        );
     }
 }

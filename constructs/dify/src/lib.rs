@@ -5,15 +5,22 @@
 //! typed handles of what it connects to, and exposes typed handles in return.
 
 pub mod cache;
+pub mod cluster;
 pub mod common;
+pub mod components;
 pub mod config;
 pub mod database;
 pub mod ingress;
+pub mod migration;
 pub mod network;
+pub mod stack;
 pub mod storage;
+pub mod task;
 
 pub use cache::DifyCache;
+pub use cluster::DifyCluster;
 pub use database::DifyDatabase;
 pub use ingress::DifyIngress;
 pub use network::DifyNetwork;
+pub use stack::DifyStack;
 pub use storage::DifyStorage;

@@ -5,13 +5,11 @@ use cfn_resources::ec2;
 
 use crate::config::Network;
 
-/// The VPC the stack runs in: its ID, CIDR (for the SSRF proxy's idea of "inside") and subnets.
+/// The VPC the stack runs in: its ID and subnets.
 #[derive(Debug, Clone)]
 pub struct DifyNetwork {
     /// The VPC ID.
     pub vpc_id: Value<String>,
-    /// The VPC's IPv4 CIDR, when known at synth (created VPCs); the proxy admits clients from it.
-    pub vpc_cidr: Value<String>,
     /// Private subnets: services, database, cache.
     pub private_subnets: Vec<Value<String>>,
     /// Public subnets: an internet-facing load balancer.
@@ -29,9 +27,6 @@ impl DifyNetwork {
                 public_subnet_ids,
             } => DifyNetwork {
                 vpc_id: vpc_id.into(),
-                // The VPC's own CIDR is not known at synth; the proxy admits the RFC 1918
-                // ranges it sits in, and the security groups do the real gatekeeping.
-                vpc_cidr: "10.0.0.0/8".into(),
                 private_subnets: private_subnet_ids.iter().map(Value::from).collect(),
                 public_subnets: public_subnet_ids.iter().map(Value::from).collect(),
             },
@@ -108,7 +103,10 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
                 .availability_zone(fns::select(az, fns::get_azs("")))
                 .cidr_block(cidrs(u32::from(azs) + az)),
         );
-        let table = s.add(&format!("Private{az}Routes"), ec2::RouteTable::new(vpc.vpc_id()));
+        let table = s.add(
+            &format!("Private{az}Routes"),
+            ec2::RouteTable::new(vpc.vpc_id()),
+        );
         // With fewer NAT gateways than AZs, AZs share them round-robin.
         let nat = nat_ids[(az as usize) % nat_ids.len().max(1)].clone();
         s.add(
@@ -129,11 +127,10 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
         ec2::VpcEndpoint::new(vpc.vpc_id())
             .service_name(fns::sub("com.amazonaws.${AWS::Region}.s3"))
             .vpc_endpoint_type("Gateway")
-        .route_table_ids(private_tables),
+            .route_table_ids(private_tables),
     );
     DifyNetwork {
         vpc_id: vpc.vpc_id(),
-        vpc_cidr: cidr.into(),
         private_subnets: private,
         public_subnets: public,
     }

@@ -1,0 +1,507 @@
+//! DifyCluster: the ECS cluster on Fargate and one service per Dify component, each sized,
+//! scaled, secured and logged on its own, rolled out with zero downtime behind the migration
+//! step.
+
+use cfn_core::{Scope, Value, fns};
+use cfn_resources::applicationautoscaling as aas;
+use cfn_resources::cloudwatch;
+use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::ecs::{self, ClusterHandle, ServiceHandle, service as svc};
+use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
+use cfn_resources::servicediscovery as sd;
+use indexmap::IndexMap;
+
+use crate::common::{GeneratedSecret, allow};
+use crate::components::{AppSecrets, Wiring, port};
+use crate::config::{Component, Environment};
+use crate::ingress::DifyIngress;
+use crate::migration::Migration;
+use crate::network::DifyNetwork;
+use crate::task::{Task, TaskOptions, TaskSize};
+use crate::{DifyCache, DifyDatabase, DifyStorage};
+
+/// One component's service.
+#[derive(Debug, Clone)]
+pub struct DifyService {
+    /// The ECS service.
+    pub service: ServiceHandle,
+    /// Its task definition, roles and log group.
+    pub task: Task,
+    /// Its security group (in: only what needs it; out: what it calls).
+    pub security_group: SecurityGroupHandle,
+    /// The alarms that roll a deployment back, by name.
+    pub deployment_alarms: Vec<String>,
+}
+
+/// The cluster, its services, the migration step and the shared secrets.
+#[derive(Debug, Clone)]
+pub struct DifyCluster {
+    /// The ECS cluster.
+    pub cluster: ClusterHandle,
+    /// One service per component.
+    pub services: IndexMap<Component, DifyService>,
+    /// The pre-rollout migration step.
+    pub migration: Migration,
+    /// Secrets shared by the components.
+    pub secrets: AppSecrets,
+}
+
+/// What the cluster connects to.
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterDeps<'a> {
+    /// The environment.
+    pub env: &'a Environment,
+    /// Network.
+    pub network: &'a DifyNetwork,
+    /// Database.
+    pub database: &'a DifyDatabase,
+    /// Cache.
+    pub cache: &'a DifyCache,
+    /// Files.
+    pub storage: &'a DifyStorage,
+    /// Load balancer.
+    pub ingress: &'a DifyIngress,
+    /// Customer KMS key (production).
+    pub kms_key: Option<&'a Value<String>>,
+    /// The stack's name (prefix of physical names).
+    pub stack_name: &'a str,
+}
+
+impl DifyCluster {
+    /// Creates the cluster and everything that runs in it.
+    pub fn new(scope: &mut Scope<'_>, id: &str, d: ClusterDeps<'_>) -> DifyCluster {
+        let mut s = scope.child(id);
+        let env = d.env;
+        let cluster = s.add(
+            "Cluster",
+            ecs::Cluster::new().cluster_settings(vec![
+                ecs::cluster::ClusterSettings::new()
+                    .name("containerInsights")
+                    .value(if env.production {
+                        "enhanced"
+                    } else {
+                        "enabled"
+                    }),
+            ]),
+        );
+        s.add(
+            "CapacityProviders",
+            ecs::ClusterCapacityProviderAssociations::new(
+                cluster.reference(),
+                vec![
+                    ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::new(
+                        "FARGATE",
+                    )
+                    .weight(1)
+                    .base(0),
+                ],
+            )
+            .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
+        );
+        let namespace_name = format!("{}.internal", d.stack_name);
+        let namespace = s.add(
+            "Namespace",
+            sd::PrivateDnsNamespace::new(namespace_name.as_str())
+                .vpc(d.network.vpc_id.clone())
+                .description("Service discovery between Dify's components"),
+        );
+
+        let secrets = {
+            let mut k = s.child("Secrets");
+            let mut gen_secret =
+                |id: &str, what: &str| GeneratedSecret::random(&mut k, id, what, 48, d.kms_key);
+            AppSecrets {
+                secret_key: gen_secret(
+                    "SecretKey",
+                    "Dify SECRET_KEY (signs sessions and file URLs)",
+                ),
+                plugin_daemon_key: gen_secret(
+                    "PluginDaemonKey",
+                    "Dify plugin daemon server key (api PLUGIN_DAEMON_KEY = daemon SERVER_KEY)",
+                ),
+                inner_api_key: gen_secret(
+                    "InnerApiKey",
+                    "Dify inner API key (api INNER_API_KEY_FOR_PLUGIN = daemon DIFY_INNER_API_KEY)",
+                ),
+                sandbox_api_key: gen_secret(
+                    "SandboxApiKey",
+                    "Dify sandbox API key (api CODE_EXECUTION_API_KEY = sandbox API_KEY)",
+                ),
+            }
+        };
+        let wiring = Wiring {
+            env,
+            database: d.database,
+            cache: d.cache,
+            storage: d.storage,
+            secrets: &secrets,
+            url: d.ingress.url.clone(),
+            namespace: namespace_name,
+            network_vpc_id: d.network.vpc_id.clone(),
+        };
+
+        let migration = Migration::new(
+            &mut s,
+            "Migration",
+            &wiring,
+            &cluster,
+            &d.network.private_subnets,
+            d.kms_key,
+            d.stack_name,
+        );
+
+        let mut services = IndexMap::new();
+        for c in Component::ALL {
+            let size = env.services.get(c);
+            let mut cs = s.child(c.dns_name());
+            let security_group = cs.add(
+                "SecurityGroup",
+                ec2::SecurityGroup::new(format!("Dify {}", c.dns_name()))
+                    .vpc_id(d.network.vpc_id.clone()),
+            );
+            let task_statements = match c {
+                Component::Api | Component::Worker | Component::PluginDaemon => {
+                    vec![d.storage.read_write_statement()]
+                }
+                _ => Vec::new(),
+            };
+            let task = Task::new(
+                &mut cs,
+                TaskOptions {
+                    family: format!("{}-{}", d.stack_name, c.dns_name()),
+                    log_group_name: format!("/dify/{}/{}", env.name, c.dns_name()),
+                    log_retention_days: env.log_retention_days,
+                    kms_key: d.kms_key,
+                    task_statements,
+                    size: TaskSize {
+                        cpu: size.cpu,
+                        memory: size.memory,
+                        ephemeral_storage_gib: size.ephemeral_storage_gib,
+                    },
+                },
+                &wiring.containers(c),
+            );
+            let target = match c {
+                Component::Web => Some(&d.ingress.web),
+                Component::Api => Some(&d.ingress.api),
+                Component::PluginDaemon => Some(&d.ingress.plugin_daemon),
+                _ => None,
+            };
+            let deployment_alarms = target
+                .map(|tg| deployment_alarms(&mut cs, &d, c, tg))
+                .unwrap_or_default();
+            let discovery = port(c).filter(|_| c != Component::Web).map(|_| {
+                cs.add(
+                    "Discovery",
+                    sd::Service::new()
+                        .name(c.dns_name())
+                        .namespace_id(namespace.id())
+                        .dns_config(
+                            sd::service::DnsConfig::new(vec![sd::service::DnsRecord::new(
+                                10.0, "A",
+                            )])
+                            .routing_policy("MULTIVALUE"),
+                        )
+                        .health_check_custom_config(
+                            sd::service::HealthCheckCustomConfig::new().failure_threshold(1.0),
+                        ),
+                )
+            });
+            // Beat must never run twice (duplicate schedules): stop the old task before the
+            // new one starts. Everything else overlaps old and new for zero downtime.
+            let (min_healthy, max_percent) = if c == Component::Beat {
+                (0, 100)
+            } else {
+                (100, 200)
+            };
+            let mut deployment = svc::DeploymentConfiguration::new()
+                .minimum_healthy_percent(min_healthy)
+                .maximum_percent(max_percent)
+                .deployment_circuit_breaker(svc::DeploymentCircuitBreaker::new(true, true));
+            if !deployment_alarms.is_empty() {
+                deployment = deployment.alarms(svc::DeploymentAlarms::new(
+                    deployment_alarms
+                        .iter()
+                        .map(|a| Value::from(a.as_str()))
+                        .collect::<Vec<_>>(),
+                    true,
+                    true,
+                ));
+            }
+            let mut service = ecs::Service::new()
+                .cluster(cluster.reference())
+                .service_name(format!("{}-{}", d.stack_name, c.dns_name()))
+                .task_definition(task.definition.reference())
+                .desired_count(i64::from(size.desired))
+                .launch_type("FARGATE")
+                .platform_version("LATEST")
+                .propagate_tags("SERVICE")
+                .enable_ecs_managed_tags(true)
+                .deployment_configuration(deployment)
+                .network_configuration(
+                    svc::NetworkConfiguration::new().awsvpc_configuration(
+                        svc::AwsVpcConfiguration::new()
+                            .subnets(d.network.private_subnets.clone())
+                            .security_groups(vec![security_group.group_id()])
+                            .assign_public_ip("DISABLED"),
+                    ),
+                );
+            if let (Some(tg), Some(p)) = (target, port(c)) {
+                service = service
+                    .load_balancers(vec![
+                        svc::LoadBalancer::new()
+                            .container_name(c.key())
+                            .container_port(i64::from(p))
+                            .target_group_arn(tg.target_group_arn()),
+                    ])
+                    .health_check_grace_period_seconds(match c {
+                        Component::PluginDaemon => 300,
+                        _ => 180,
+                    });
+            }
+            if let Some(reg) = &discovery {
+                service = service
+                    .service_registries(vec![svc::ServiceRegistry::new().registry_arn(reg.arn())]);
+            }
+            let service = cs.add("Service", service);
+            // The new task definition rolls out only after the migration step succeeded, and a
+            // service behind the load balancer only after its routes exist.
+            let mut r = cs
+                .stack()
+                .resource(&service)
+                .depends_on(&migration.resource);
+            if target.is_some() {
+                for rule in &d.ingress.rules {
+                    r = r.depends_on(rule);
+                }
+                r.depends_on(&d.ingress.listener);
+            }
+            if size.max > size.min {
+                autoscaling(
+                    &mut cs, &cluster, &service, c, size.min, size.max, target, d.ingress,
+                );
+            }
+            services.insert(
+                c,
+                DifyService {
+                    service,
+                    task,
+                    security_group,
+                    deployment_alarms,
+                },
+            );
+        }
+        // Rules last: every group exists by now, and ingress resources reference both sides.
+        let groups: IndexMap<Component, SecurityGroupHandle> = services
+            .iter()
+            .map(|(c, svc): (&Component, &DifyService)| (*c, svc.security_group.clone()))
+            .collect();
+        wire_security_groups(&mut s, &d, &groups, &migration.security_group);
+        DifyCluster {
+            cluster,
+            services,
+            migration,
+            secrets,
+        }
+    }
+}
+
+/// Who may talk to whom, on which port. Everything not listed is closed.
+fn wire_security_groups(
+    s: &mut Scope<'_>,
+    d: &ClusterDeps<'_>,
+    g: &IndexMap<Component, SecurityGroupHandle>,
+    migration: &SecurityGroupHandle,
+) {
+    use Component::*;
+    let mut rules = s.child("Rules");
+    for (c, p) in [(Web, 3000), (Api, 5001), (PluginDaemon, 5002)] {
+        d.ingress.connect(
+            &mut rules,
+            &format!("LoadBalancerTo{}", c.camel()),
+            &g[&c],
+            p,
+        );
+    }
+    let internal: [(Component, Component, u16, &str); 8] = [
+        (Api, PluginDaemon, 5002, "api calls the plugin daemon"),
+        (Worker, PluginDaemon, 5002, "worker calls the plugin daemon"),
+        (PluginDaemon, Api, 5001, "plugin daemon calls the inner API"),
+        (Api, Sandbox, 8194, "api runs code in the sandbox"),
+        (Worker, Sandbox, 8194, "worker runs code in the sandbox"),
+        (Api, SsrfProxy, 3128, "api egress through the SSRF proxy"),
+        (
+            Worker,
+            SsrfProxy,
+            3128,
+            "worker egress through the SSRF proxy",
+        ),
+        (
+            Sandbox,
+            SsrfProxy,
+            3128,
+            "sandbox egress through the SSRF proxy",
+        ),
+    ];
+    for (from, to, p, why) in internal {
+        allow(
+            &mut rules,
+            &format!("{}To{}", from.camel(), to.camel()),
+            &g[&to],
+            &g[&from],
+            p,
+            why,
+        );
+    }
+    for c in [Api, Worker, Beat, PluginDaemon] {
+        let name = c.camel();
+        d.database
+            .allow_from(&mut rules, &format!("{name}ToDatabase"), &g[&c]);
+        d.cache
+            .allow_from(&mut rules, &format!("{name}ToCache"), &g[&c]);
+    }
+    d.database
+        .allow_from(&mut rules, "MigrationToDatabase", migration);
+    d.cache
+        .allow_from(&mut rules, "MigrationToCache", migration);
+}
+
+/// Alarms that roll a deployment back: target 5xx and unhealthy targets.
+fn deployment_alarms(
+    s: &mut Scope<'_>,
+    d: &ClusterDeps<'_>,
+    c: Component,
+    tg: &TargetGroupHandle,
+) -> Vec<String> {
+    let lb = d.ingress.load_balancer.load_balancer_full_name();
+    let dims = || {
+        vec![
+            cloudwatch::alarm::Dimension::new("LoadBalancer", lb.clone()),
+            cloudwatch::alarm::Dimension::new("TargetGroup", tg.target_group_full_name()),
+        ]
+    };
+    let mut names = Vec::new();
+    for (id, metric, stat, threshold, what) in [
+        (
+            "Target5xxAlarm",
+            "HTTPCode_Target_5XX_Count",
+            "Sum",
+            10.0,
+            "5xx responses",
+        ),
+        (
+            "UnhealthyAlarm",
+            "UnHealthyHostCount",
+            "Maximum",
+            0.0,
+            "unhealthy targets",
+        ),
+    ] {
+        let name = format!(
+            "{}-{}-{}",
+            d.stack_name,
+            c.dns_name(),
+            metric.to_lowercase().replace('_', "-")
+        );
+        s.add(
+            id,
+            cloudwatch::Alarm::new()
+                .alarm_name(name.as_str())
+                .alarm_description(format!(
+                    "{} of Dify {} ({}); also rolls back a deployment",
+                    what,
+                    c.dns_name(),
+                    d.env.name
+                ))
+                .namespace("AWS/ApplicationELB")
+                .metric_name(metric)
+                .statistic(stat)
+                .period(60)
+                .evaluation_periods(3)
+                .datapoints_to_alarm(2)
+                .threshold(threshold)
+                .comparison_operator("GreaterThanThreshold")
+                .treat_missing_data("notBreaching")
+                .dimensions(dims()),
+        );
+        names.push(name);
+    }
+    names
+}
+
+/// Target tracking on CPU 70 % and memory 80 % (the seed's), plus requests per target for
+/// services behind the load balancer.
+#[allow(clippy::too_many_arguments)]
+fn autoscaling(
+    s: &mut Scope<'_>,
+    cluster: &ClusterHandle,
+    service: &ServiceHandle,
+    c: Component,
+    min: u32,
+    max: u32,
+    target: Option<&TargetGroupHandle>,
+    ingress: &DifyIngress,
+) {
+    let resource_id = fns::join(
+        "/",
+        [Value::from("service"), cluster.reference(), service.name()],
+    );
+    let scalable = s.add(
+        "ScalableTarget",
+        aas::ScalableTarget::new(
+            i64::from(max),
+            i64::from(min),
+            resource_id,
+            "ecs:service:DesiredCount",
+            "ecs",
+        ),
+    );
+    let policy =
+        |s: &mut Scope<'_>, id: &str, metric: &str, value: f64, label: Option<Value<String>>| {
+            let mut spec = aas::scaling_policy::PredefinedMetricSpecification::new(metric);
+            if let Some(l) = label {
+                spec = spec.resource_label(l);
+            }
+            s.add(
+                id,
+                aas::ScalingPolicy::new(format!("{}-{id}", c.dns_name()), "TargetTrackingScaling")
+                    .scaling_target_id(scalable.reference())
+                    .target_tracking_scaling_policy_configuration(
+                        aas::scaling_policy::TargetTrackingScalingPolicyConfiguration::new(value)
+                            .predefined_metric_specification(spec)
+                            .scale_in_cooldown(300)
+                            .scale_out_cooldown(60),
+                    ),
+            );
+        };
+    policy(
+        s,
+        "CpuScaling",
+        "ECSServiceAverageCPUUtilization",
+        70.0,
+        None,
+    );
+    policy(
+        s,
+        "MemoryScaling",
+        "ECSServiceAverageMemoryUtilization",
+        80.0,
+        None,
+    );
+    if let Some(tg) = target.filter(|_| matches!(c, Component::Web | Component::Api)) {
+        let label = fns::join(
+            "/",
+            [
+                ingress.load_balancer.load_balancer_full_name(),
+                tg.target_group_full_name(),
+            ],
+        );
+        policy(
+            s,
+            "RequestScaling",
+            "ALBRequestCountPerTarget",
+            500.0,
+            Some(label),
+        );
+    }
+}

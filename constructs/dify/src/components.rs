@@ -1,0 +1,406 @@
+//! What each Dify container runs with: image, environment, secrets, health check, ports.
+//!
+//! The wiring follows Dify's own compose file (see `shared/dify-facts.md` in the project
+//! history): the key pairs that must match (`PLUGIN_DAEMON_KEY` = daemon `SERVER_KEY`,
+//! `INNER_API_KEY_FOR_PLUGIN` = daemon `DIFY_INNER_API_KEY`, `CODE_EXECUTION_API_KEY` = sandbox
+//! `API_KEY`) come from one generated secret each, so they cannot drift apart.
+
+use cfn_core::{Value, fns, pseudo};
+
+use crate::cache::{self, DifyCache};
+use crate::common::GeneratedSecret;
+use crate::config::{Component, Environment};
+use crate::database::{self, DifyDatabase};
+use crate::storage::DifyStorage;
+use crate::task::{ContainerSpec, SecretSource};
+
+/// The secrets Dify's components share, one generated secret per key pair.
+#[derive(Debug, Clone)]
+pub struct AppSecrets {
+    /// `SECRET_KEY`: signs sessions and file URLs; api, worker and beat share it.
+    pub secret_key: GeneratedSecret,
+    /// api `PLUGIN_DAEMON_KEY` = daemon `SERVER_KEY`.
+    pub plugin_daemon_key: GeneratedSecret,
+    /// api `INNER_API_KEY_FOR_PLUGIN` = daemon `DIFY_INNER_API_KEY`.
+    pub inner_api_key: GeneratedSecret,
+    /// api `CODE_EXECUTION_API_KEY` = sandbox `API_KEY`.
+    pub sandbox_api_key: GeneratedSecret,
+}
+
+/// Everything a component's containers are wired to.
+#[derive(Debug, Clone)]
+pub struct Wiring<'a> {
+    /// The environment.
+    pub env: &'a Environment,
+    /// The database.
+    pub database: &'a DifyDatabase,
+    /// The cache.
+    pub cache: &'a DifyCache,
+    /// The file bucket.
+    pub storage: &'a DifyStorage,
+    /// Shared secrets.
+    pub secrets: &'a AppSecrets,
+    /// The public base URL.
+    pub url: Value<String>,
+    /// The private DNS namespace the services register in (`dify-prd.internal`).
+    pub namespace: String,
+    /// The VPC, for task security groups.
+    pub network_vpc_id: Value<String>,
+}
+
+/// Container ports.
+pub fn port(c: Component) -> Option<u16> {
+    match c {
+        Component::Web => Some(3000),
+        Component::Api => Some(5001),
+        Component::PluginDaemon => Some(5002),
+        Component::Sandbox => Some(8194),
+        Component::SsrfProxy => Some(3128),
+        Component::Worker | Component::Beat => None,
+    }
+}
+
+impl Wiring<'_> {
+    /// `http://<component>.<namespace>:<port>`.
+    pub fn internal_url(&self, c: Component) -> String {
+        format!(
+            "http://{}.{}:{}",
+            c.dns_name(),
+            self.namespace,
+            port(c).unwrap_or(80)
+        )
+    }
+
+    fn public(&self, suffix: &str) -> Value<String> {
+        if suffix.is_empty() {
+            return self.url.clone();
+        }
+        match &self.url {
+            Value::Literal(u) => Value::from(format!("{u}{suffix}")),
+            other => fns::join("", [other.clone(), suffix.into()]),
+        }
+    }
+
+    fn generated(s: &GeneratedSecret) -> SecretSource {
+        SecretSource::Generated(s.clone(), s.key)
+    }
+
+    fn db_user(&self) -> SecretSource {
+        SecretSource::Generated(self.database.app.clone(), Some("username"))
+    }
+
+    fn db_password(&self) -> SecretSource {
+        SecretSource::Generated(self.database.app.clone(), Some("password"))
+    }
+
+    /// The environment api, worker, beat and the migration share (`x-shared-env` in Dify's
+    /// compose), minus `MODE`.
+    pub fn api_environment(&self) -> Vec<(String, Value<String>)> {
+        let e = self.env;
+        let mut v: Vec<(String, Value<String>)> = Vec::new();
+        let mut set = |k: &str, val: Value<String>| v.push((k.to_owned(), val));
+        set("LOG_LEVEL", e.dify.log_level.as_str().into());
+        set("LOG_OUTPUT_FORMAT", "json".into());
+        set(
+            "DEPLOY_ENV",
+            if e.production {
+                "PRODUCTION"
+            } else {
+                "TESTING"
+            }
+            .into(),
+        );
+        set("MIGRATION_ENABLED", "false".into());
+        set("LANG", posix_locale(&e.dify.language).into());
+        for k in [
+            "CONSOLE_API_URL",
+            "CONSOLE_WEB_URL",
+            "SERVICE_API_URL",
+            "APP_API_URL",
+            "APP_WEB_URL",
+            "FILES_URL",
+            "TRIGGER_URL",
+            "WEB_API_CORS_ALLOW_ORIGINS",
+            "CONSOLE_CORS_ALLOW_ORIGINS",
+        ] {
+            set(k, self.public(""));
+        }
+        set("ENDPOINT_URL_TEMPLATE", self.public("/e/{hook_id}"));
+        set(
+            "INTERNAL_FILES_URL",
+            self.internal_url(Component::Api).into(),
+        );
+        // Database: the application user (not the master), TLS required by the cluster.
+        set("DB_TYPE", "postgresql".into());
+        set("DB_HOST", self.database.host());
+        set("DB_PORT", database::PORT.to_string().into());
+        set("DB_DATABASE", database::DATABASE_NAME.into());
+        set("DB_EXTRAS", "sslmode=require".into());
+        set("SQLALCHEMY_POOL_PRE_PING", "true".into());
+        set("VECTOR_STORE", "pgvector".into());
+        set("PGVECTOR_HOST", self.database.host());
+        set("PGVECTOR_PORT", database::PORT.to_string().into());
+        set("PGVECTOR_DATABASE", database::DATABASE_NAME.into());
+        // Cache: TLS with the server verified against the system CAs (never CERT_NONE).
+        set("REDIS_HOST", self.cache.host());
+        set("REDIS_PORT", cache::PORT.to_string().into());
+        set("REDIS_DB", "0".into());
+        set("REDIS_USE_SSL", "true".into());
+        set("REDIS_SSL_CERT_REQS", "CERT_REQUIRED".into());
+        set("REDIS_SSL_CA_CERTS", cache::CA_BUNDLE.into());
+        set("BROKER_USE_SSL", "true".into());
+        set("CELERY_BACKEND", "redis".into());
+        // Files: the shared bucket through the task role, no access keys.
+        set("STORAGE_TYPE", "s3".into());
+        set("S3_BUCKET_NAME", self.storage.bucket.reference());
+        set("S3_REGION", pseudo::region());
+        set("S3_USE_AWS_MANAGED_IAM", "true".into());
+        // Sibling services, through the private namespace.
+        set(
+            "CODE_EXECUTION_ENDPOINT",
+            self.internal_url(Component::Sandbox).into(),
+        );
+        set(
+            "SSRF_PROXY_HTTP_URL",
+            self.internal_url(Component::SsrfProxy).into(),
+        );
+        set(
+            "SSRF_PROXY_HTTPS_URL",
+            self.internal_url(Component::SsrfProxy).into(),
+        );
+        set(
+            "PLUGIN_DAEMON_URL",
+            self.internal_url(Component::PluginDaemon).into(),
+        );
+        set("PLUGIN_DAEMON_TIMEOUT", "600".into());
+        set("MARKETPLACE_ENABLED", "true".into());
+        set("MARKETPLACE_API_URL", "https://marketplace.dify.ai".into());
+        // Streams (SSE) last minutes; the ALB idle timeout is set to match.
+        set("GUNICORN_TIMEOUT", "360".into());
+        if let Some(smtp) = &e.smtp {
+            set("MAIL_TYPE", "smtp".into());
+            set("MAIL_DEFAULT_SEND_FROM", smtp.from.as_str().into());
+            set("SMTP_SERVER", smtp.server.as_str().into());
+            set("SMTP_PORT", smtp.port.to_string().into());
+            set("SMTP_USERNAME", smtp.username.as_str().into());
+            set("SMTP_USE_TLS", smtp.use_tls.to_string().into());
+            set(
+                "SMTP_OPPORTUNISTIC_TLS",
+                smtp.opportunistic_tls.to_string().into(),
+            );
+        }
+        for (k, val) in &e.dify.extra_env {
+            set(k, val.as_str().into());
+        }
+        v
+    }
+
+    /// The secrets api, worker, beat and the migration share.
+    pub fn api_secrets(&self) -> Vec<(String, SecretSource)> {
+        let s = self.secrets;
+        let mut v = vec![
+            ("SECRET_KEY".to_owned(), Self::generated(&s.secret_key)),
+            ("DB_USERNAME".to_owned(), self.db_user()),
+            ("DB_PASSWORD".to_owned(), self.db_password()),
+            ("PGVECTOR_USER".to_owned(), self.db_user()),
+            ("PGVECTOR_PASSWORD".to_owned(), self.db_password()),
+            (
+                "REDIS_PASSWORD".to_owned(),
+                Self::generated(&self.cache.auth_token),
+            ),
+            (
+                "CELERY_BROKER_URL".to_owned(),
+                Self::generated(&self.cache.broker_url),
+            ),
+            (
+                "CODE_EXECUTION_API_KEY".to_owned(),
+                Self::generated(&s.sandbox_api_key),
+            ),
+            (
+                "PLUGIN_DAEMON_KEY".to_owned(),
+                Self::generated(&s.plugin_daemon_key),
+            ),
+            (
+                "INNER_API_KEY_FOR_PLUGIN".to_owned(),
+                Self::generated(&s.inner_api_key),
+            ),
+        ];
+        if let Some(smtp) = &self.env.smtp {
+            v.push((
+                "SMTP_PASSWORD".to_owned(),
+                SecretSource::External(smtp.password_secret_arn.clone()),
+            ));
+        }
+        v
+    }
+
+    /// The containers of one component's service.
+    pub fn containers(&self, c: Component) -> Vec<ContainerSpec> {
+        let images = &self.env.images;
+        let mut spec = match c {
+            Component::Api | Component::Worker | Component::Beat => {
+                let mut s = ContainerSpec::new(c.key(), images.api());
+                let mode = match c {
+                    Component::Api => "api",
+                    Component::Worker => "worker",
+                    _ => "beat",
+                };
+                s.environment.push(("MODE".into(), mode.into()));
+                s.environment.extend(self.api_environment());
+                s.secrets = self.api_secrets();
+                if c == Component::Api {
+                    s.health = Some((
+                        "curl -fsS http://localhost:5001/health || exit 1".into(),
+                        120,
+                    ));
+                    s.stop_timeout = 60;
+                } else if c == Component::Worker {
+                    // Let running tasks finish before SIGKILL.
+                    s.stop_timeout = 120;
+                }
+                s
+            }
+            Component::Web => {
+                let mut s = ContainerSpec::new("web", images.web());
+                s.environment = vec![
+                    ("CONSOLE_API_URL".into(), self.public("")),
+                    ("APP_API_URL".into(), self.public("")),
+                    (
+                        "MARKETPLACE_API_URL".into(),
+                        "https://marketplace.dify.ai".into(),
+                    ),
+                    (
+                        "MARKETPLACE_URL".into(),
+                        "https://marketplace.dify.ai".into(),
+                    ),
+                    ("NEXT_TELEMETRY_DISABLED".into(), "1".into()),
+                    ("TEXT_GENERATION_TIMEOUT_MS".into(), "600000".into()),
+                    // Next.js standalone binds to HOSTNAME; the task's own name is not routable.
+                    ("HOSTNAME".into(), "0.0.0.0".into()),
+                    ("PORT".into(), "3000".into()),
+                ];
+                // The web image is Alpine: wget, not curl.
+                s.health = Some((
+                    "wget -q -O /dev/null http://127.0.0.1:3000/ || exit 1".into(),
+                    60,
+                ));
+                s
+            }
+            Component::PluginDaemon => {
+                let mut s = ContainerSpec::new("plugin_daemon", images.plugin_daemon());
+                let env: Vec<(&str, Value<String>)> = vec![
+                    ("SERVER_PORT", "5002".into()),
+                    (
+                        "DIFY_INNER_API_URL",
+                        self.internal_url(Component::Api).into(),
+                    ),
+                    ("DB_HOST", self.database.host()),
+                    ("DB_PORT", database::PORT.to_string().into()),
+                    ("DB_DATABASE", database::PLUGIN_DATABASE_NAME.into()),
+                    ("DB_SSL_MODE", "require".into()),
+                    ("REDIS_HOST", self.cache.host()),
+                    ("REDIS_PORT", cache::PORT.to_string().into()),
+                    ("REDIS_DB", "0".into()),
+                    ("REDIS_USE_SSL", "true".into()),
+                    ("PLUGIN_STORAGE_TYPE", "aws_s3".into()),
+                    ("PLUGIN_STORAGE_OSS_BUCKET", self.storage.bucket.reference()),
+                    // Without AWS_REGION the daemon panics ("aws region is empty").
+                    ("AWS_REGION", pseudo::region()),
+                    ("S3_USE_AWS", "true".into()),
+                    ("S3_USE_AWS_MANAGED_IAM", "true".into()),
+                    ("S3_USE_PATH_STYLE", "false".into()),
+                    ("PLUGIN_INSTALLED_PATH", "plugin".into()),
+                    ("PLUGIN_WORKING_PATH", "/app/storage/cwd".into()),
+                    // Port 5003 is raw TCP and would need an NLB; off unless asked for.
+                    ("PLUGIN_REMOTE_INSTALLING_ENABLED", "false".into()),
+                    ("PLUGIN_MAX_EXECUTION_TIMEOUT", "600".into()),
+                    ("PYTHON_ENV_INIT_TIMEOUT", "120".into()),
+                    ("FORCE_VERIFYING_SIGNATURE", "true".into()),
+                ];
+                s.environment = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                s.secrets = vec![
+                    (
+                        "SERVER_KEY".into(),
+                        Self::generated(&self.secrets.plugin_daemon_key),
+                    ),
+                    (
+                        "DIFY_INNER_API_KEY".into(),
+                        Self::generated(&self.secrets.inner_api_key),
+                    ),
+                    ("DB_USERNAME".into(), self.db_user()),
+                    ("DB_PASSWORD".into(), self.db_password()),
+                    (
+                        "REDIS_PASSWORD".into(),
+                        Self::generated(&self.cache.auth_token),
+                    ),
+                ];
+                s.health = Some((
+                    "curl -fsS http://localhost:5002/health/check || exit 1".into(),
+                    300,
+                ));
+                s.stop_timeout = 60;
+                s
+            }
+            Component::Sandbox => {
+                let mut s = ContainerSpec::new("sandbox", images.sandbox());
+                let proxy = self.internal_url(Component::SsrfProxy);
+                s.environment = vec![
+                    ("GIN_MODE".into(), "release".into()),
+                    ("SANDBOX_PORT".into(), "8194".into()),
+                    ("WORKER_TIMEOUT".into(), "15".into()),
+                    ("ENABLE_NETWORK".into(), "true".into()),
+                    ("HTTP_PROXY".into(), proxy.clone().into()),
+                    ("HTTPS_PROXY".into(), proxy.into()),
+                ];
+                s.secrets = vec![(
+                    "API_KEY".into(),
+                    Self::generated(&self.secrets.sandbox_api_key),
+                )];
+                s.health = Some((
+                    "curl -fsS http://localhost:8194/health || exit 1".into(),
+                    30,
+                ));
+                s
+            }
+            Component::SsrfProxy => {
+                let mut s = ContainerSpec::new("ssrf_proxy", images.ssrf_proxy.clone());
+                // No bind mounts on Fargate: the config travels in the task definition and
+                // is written before squid starts.
+                s.environment = vec![("SQUID_CONF".into(), SQUID_CONF.into())];
+                s.entry_point = Some(vec!["/bin/sh".into(), "-c".into()]);
+                s.command = Some(vec![
+                    "printf '%s\\n' \"$SQUID_CONF\" > /etc/squid/squid.conf && exec entrypoint.sh -f /etc/squid/squid.conf -NYC".into(),
+                ]);
+                s
+            }
+        };
+        spec.port = port(c);
+        vec![spec]
+    }
+}
+
+/// `ja-JP` → `ja_JP.UTF-8`.
+fn posix_locale(tag: &str) -> String {
+    format!("{}.UTF-8", tag.replace('-', "_"))
+}
+
+/// Squid as Dify's SSRF filter: clients from the VPC's private ranges only, CONNECT to 443
+/// only, and no destination in private, loopback, link-local (instance metadata) or
+/// carrier-grade NAT space, so code in the sandbox and tool calls from the api cannot reach
+/// anything inside the VPC.
+pub const SQUID_CONF: &str = "\
+acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7
+acl SSL_ports port 443
+acl Safe_ports port 80 443 1025-65535
+acl CONNECT method CONNECT
+acl to_private dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10 ::1/128
+http_access deny !Safe_ports
+http_access deny CONNECT !SSL_ports
+http_access deny to_private
+http_access allow localnet
+http_access deny all
+http_port 3128
+cache deny all
+request_body_max_size 100 MB
+coredump_dir /var/spool/squid
+";

@@ -1,0 +1,308 @@
+//! Fargate task definitions with least-privilege roles, built from a plain description of their
+//! containers. Shared by the Dify services and the one-off migration task.
+
+use cfn_core::{Scope, Value, fns, pseudo};
+use cfn_resources::ecs::{self, TaskDefinitionHandle, task_definition as td};
+use cfn_resources::iam::{self, RoleHandle};
+use cfn_resources::logs::{self, LogGroupHandle};
+use serde_json::{Value as JsonValue, json};
+
+use crate::common::GeneratedSecret;
+
+/// Where an environment variable of type secret comes from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// A secret the stack generates, optionally one JSON key of it.
+    Generated(GeneratedSecret, Option<&'static str>),
+    /// An existing Secrets Manager secret, by ARN (e.g. the SMTP password).
+    External(String),
+}
+
+impl SecretSource {
+    fn value_from(&self) -> Value<String> {
+        match self {
+            SecretSource::Generated(s, key) => s.value_from_key(*key),
+            SecretSource::External(arn) => arn.into(),
+        }
+    }
+
+    /// The secret's ARN, for the execution role's policy. An external ARN may carry a
+    /// `:json-key::` suffix in `valueFrom`; the policy names the secret itself.
+    fn arn(&self) -> Value<String> {
+        match self {
+            SecretSource::Generated(s, _) => s.arn(),
+            SecretSource::External(arn) => Value::from(format!("{arn}*")),
+        }
+    }
+}
+
+/// One container of a task.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// Container name.
+    pub name: String,
+    /// Image reference.
+    pub image: String,
+    /// Plain environment: never a secret (a test checks names and values).
+    pub environment: Vec<(String, Value<String>)>,
+    /// Secrets injected by ECS from Secrets Manager.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// Container port served, if any.
+    pub port: Option<u16>,
+    /// `CMD-SHELL` health check command and its start period in seconds.
+    pub health: Option<(String, u32)>,
+    /// Seconds between SIGTERM and SIGKILL (Fargate's maximum is 120).
+    pub stop_timeout: u32,
+    /// Overrides the image's entry point.
+    pub entry_point: Option<Vec<String>>,
+    /// Overrides the image's command.
+    pub command: Option<Vec<String>>,
+    /// Whether the task stops when this container stops.
+    pub essential: bool,
+    /// Containers that must reach a condition (`SUCCESS`, `HEALTHY`, …) before this one starts.
+    pub depends_on: Vec<(String, &'static str)>,
+}
+
+impl ContainerSpec {
+    /// A long-running, essential container with no overrides.
+    pub fn new(name: &str, image: String) -> ContainerSpec {
+        ContainerSpec {
+            name: name.to_owned(),
+            image,
+            environment: Vec::new(),
+            secrets: Vec::new(),
+            port: None,
+            health: None,
+            stop_timeout: 30,
+            entry_point: None,
+            command: None,
+            essential: true,
+            depends_on: Vec::new(),
+        }
+    }
+}
+
+/// CPU, memory and disk of a task.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskSize {
+    /// CPU units.
+    pub cpu: u32,
+    /// Memory, MiB.
+    pub memory: u32,
+    /// Ephemeral storage, GiB (≤ 20 means Fargate's default).
+    pub ephemeral_storage_gib: u32,
+}
+
+/// A task definition with its log group and roles.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// The task definition.
+    pub definition: TaskDefinitionHandle,
+    /// The log group every container writes to (one stream prefix per container).
+    pub log_group: LogGroupHandle,
+    /// The execution role: pulls, logs, and reads exactly the secrets the task injects.
+    pub execution_role: RoleHandle,
+    /// The task role, when the application needs AWS permissions.
+    pub task_role: Option<RoleHandle>,
+}
+
+/// What [`Task::new`] needs besides the containers.
+#[derive(Debug, Clone)]
+pub struct TaskOptions<'a> {
+    /// `family` of the task definition.
+    pub family: String,
+    /// The log group's name.
+    pub log_group_name: String,
+    /// Log retention in days.
+    pub log_retention_days: u32,
+    /// Customer KMS key (ARN) for logs and secrets, in production.
+    pub kms_key: Option<&'a Value<String>>,
+    /// IAM statements for the task role; none means no task role.
+    pub task_statements: Vec<JsonValue>,
+    /// Size.
+    pub size: TaskSize,
+}
+
+fn assume_ecs_tasks() -> JsonValue {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:SourceArn": fns::sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:*")}}
+        }]
+    })
+}
+
+fn dedup(values: Vec<Value<String>>) -> Vec<Value<String>> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .filter(|v| seen.insert(v.to_json().to_string()))
+        .collect()
+}
+
+impl Task {
+    /// Creates the log group, roles and task definition under `scope`.
+    pub fn new(scope: &mut Scope<'_>, opts: TaskOptions<'_>, containers: &[ContainerSpec]) -> Task {
+        let mut log_group = logs::LogGroup::new()
+            .log_group_name(opts.log_group_name.as_str())
+            .retention_in_days(i64::from(opts.log_retention_days));
+        if let Some(k) = opts.kms_key {
+            log_group = log_group.kms_key_id(k.clone());
+        }
+        let log_group = scope.add("Logs", log_group);
+
+        let secret_arns = dedup(
+            containers
+                .iter()
+                .flat_map(|c| c.secrets.iter().map(|(_, s)| s.arn()))
+                .collect(),
+        );
+        let mut statements = vec![json!({
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": log_group.arn()
+        })];
+        if !secret_arns.is_empty() {
+            statements.push(json!({
+                "Sid": "InjectedSecrets",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret_arns
+            }));
+        }
+        if let Some(k) = opts.kms_key {
+            statements.push(json!({
+                "Sid": "DecryptSecrets",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": k,
+                "Condition": {"StringEquals": {"kms:ViaService": fns::sub("secretsmanager.${AWS::Region}.amazonaws.com")}}
+            }));
+        }
+        let execution_role = scope.add(
+            "ExecutionRole",
+            iam::Role::new(assume_ecs_tasks()).policies(vec![iam::role::Policy::new(
+                json!({"Version": "2012-10-17", "Statement": statements}),
+                "pull-log-and-read-own-secrets",
+            )]),
+        );
+        let task_role = (!opts.task_statements.is_empty()).then(|| {
+            scope.add(
+                "TaskRole",
+                iam::Role::new(assume_ecs_tasks()).policies(vec![iam::role::Policy::new(
+                    json!({"Version": "2012-10-17", "Statement": opts.task_statements}),
+                    "application",
+                )]),
+            )
+        });
+
+        let defs: Vec<td::ContainerDefinition> = containers
+            .iter()
+            .map(|c| container_definition(c, &log_group))
+            .collect();
+        let mut def = ecs::TaskDefinition::new()
+            .family(opts.family.as_str())
+            .cpu(opts.size.cpu.to_string())
+            .memory(opts.size.memory.to_string())
+            .network_mode("awsvpc")
+            .requires_compatibilities(vec!["FARGATE"])
+            .runtime_platform(
+                td::RuntimePlatform::new()
+                    .operating_system_family("LINUX")
+                    .cpu_architecture("X86_64"),
+            )
+            .execution_role_arn(execution_role.arn())
+            .container_definitions(defs);
+        if opts.size.ephemeral_storage_gib > 20 {
+            def = def.ephemeral_storage(
+                td::EphemeralStorage::new()
+                    .size_in_gi_b(i64::from(opts.size.ephemeral_storage_gib)),
+            );
+        }
+        if let Some(r) = &task_role {
+            def = def.task_role_arn(r.arn());
+        }
+        let definition = scope.add("TaskDefinition", def);
+        Task {
+            definition,
+            log_group,
+            execution_role,
+            task_role,
+        }
+    }
+}
+
+fn container_definition(c: &ContainerSpec, log_group: &LogGroupHandle) -> td::ContainerDefinition {
+    let mut d = td::ContainerDefinition::new(c.image.as_str(), c.name.as_str())
+        .essential(c.essential)
+        .stop_timeout(i64::from(c.stop_timeout.min(120)))
+        .linux_parameters(td::LinuxParameters::new().init_process_enabled(true))
+        .ulimits(vec![td::Ulimit::new(65536, "nofile", 65536)])
+        .log_configuration(
+            td::LogConfiguration::new("awslogs").options(indexmap::indexmap! {
+                "awslogs-group".to_owned() => log_group.reference(),
+                "awslogs-region".to_owned() => pseudo::region(),
+                "awslogs-stream-prefix".to_owned() => Value::from(c.name.as_str()),
+                // Never block the application on a slow log pipe.
+                "mode".to_owned() => Value::from("non-blocking"),
+                "max-buffer-size".to_owned() => Value::from("25m"),
+            }),
+        );
+    if !c.environment.is_empty() {
+        d = d.environment(
+            c.environment
+                .iter()
+                .map(|(k, v)| td::KeyValuePair::new().name(k.as_str()).value(v.clone()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if !c.secrets.is_empty() {
+        d = d.secrets(
+            c.secrets
+                .iter()
+                .map(|(k, s)| td::Secret::new(k.as_str(), s.value_from()))
+                .collect::<Vec<_>>(),
+        );
+    }
+    if let Some(port) = c.port {
+        d = d.port_mappings(vec![
+            td::PortMapping::new()
+                .container_port(i64::from(port))
+                .protocol("tcp")
+                .name(format!("{}-{port}", c.name)),
+        ]);
+    }
+    if let Some((cmd, start)) = &c.health {
+        d = d.health_check(
+            td::HealthCheck::new()
+                .command(vec!["CMD-SHELL".to_owned(), cmd.clone()])
+                .interval(15)
+                .timeout(5)
+                .retries(3)
+                .start_period(i64::from((*start).min(300))),
+        );
+    }
+    if let Some(e) = &c.entry_point {
+        d = d.entry_point(e.clone());
+    }
+    if let Some(cmd) = &c.command {
+        d = d.command(cmd.clone());
+    }
+    if !c.depends_on.is_empty() {
+        d = d.depends_on(
+            c.depends_on
+                .iter()
+                .map(|(name, cond)| {
+                    td::ContainerDependency::new()
+                        .container_name(name.as_str())
+                        .condition(*cond)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    d
+}
