@@ -227,6 +227,7 @@ pub struct StackOperation {
     resources: IndexMap<String, String>,
     total: usize,
     final_status: Option<String>,
+    final_outputs: IndexMap<String, String>,
     polls: u32,
     quiet_polls: u32,
     started: Instant,
@@ -333,6 +334,7 @@ impl StackOperation {
             resources: IndexMap::new(),
             total: 0,
             final_status: None,
+            final_outputs: IndexMap::new(),
             polls: 0,
             quiet_polls: 0,
             started: Instant::now(),
@@ -441,6 +443,7 @@ impl StackOperation {
             match stack::describe(&self.aws, &self.stack_id).await? {
                 Some(s) if is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
                     self.final_status = Some(s.status);
+                    self.final_outputs = s.outputs;
                 }
                 Some(_) => {}
                 None => {
@@ -511,14 +514,11 @@ impl StackOperation {
         path_of: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Outcome, DeployError> {
         while self.next_event().await?.is_some() {}
-        self.outcome(path_of).await
+        self.outcome(path_of)
     }
 
     /// The outcome once [`StackOperation::next_event`] has returned `None`.
-    pub async fn outcome(
-        self,
-        path_of: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Outcome, DeployError> {
+    pub fn outcome(self, path_of: &dyn Fn(&str) -> Option<String>) -> Result<Outcome, DeployError> {
         let status = self
             .final_status
             .clone()
@@ -532,19 +532,11 @@ impl StackOperation {
             self.expect_success.contains(&status.as_str())
         };
         if ok {
-            let outputs = if status == "DELETE_COMPLETE" {
-                IndexMap::new()
-            } else {
-                stack::describe(&self.aws, &self.stack_id)
-                    .await?
-                    .map(|s| s.outputs)
-                    .unwrap_or_default()
-            };
             return Ok(Outcome {
                 stack_id: self.stack_id,
                 status,
                 events: self.history,
-                outputs,
+                outputs: self.final_outputs,
                 elapsed: self.started.elapsed(),
             });
         }

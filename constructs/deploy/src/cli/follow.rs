@@ -79,7 +79,7 @@ pub(super) async fn follow<P: Project + ?Sized>(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    Followed::Done(op.outcome(path_of).await)
+    Followed::Done(op.outcome(path_of))
 }
 
 /// What to print and return when following was interrupted.

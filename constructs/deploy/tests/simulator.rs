@@ -1,0 +1,901 @@
+//! Deploy, diff, destroy and watch against the CloudFormation simulator: each scenario drives
+//! the real SDK client through the real CLI and asserts the exit code, what was printed, and
+//! the API calls made.
+
+mod support;
+
+use cfn_deploy::cli::Exit;
+use cfn_deploy::console::Scripted;
+use cfn_deploy::project::Environment;
+use serde_json::json;
+use support::sim::{ACCOUNT, EMPTY_REASON, Fault, REGION, Sim, StackSeed, event, stack_event};
+use support::{Opts, RawProject, count, raw_tags, run};
+
+fn envs() -> Vec<Environment> {
+    vec![
+        Environment::new("dev", "Dev").region(REGION),
+        Environment::new("prd", "Prd")
+            .account(ACCOUNT)
+            .region(REGION)
+            .protected(true),
+    ]
+}
+
+fn project() -> RawProject {
+    RawProject::new(envs())
+}
+
+fn opts(sim: &Sim) -> Opts {
+    Opts::at(&sim.url()).region(REGION)
+}
+
+/// A deployed stack whose template, tags and protection match what `p` synthesizes.
+fn seed_deployed(sim: &Sim, p: &RawProject, env: &str, stack: &str) {
+    let tags: Vec<(String, String)> = raw_tags(env)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut seed = StackSeed::new(stack, "UPDATE_COMPLETE")
+        .template(&p.template(env))
+        .tags(&tags)
+        .events(vec![
+            stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+            stack_event("CREATE_COMPLETE"),
+        ]);
+    if env == "prd" {
+        seed = seed.protected();
+    }
+    sim.seed(seed);
+}
+
+fn section<'a>(text: &'a str, from: &str) -> &'a str {
+    text.find(from).map(|i| &text[i..]).unwrap_or("")
+}
+
+#[test]
+fn create_follows_resource_events_arriving_over_polls() {
+    let sim = Sim::start();
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Change set cfn-deploy-");
+    r.assert_printed("(create of Dev, 2 changes)");
+    r.assert_printed("+  AWS::S3::Bucket  Bucket      Dev/Bucket");
+    r.assert_printed(
+        "CREATE_IN_PROGRESS           AWS::S3::Bucket                    Bucket (Dev/Bucket)",
+    );
+    r.assert_printed(
+        "CREATE_COMPLETE              AWS::SQS::Queue                    Queue (Dev/Queue)",
+    );
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    assert_eq!(
+        sim.actions(),
+        [
+            "GetCallerIdentity",
+            "DescribeStacks",
+            "CreateChangeSet",
+            "DescribeChangeSet",
+            "DescribeChangeSet",
+            "DescribeStackEvents",
+            "ExecuteChangeSet",
+            "DescribeStackEvents",
+            "DescribeStackEvents",
+            "DescribeStackEvents",
+            "DescribeStacks",
+        ]
+    );
+    assert_eq!(
+        r.calls.len(),
+        sim.actions().len(),
+        "every request is in the API log"
+    );
+    let create = &sim.requests("CreateChangeSet")[0].params;
+    assert_eq!(create["ChangeSetType"], "CREATE");
+    assert_eq!(create["ClientToken"], create["ChangeSetName"]);
+    assert_eq!(create["Capabilities.member.1"], "CAPABILITY_IAM");
+    assert_eq!(create["Capabilities.member.2"], "CAPABILITY_NAMED_IAM");
+    let tags: Vec<(String, String)> = (1..=3)
+        .map(|i| {
+            (
+                create[&format!("Tags.member.{i}.Key")].clone(),
+                create[&format!("Tags.member.{i}.Value")].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("app".to_owned(), "raw".to_owned()),
+            ("env".to_owned(), "dev".to_owned()),
+            ("version".to_owned(), "1.0.0".to_owned())
+        ]
+    );
+    let exec = &sim.requests("ExecuteChangeSet")[0].params;
+    assert!(exec["ClientRequestToken"].starts_with("cfn-deploy-exec-"));
+    assert_eq!(sim.status("Dev").as_deref(), Some("CREATE_COMPLETE"));
+    assert!(!sim.protection("Dev"), "dev is not protected");
+}
+
+#[test]
+fn protected_environment_gets_termination_protection_after_create() {
+    let sim = Sim::start();
+    let r = run(&project(), &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Termination protection turned on for Prd");
+    assert_eq!(
+        sim.actions().last().map(String::as_str),
+        Some("UpdateTerminationProtection")
+    );
+    assert!(sim.protection("Prd"));
+}
+
+#[test]
+fn create_failed_rolls_back_and_reports_the_root_cause_first() {
+    let sim = Sim::start();
+    sim.script(vec![
+        vec![
+            stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+            event("Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS"),
+            event("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"),
+        ],
+        vec![
+            event("Bucket", "AWS::S3::Bucket", "CREATE_FAILED")
+                .reason("dev-data already exists in stack arn:aws:cloudformation:eu-west-1:111122223333:stack/Old/1"),
+            event("Queue", "AWS::SQS::Queue", "CREATE_FAILED").reason("Resource creation cancelled"),
+        ],
+        vec![stack_event("ROLLBACK_IN_PROGRESS").reason(
+            "The following resource(s) failed to create: [Queue, Bucket]. Rollback requested by user.",
+        )],
+        vec![
+            event("Queue", "AWS::SQS::Queue", "DELETE_COMPLETE"),
+            event("Bucket", "AWS::S3::Bucket", "DELETE_COMPLETE"),
+        ],
+        vec![stack_event("ROLLBACK_COMPLETE")],
+    ]);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("✗ Dev: ROLLBACK_COMPLETE");
+    let block = section(&r.out, "Failed resources (root cause first):");
+    let rows: Vec<&str> = block.lines().skip(2).collect();
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the root cause, no cancellations:\n{block}"
+    );
+    assert!(
+        rows[0].contains("Bucket      AWS::S3::Bucket  Dev/Bucket      CREATE_FAILED"),
+        "{block}"
+    );
+    assert!(
+        rows[0].contains("CREATE_FAILED  dev-data already exists"),
+        "{block}"
+    );
+    assert!(!block.contains("Resource creation cancelled"), "{block}");
+    r.assert_printed("error: deploy of Dev failed: the first create failed and rolled back");
+    assert_eq!(sim.status("Dev").as_deref(), Some("ROLLBACK_COMPLETE"));
+}
+
+#[test]
+fn update_rollback_reports_the_root_cause_and_says_the_old_version_is_live() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    sim.script(vec![
+        vec![
+            stack_event("UPDATE_IN_PROGRESS").reason("User Initiated"),
+            event("Queue", "AWS::SQS::Queue", "UPDATE_IN_PROGRESS"),
+            event("Topic", "AWS::SNS::Topic", "CREATE_IN_PROGRESS"),
+        ],
+        vec![event("Queue", "AWS::SQS::Queue", "UPDATE_FAILED").reason(
+            "Resource handler returned message: \"Invalid value for the parameter VisibilityTimeout.\" (HandlerErrorCode: InvalidRequest)",
+        )],
+        vec![
+            event("Topic", "AWS::SNS::Topic", "CREATE_FAILED").reason("Resource creation cancelled"),
+            stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+                .reason("The following resource(s) failed to update: [Queue]."),
+        ],
+        vec![
+            event("Queue", "AWS::SQS::Queue", "UPDATE_COMPLETE"),
+            stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
+            event("Topic", "AWS::SNS::Topic", "DELETE_COMPLETE"),
+        ],
+        vec![stack_event("UPDATE_ROLLBACK_COMPLETE")],
+    ]);
+    let next = p
+        .clone()
+        .with(
+            "Queue",
+            "AWS::SQS::Queue",
+            json!({"VisibilityTimeout": 99999}),
+        )
+        .with("Topic", "AWS::SNS::Topic", json!({}));
+    let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    assert_eq!(
+        sim.requests("CreateChangeSet")[0].params["ChangeSetType"],
+        "UPDATE"
+    );
+    r.assert_printed("~  AWS::SQS::Queue  Queue       Dev/Queue");
+    r.assert_printed("+  AWS::SNS::Topic  Topic       Dev/Topic");
+    r.assert_printed("✗ Dev: UPDATE_ROLLBACK_COMPLETE");
+    let block = section(&r.out, "Failed resources");
+    let rows: Vec<&str> = block.lines().skip(2).collect();
+    assert_eq!(rows.len(), 1, "{block}");
+    assert!(
+        rows[0].starts_with("  Queue       AWS::SQS::Queue  Dev/Queue       UPDATE_FAILED  Resource handler returned message: \"Invalid value"),
+        "{block}"
+    );
+    r.assert_printed(
+        "error: deploy of Dev failed: the update rolled back; the previous version is live",
+    );
+}
+
+#[test]
+fn a_rollback_complete_stack_is_deleted_after_confirmation_then_created_again() {
+    let sim = Sim::start();
+    let p = project();
+    sim.seed(
+        StackSeed::new("Dev", "ROLLBACK_COMPLETE")
+            .template(&p.template("dev"))
+            .events(vec![
+                stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+                stack_event("ROLLBACK_COMPLETE"),
+            ]),
+    );
+    let o = opts(&sim).interactive(vec![Scripted::Line("y".into()), Scripted::Line("y".into())]);
+    let r = run(&p, &["deploy", "dev"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Dev is in ROLLBACK_COMPLETE: its first create failed");
+    r.assert_printed("Delete Dev and create it again? [y/N] y");
+    r.assert_printed("✓ Dev deleted; creating it again");
+    r.assert_printed("Execute these 2 changes to Dev? [y/N] y");
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    let a = sim.actions();
+    let del = a
+        .iter()
+        .position(|x| x == "DeleteStack")
+        .expect("DeleteStack");
+    let create = a
+        .iter()
+        .position(|x| x == "CreateChangeSet")
+        .expect("CreateChangeSet");
+    assert!(del < create, "deleted before the new create: {a:?}");
+    assert!(
+        sim.requests("DeleteStack")[0].params["ClientRequestToken"]
+            .starts_with("cfn-deploy-delete-")
+    );
+    assert_eq!(
+        sim.requests("CreateChangeSet")[0].params["ChangeSetType"],
+        "CREATE"
+    );
+    assert_eq!(sim.status("Dev").as_deref(), Some("CREATE_COMPLETE"));
+}
+
+#[test]
+fn declining_to_delete_a_rollback_complete_stack_changes_nothing() {
+    let sim = Sim::start();
+    sim.seed(StackSeed::new("Dev", "ROLLBACK_COMPLETE"));
+    let o = opts(&sim).interactive(vec![Scripted::Line("n".into())]);
+    let r = run(&project(), &["deploy", "dev"], &o);
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("Not deployed; nothing was changed.");
+    assert_eq!(count(&sim.actions(), "DeleteStack"), 0);
+    assert_eq!(count(&sim.actions(), "CreateChangeSet"), 0);
+}
+
+#[test]
+fn a_review_in_progress_stack_gets_a_create_change_set() {
+    let sim = Sim::start();
+    sim.seed(StackSeed::new("Dev", "REVIEW_IN_PROGRESS").events(vec![
+        stack_event("REVIEW_IN_PROGRESS").reason("User Initiated"),
+    ]));
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(
+        sim.requests("CreateChangeSet")[0].params["ChangeSetType"],
+        "CREATE"
+    );
+    assert_eq!(
+        count(&sim.actions(), "GetTemplate"),
+        0,
+        "nothing deployed to compare with"
+    );
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+}
+
+#[test]
+fn a_busy_stack_is_refused_with_the_next_step() {
+    let sim = Sim::start();
+    sim.seed(StackSeed::new("Dev", "UPDATE_IN_PROGRESS"));
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("error: deploy refused: stack Dev is UPDATE_IN_PROGRESS: an operation is in progress (UPDATE_IN_PROGRESS); follow it with `app watch dev` and deploy again once it settles");
+    assert_eq!(sim.actions(), ["GetCallerIdentity", "DescribeStacks"]);
+}
+
+#[test]
+fn a_stuck_stack_is_refused_with_continue_update_rollback() {
+    let sim = Sim::start();
+    sim.seed(StackSeed::new("Dev", "UPDATE_ROLLBACK_FAILED"));
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("aws cloudformation continue-update-rollback --stack-name Dev");
+    r.assert_not_printed("ValidationError");
+    assert_eq!(sim.actions(), ["GetCallerIdentity", "DescribeStacks"]);
+}
+
+#[test]
+fn watch_follows_the_operation_in_progress_to_its_end() {
+    let sim = Sim::start();
+    let p = project();
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_IN_PROGRESS")
+            .template(&p.template("dev"))
+            .events(vec![
+                stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+                stack_event("CREATE_COMPLETE"),
+            ])
+            .in_progress(
+                "Console-UpdateStack-abc",
+                vec![
+                    vec![
+                        stack_event("UPDATE_IN_PROGRESS").reason("User Initiated"),
+                        event("Queue", "AWS::SQS::Queue", "UPDATE_IN_PROGRESS"),
+                    ],
+                    vec![event("Queue", "AWS::SQS::Queue", "UPDATE_COMPLETE")],
+                    vec![stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")],
+                    vec![stack_event("UPDATE_COMPLETE")],
+                ],
+            ),
+    );
+    let r = run(&p, &["watch", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Following Dev: UPDATE_IN_PROGRESS");
+    r.assert_printed(
+        "UPDATE_IN_PROGRESS           AWS::SQS::Queue                    Queue (Dev/Queue)",
+    );
+    r.assert_printed(
+        "UPDATE_COMPLETE              AWS::SQS::Queue                    Queue (Dev/Queue)",
+    );
+    r.assert_printed("✓ Dev: UPDATE_COMPLETE");
+    r.assert_not_printed("CREATE_COMPLETE");
+    assert_eq!(count(&sim.actions(), "CreateChangeSet"), 0);
+}
+
+#[test]
+fn watch_reports_how_the_last_operation_failed() {
+    let sim = Sim::start();
+    let p = project();
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_ROLLBACK_COMPLETE")
+            .template(&p.template("dev"))
+            .events(vec![
+                stack_event("UPDATE_IN_PROGRESS").reason("User Initiated"),
+                event("Queue", "AWS::SQS::Queue", "UPDATE_FAILED")
+                    .reason("Queue policy is invalid"),
+                stack_event("UPDATE_ROLLBACK_IN_PROGRESS"),
+                stack_event("UPDATE_ROLLBACK_COMPLETE"),
+            ]),
+    );
+    let r = run(&p, &["watch", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("Dev is UPDATE_ROLLBACK_COMPLETE");
+    r.assert_printed(
+        "Queue       AWS::SQS::Queue  Dev/Queue       UPDATE_FAILED  Queue policy is invalid",
+    );
+}
+
+#[test]
+fn throttling_bursts_are_retried_and_the_deploy_carries_on() {
+    let sim = Sim::start();
+    sim.fault("CreateChangeSet", Fault::Throttle, 2);
+    sim.fault("DescribeStackEvents", Fault::Throttle, 3);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("cloudformation:CreateChangeSet throttled (Rate exceeded); retrying in");
+    r.assert_printed("cloudformation:DescribeStackEvents throttled (Rate exceeded); retrying in");
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    assert_eq!(count(&sim.actions(), "CreateChangeSet"), 3);
+    // One horizon read and three polls, plus the three throttled attempts.
+    assert_eq!(count(&sim.actions(), "DescribeStackEvents"), 7);
+    let tokens: Vec<String> = sim
+        .requests("CreateChangeSet")
+        .iter()
+        .map(|r| r.params["ClientToken"].clone())
+        .collect();
+    assert!(
+        tokens.windows(2).all(|w| w[0] == w[1]),
+        "one ClientToken for every attempt"
+    );
+}
+
+#[test]
+fn server_errors_and_dropped_connections_are_retried() {
+    let sim = Sim::start();
+    sim.fault("ExecuteChangeSet", Fault::Internal, 1);
+    sim.fault("DescribeStackEvents", Fault::Drop, 1);
+    sim.fault("DescribeChangeSet", Fault::Drop, 1);
+    sim.fault("GetCallerIdentity", Fault::Internal, 1);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("sts:GetCallerIdentity failed (We encountered an internal error. Please try again.); retrying");
+    r.assert_printed("cloudformation:DescribeChangeSet failed (request not completed");
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    let exec = sim.requests("ExecuteChangeSet");
+    assert_eq!(exec.len(), 2);
+    assert_eq!(
+        exec[0].params["ClientRequestToken"], exec[1].params["ClientRequestToken"],
+        "the retry reuses the token, so CloudFormation runs it once"
+    );
+    assert_eq!(
+        r.out
+            .matches("CREATE_COMPLETE              AWS::S3::Bucket")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn retries_give_up_with_a_clear_error_and_success_is_never_claimed() {
+    let sim = Sim::start();
+    sim.fault("DescribeStackEvents", Fault::Internal, 100);
+    let o = opts(&sim).retry(cfn_deploy::aws::RetryPolicy::fast(3));
+    let r = run(&project(), &["deploy", "dev", "--yes"], &o);
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("error: executing change set");
+    r.assert_printed("cloudformation DescribeStackEvents failed after 3 attempts: We encountered an internal error");
+    r.assert_not_printed("✓");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn the_failed_empty_change_set_is_deleted_and_reported_as_no_changes() {
+    let sim = Sim::start();
+    let p = project();
+    // Deployed by another tool as YAML: the texts differ, so only CloudFormation can tell.
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
+            .tags(&[("app", "raw"), ("env", "dev"), ("version", "1.0.0")]),
+    );
+    sim.next_change_set_fails(EMPTY_REASON);
+    let r = run(&p, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(&format!(
+        "No changes: CloudFormation found nothing to change in Dev (\"{EMPTY_REASON}\"); the empty change set was deleted."
+    ));
+    assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 1);
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    assert!(sim.change_sets().is_empty(), "no change set left behind");
+}
+
+#[test]
+fn no_updates_are_to_be_performed_is_no_changes_too() {
+    let sim = Sim::start();
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template("{\"Resources\": {}}")
+            .tags(&[("app", "raw"), ("env", "dev"), ("version", "1.0.0")]),
+    );
+    sim.next_change_set_no_updates();
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("(\"No updates are to be performed.\")");
+    assert_eq!(count(&sim.actions(), "DescribeChangeSet"), 0);
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn an_identical_stack_needs_no_change_set() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let r = run(&p, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("No changes: Dev is up to date.");
+    assert_eq!(
+        sim.actions(),
+        ["GetCallerIdentity", "DescribeStacks", "GetTemplate"]
+    );
+}
+
+#[test]
+fn only_termination_protection_differs() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let protected = RawProject::new(vec![
+        Environment::new("dev", "Dev")
+            .region(REGION)
+            .protected(true),
+    ]);
+    let r = run(&protected, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("termination protection turned on");
+    assert_eq!(
+        sim.actions(),
+        [
+            "GetCallerIdentity",
+            "DescribeStacks",
+            "GetTemplate",
+            "UpdateTerminationProtection"
+        ]
+    );
+    assert!(sim.protection("Dev"));
+}
+
+#[test]
+fn parameters_not_given_keep_their_previous_value() {
+    let sim = Sim::start();
+    let p = project();
+    let mut seed = StackSeed::new("Dev", "UPDATE_COMPLETE")
+        .template(&p.template("dev"))
+        .tags(&[("app", "raw"), ("env", "dev"), ("version", "1.0.0")]);
+    seed.parameters = vec![("Size".into(), "3".into()), ("Mode".into(), "a".into())];
+    sim.seed(seed);
+    let mut next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    next.envs = vec![
+        Environment::new("dev", "Dev")
+            .region(REGION)
+            .parameter("Mode", "b"),
+    ];
+    // Declare the parameters in the template.
+    struct WithParams(RawProject);
+    impl cfn_deploy::project::Project for WithParams {
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn version(&self) -> &str {
+            self.0.version()
+        }
+        fn environments(&self) -> Result<Vec<Environment>, cfn_deploy::ProjectError> {
+            self.0.environments()
+        }
+        fn synth(
+            &self,
+            env: &Environment,
+        ) -> Result<cfn_deploy::SynthOutput, cfn_deploy::ProjectError> {
+            let mut stack = cfn_core::Stack::new(&env.stack_name);
+            stack.add_parameter(
+                "Size",
+                cfn_core::Parameter::new(cfn_core::ParameterType::Number),
+            );
+            stack.add_parameter(
+                "Mode",
+                cfn_core::Parameter::new(cfn_core::ParameterType::String),
+            );
+            let mut root = stack.root();
+            for (id, ty, props) in &self.0.resources {
+                root.add_raw(id, ty, None, props.clone());
+            }
+            Ok(stack.synth()?.into())
+        }
+    }
+    let r = run(&WithParams(next), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let params = &sim.requests("CreateChangeSet")[0].params;
+    assert_eq!(params["Parameters.member.1.ParameterKey"], "Mode");
+    assert_eq!(params["Parameters.member.1.ParameterValue"], "b");
+    assert_eq!(params["Parameters.member.2.ParameterKey"], "Size");
+    assert_eq!(params["Parameters.member.2.UsePreviousValue"], "true");
+}
+
+#[test]
+fn ctrl_c_while_following_stops_following_and_cloudformation_carries_on() {
+    let sim = Sim::start();
+    let o = opts(&sim);
+    let interrupt = o.interrupt.clone();
+    // 1: the horizon read before executing, 2: the first poll; Ctrl-C during the second poll.
+    sim.on_call("DescribeStackEvents", 3, move || interrupt.trigger());
+    let r = run(&project(), &["deploy", "dev", "--yes"], &o);
+    assert_eq!(r.exit, Exit::Interrupted, "{}", r.all());
+    r.assert_printed("Interrupted: stopped following Dev. CloudFormation carries on with the operation; it is not cancelled.");
+    r.assert_printed("Resume following it with: app watch dev");
+    r.assert_not_printed("✓");
+    let a = sim.actions();
+    assert_eq!(count(&a, "ExecuteChangeSet"), 1);
+    for never in ["DeleteChangeSet", "DeleteStack", "CancelUpdateStack"] {
+        assert_eq!(count(&a, never), 0, "{never} in {a:?}");
+    }
+    assert_eq!(sim.status("Dev").as_deref(), Some("CREATE_IN_PROGRESS"));
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_deletes_our_change_set_and_the_empty_new_stack() {
+    let sim = Sim::start();
+    let o = opts(&sim).interactive(vec![Scripted::CtrlC]);
+    let r = run(&project(), &["deploy", "dev"], &o);
+    assert_eq!(r.exit, Exit::Interrupted, "{}", r.all());
+    r.assert_printed("Interrupted: deleted change set cfn-deploy-");
+    r.assert_printed("nothing was changed");
+    let a = sim.actions();
+    assert_eq!(count(&a, "ExecuteChangeSet"), 0);
+    assert_eq!(count(&a, "DeleteChangeSet"), 1);
+    assert_eq!(
+        count(&a, "DeleteStack"),
+        1,
+        "the REVIEW_IN_PROGRESS stack we made goes too"
+    );
+    assert!(sim.change_sets().is_empty());
+    assert!(!sim.exists("Dev"));
+}
+
+#[test]
+fn ctrl_c_while_the_change_set_is_computed_deletes_it() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let o = opts(&sim);
+    let interrupt = o.interrupt.clone();
+    sim.on_call("DescribeChangeSet", 1, move || interrupt.trigger());
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--yes"], &o);
+    assert_eq!(r.exit, Exit::Interrupted, "{}", r.all());
+    assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 1);
+    assert_eq!(
+        count(&sim.actions(), "DeleteStack"),
+        0,
+        "an existing stack is left alone"
+    );
+    assert!(sim.change_sets().is_empty());
+    assert_eq!(sim.status("Dev").as_deref(), Some("UPDATE_COMPLETE"));
+}
+
+#[test]
+fn declining_the_change_set_deletes_it() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let o = opts(&sim).interactive(vec![Scripted::Line("no".into())]);
+    let next = p.without("Queue");
+    let r = run(&next, &["deploy", "dev"], &o);
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("-  AWS::SQS::Queue  Queue       Dev/Queue");
+    r.assert_printed("Not deployed: the change set cfn-deploy-");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    assert!(sim.change_sets().is_empty());
+}
+
+#[test]
+fn stateful_replacements_are_refused_in_protected_environments_unless_allowed() {
+    let sim = Sim::start();
+    let p = project().with(
+        "Bucket",
+        "AWS::S3::Bucket",
+        json!({"BucketName": "prd-data-1"}),
+    );
+    seed_deployed(&sim, &p, "prd", "Prd");
+    sim.replacement("Bucket", "True");
+    sim.replacement("Queue", "Conditional");
+    let next = p
+        .clone()
+        .with(
+            "Bucket",
+            "AWS::S3::Bucket",
+            json!({"BucketName": "prd-data-2"}),
+        )
+        .with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 31}));
+    let r = run(&next, &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("~  AWS::S3::Bucket  Bucket      Prd/Bucket      REPLACE");
+    r.assert_printed("~  AWS::SQS::Queue  Queue       Prd/Queue       may replace (Conditional)");
+    r.assert_printed("error: the change set replaces stateful resources in environment 'prd': Prd/Bucket (Bucket, AWS::S3::Bucket); refusing");
+    r.assert_printed(
+        "hint: if that is intended, deploy again with `app deploy prd --allow-replacement`",
+    );
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    assert!(sim.change_sets().is_empty());
+
+    let r = run(
+        &next,
+        &["deploy", "prd", "--yes", "--allow-replacement"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("warning: stateful resources will be replaced: Prd/Bucket");
+    r.assert_printed("✓ Prd: UPDATE_COMPLETE");
+}
+
+#[test]
+fn the_same_replacement_in_an_unprotected_environment_is_only_highlighted() {
+    let sim = Sim::start();
+    let p = project().with(
+        "Bucket",
+        "AWS::S3::Bucket",
+        json!({"BucketName": "dev-data-1"}),
+    );
+    seed_deployed(&sim, &p, "dev", "Dev");
+    sim.replacement("Bucket", "True");
+    let next = p.with(
+        "Bucket",
+        "AWS::S3::Bucket",
+        json!({"BucketName": "dev-data-2"}),
+    );
+    let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("REPLACE");
+    r.assert_printed("warning: stateful resources will be replaced");
+}
+
+#[test]
+fn without_a_terminal_deploy_needs_yes_and_calls_nothing() {
+    let sim = Sim::start();
+    let r = run(&project(), &["deploy", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed(
+        "error: deploy needs --yes when there is no terminal to confirm the change set",
+    );
+    assert!(sim.actions().is_empty());
+}
+
+#[test]
+fn the_wrong_account_is_refused_before_anything_else() {
+    let sim = Sim::start();
+    let p = RawProject::new(vec![
+        Environment::new("prd", "Prd")
+            .account("999999999999")
+            .region(REGION),
+    ]);
+    let r = run(&p, &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed(&format!("the credentials are for account {ACCOUNT}, but environment 'prd' deploys to account 999999999999; refusing"));
+    assert_eq!(sim.actions(), ["GetCallerIdentity"]);
+}
+
+#[test]
+fn destroy_lists_what_stays_and_needs_the_stack_name_typed() {
+    let sim = Sim::start();
+    let p = project().with(
+        "Db",
+        "AWS::RDS::DBCluster",
+        json!({"Engine": "aurora-postgresql"}),
+    );
+    // The deployed template carries deletion policies.
+    let mut t: serde_json::Value = serde_json::from_str(&p.template("dev")).expect("json");
+    t["Resources"]["Db"]["DeletionPolicy"] = json!("Snapshot");
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template(&t.to_string())
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    let wrong = opts(&sim).interactive(vec![Scripted::Line("dev".into())]);
+    let r = run(&p, &["destroy", "dev"], &wrong);
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("Not destroyed: the name did not match.");
+    assert_eq!(count(&sim.actions(), "DeleteStack"), 0);
+
+    let right = opts(&sim).interactive(vec![Scripted::Line("Dev".into())]);
+    let r = run(&p, &["destroy", "dev"], &right);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Destroying Dev (dev) in account 111122223333 in eu-west-1: 3 resources");
+    r.assert_printed("Db          AWS::RDS::DBCluster  Db-physical      DeletionPolicy Snapshot: a final snapshot is kept");
+    r.assert_printed(
+        "Bucket      AWS::S3::Bucket      Bucket-physical  bucket: deleted only if empty",
+    );
+    r.assert_printed("Type the stack name (Dev) to delete it: Dev");
+    // A terminal shows a progress bar rather than event lines.
+    r.assert_not_printed("DELETE_IN_PROGRESS");
+    r.assert_printed("✓ Dev: DELETE_COMPLETE in 0.0s (8 events)");
+    r.assert_not_printed("Outputs:");
+    assert!(
+        sim.requests("DeleteStack")[0].params["ClientRequestToken"]
+            .starts_with("cfn-deploy-delete-")
+    );
+    assert!(!sim.exists("Dev"));
+}
+
+#[test]
+fn destroy_refuses_while_termination_protection_is_on() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "prd", "Prd");
+    let r = run(&p, &["destroy", "prd", "--force"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("error: stack Prd has termination protection on; refusing to destroy it");
+    r.assert_printed(
+        "update-termination-protection --no-enable-termination-protection --stack-name Prd",
+    );
+    assert_eq!(count(&sim.actions(), "DeleteStack"), 0);
+}
+
+#[test]
+fn destroy_failure_shows_the_failed_resources() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    sim.script(vec![
+        vec![stack_event("DELETE_IN_PROGRESS").reason("User Initiated")],
+        vec![
+            event("Queue", "AWS::SQS::Queue", "DELETE_COMPLETE"),
+            event("Bucket", "AWS::S3::Bucket", "DELETE_FAILED").reason(
+                "Resource handler returned message: \"The bucket you tried to delete is not empty\"",
+            ),
+        ],
+        vec![stack_event("DELETE_FAILED").reason("The following resource(s) failed to delete: [Bucket].")],
+    ]);
+    let r = run(&p, &["destroy", "dev", "--force"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("✗ Dev: DELETE_FAILED");
+    r.assert_printed("Bucket      AWS::S3::Bucket  Dev/Bucket      DELETE_FAILED  Resource handler returned message: \"The bucket you tried to delete is not empty\"");
+    r.assert_printed("error: destroy of Dev failed: fix the cause (a non-empty bucket, a resource in use) and run `app destroy dev` again");
+}
+
+#[test]
+fn diff_shows_resources_security_changes_and_replacements_and_fail_exits_1() {
+    let sim = Sim::start();
+    let role = |actions: serde_json::Value| {
+        json!({"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]},
+            "Policies": [{"PolicyName": "data", "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": {"Fn::GetAtt": ["Bucket", "Arn"]}}]}}]})
+    };
+    let p = project()
+        .with(
+            "Bucket",
+            "AWS::S3::Bucket",
+            json!({"BucketName": "dev-data-1"}),
+        )
+        .with("Role", "AWS::IAM::Role", role(json!("s3:GetObject")));
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let same = run(&p, &["diff", "dev", "--fail"], &opts(&sim));
+    assert_eq!(same.exit, Exit::Ok, "{}", same.all());
+    same.assert_printed("No differences.");
+    let before = sim.actions().len();
+
+    let next = p
+        .with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "dev-data-2"}))
+        .with("Role", "AWS::IAM::Role", role(json!(["s3:GetObject", "s3:PutObject"])))
+        .with("Sg", "AWS::EC2::SecurityGroup", json!({"GroupDescription": "web",
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]}))
+        .without("Queue");
+    let r = run(&next, &["diff", "dev", "--fail"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("[~] AWS::S3::Bucket Bucket (Dev/Bucket)  REPLACED");
+    r.assert_printed("    ~ Properties/BucketName: \"dev-data-1\" → \"dev-data-2\"  (replaces)");
+    r.assert_printed("[+] AWS::EC2::SecurityGroup Sg (Dev/Sg)");
+    r.assert_printed("[-] AWS::SQS::Queue Queue (Dev/Queue)");
+    r.assert_printed("Security changes (IAM statements, security-group rules)");
+    r.assert_printed("+  Role      AWS::IAM::Role           data: Allow s3:GetObject,s3:PutObject on ${Bucket.Arn}");
+    r.assert_printed(
+        "-  Role      AWS::IAM::Role           data: Allow s3:GetObject on ${Bucket.Arn}",
+    );
+    r.assert_printed("+  Sg        AWS::EC2::SecurityGroup  ingress tcp 443 from 0.0.0.0/0");
+    r.assert_printed(
+        "4 resource changes, 3 security changes, 1 predicted replacement: Bucket (AWS::S3::Bucket)",
+    );
+    assert_eq!(
+        sim.actions()[before..],
+        ["GetCallerIdentity", "DescribeStacks", "GetTemplate"]
+    );
+
+    let r = run(&next, &["diff", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "without --fail a diff is not a failure");
+}
+
+#[test]
+fn diff_of_a_stack_that_is_not_deployed_lists_everything_as_new() {
+    let sim = Sim::start();
+    let r = run(&project(), &["diff", "dev", "--fail"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed(
+        "Dev (dev) is not deployed in account 111122223333 in eu-west-1: everything is new.",
+    );
+    r.assert_printed("[+] AWS::S3::Bucket Bucket (Dev/Bucket)");
+    r.assert_printed("[+] AWS::SQS::Queue Queue (Dev/Queue)");
+}
+
+#[test]
+fn list_shows_every_environment_and_its_stack_status() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "prd", "Prd");
+    let r = run(&p, &["list"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(
+        "ENV  STACK  ACCOUNT       REGION     STATUS                       LAST CHANGE",
+    );
+    r.assert_printed("dev  Dev    (any)         eu-west-1  not deployed");
+    r.assert_printed(
+        "prd  Prd    111122223333  eu-west-1  UPDATE_COMPLETE (protected)  2026-11-26T10:00:00Z",
+    );
+}

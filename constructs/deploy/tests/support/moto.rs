@@ -1,0 +1,101 @@
+//! Finds or starts a moto server for the end-to-end tests.
+//!
+//! `MOTO_ENDPOINT` (set by `scripts/test.sh`) wins. Otherwise the tests start
+//! `moto_server -H 127.0.0.1 -p <free port>` from `.venv/bin` (or `/tmp/venv/bin`) once per test
+//! binary; it dies with the test process (a shell holds moto and kills it when our end of its
+//! stdin closes). Without moto the tests fail when `CI` is set and are skipped, with the
+//! reason printed, otherwise.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+static HOLD: Mutex<Option<Child>> = Mutex::new(None);
+
+fn candidates() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    vec![
+        root.join(".venv/bin/moto_server"),
+        PathBuf::from("/tmp/venv/bin/moto_server"),
+    ]
+}
+
+fn answers(endpoint: &str) -> bool {
+    let addr = endpoint.trim_start_matches("http://");
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if n > 0 && buf.starts_with(b"HTTP/1"))
+}
+
+fn start() -> Result<String, String> {
+    if let Ok(e) = std::env::var("MOTO_ENDPOINT") {
+        return Ok(e);
+    }
+    let Some(bin) = candidates().into_iter().find(|p| p.exists()) else {
+        return Err(format!(
+            "no moto server: MOTO_ENDPOINT is unset and moto_server is not at {} (run scripts/test.sh)",
+            candidates()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ));
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let log = std::env::temp_dir().join(format!("moto-test-{port}.log"));
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" -H 127.0.0.1 -p "$1" > "$2" 2>&1 < /dev/null & pid=$!; cat > /dev/null; kill $pid"#)
+        .arg(&bin)
+        .arg(port.to_string())
+        .arg(&log)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+    if let Ok(mut h) = HOLD.lock() {
+        *h = Some(child);
+    }
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        if answers(&endpoint) {
+            return Ok(endpoint);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "moto did not answer on {endpoint} within 30s; see {}",
+        log.display()
+    ))
+}
+
+/// The moto endpoint, or `None` (test skipped, reason printed) when there is none and `CI`
+/// is unset. Panics when `CI` is set and moto is missing.
+pub fn endpoint() -> Option<String> {
+    match SERVER.get_or_init(start) {
+        Ok(e) => Some(e.clone()),
+        Err(reason) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set, so the moto end-to-end tests must run: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipping moto end-to-end test: {reason}");
+            None
+        }
+    }
+}

@@ -1,0 +1,1202 @@
+//! A CloudFormation simulator: a local HTTP server speaking CloudFormation's (and STS's) query
+//! protocol — form-encoded POSTs in, XML with the real response shapes out — driven by the
+//! real AWS SDK client, for the lifecycles moto cannot play: per-resource events arriving over
+//! time, failures and rollbacks, stacks stuck or busy, throttling, 500s, dropped connections,
+//! CloudFormation's empty-change-set answers, and Ctrl-C at a chosen moment.
+//!
+//! "Over time" means over polls, not wall-clock: each `DescribeStackEvents` call reveals the
+//! next batch of a scripted operation, so a scenario runs in milliseconds and never races.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value as Json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The account the simulator's credentials belong to.
+pub const ACCOUNT: &str = "111122223333";
+/// The simulator's region.
+pub const REGION: &str = "eu-west-1";
+/// CloudFormation's status reason for a change set without changes, verbatim.
+pub const EMPTY_REASON: &str = "The submitted information didn't contain changes. Submit different information to create a change set.";
+
+/// One scripted event: a resource (or the stack, see [`stack_event`]) reaching a status.
+#[derive(Clone, Debug)]
+pub struct EventSpec {
+    logical: Option<String>,
+    resource_type: String,
+    status: String,
+    reason: Option<String>,
+}
+
+/// A resource event.
+pub fn event(logical: &str, resource_type: &str, status: &str) -> EventSpec {
+    EventSpec {
+        logical: Some(logical.to_owned()),
+        resource_type: resource_type.to_owned(),
+        status: status.to_owned(),
+        reason: None,
+    }
+}
+
+/// A stack-level event (its logical ID is the stack's name).
+pub fn stack_event(status: &str) -> EventSpec {
+    EventSpec {
+        logical: None,
+        resource_type: "AWS::CloudFormation::Stack".to_owned(),
+        status: status.to_owned(),
+        reason: None,
+    }
+}
+
+impl EventSpec {
+    /// Gives the event a status reason.
+    pub fn reason(mut self, r: &str) -> Self {
+        self.reason = Some(r.to_owned());
+        self
+    }
+}
+
+/// What the next matching request gets instead of an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 400, `Throttling`, "Rate exceeded".
+    Throttle,
+    /// HTTP 500, `InternalFailure`.
+    Internal,
+    /// The connection is closed without a response.
+    Drop,
+}
+
+/// A stack to start a scenario with.
+#[derive(Clone, Debug)]
+pub struct StackSeed {
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: String,
+    /// Template body (JSON or anything).
+    pub template: Option<String>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+    /// Parameters.
+    pub parameters: Vec<(String, String)>,
+    /// Termination protection.
+    pub protection: bool,
+    /// Events already there, oldest first.
+    pub events: Vec<EventSpec>,
+    /// Batches still to come (an operation in progress), one per poll.
+    pub pending: Vec<Vec<EventSpec>>,
+    /// The token the events of the operation in progress carry.
+    pub token: Option<String>,
+}
+
+impl StackSeed {
+    /// A stack in `status` with no template.
+    pub fn new(name: &str, status: &str) -> Self {
+        StackSeed {
+            name: name.to_owned(),
+            status: status.to_owned(),
+            template: None,
+            tags: Vec::new(),
+            parameters: Vec::new(),
+            protection: false,
+            events: Vec::new(),
+            pending: Vec::new(),
+            token: None,
+        }
+    }
+    /// Sets the deployed template.
+    pub fn template(mut self, t: &str) -> Self {
+        self.template = Some(t.to_owned());
+        self
+    }
+    /// Sets the stack tags.
+    pub fn tags(mut self, tags: &[(&str, &str)]) -> Self {
+        self.tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self
+    }
+    /// Turns termination protection on.
+    pub fn protected(mut self) -> Self {
+        self.protection = true;
+        self
+    }
+    /// Events already emitted.
+    pub fn events(mut self, e: Vec<EventSpec>) -> Self {
+        self.events = e;
+        self
+    }
+    /// An operation in progress: batches revealed one per poll, events carrying `token`.
+    pub fn in_progress(mut self, token: &str, batches: Vec<Vec<EventSpec>>) -> Self {
+        self.token = Some(token.to_owned());
+        self.pending = batches;
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Ev {
+    id: String,
+    logical: String,
+    resource_type: String,
+    status: String,
+    reason: Option<String>,
+    token: Option<String>,
+    ts: u64,
+}
+
+#[derive(Debug)]
+struct SimStack {
+    id: String,
+    name: String,
+    status: String,
+    reason: Option<String>,
+    template: Option<String>,
+    params: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+    protection: bool,
+    events: Vec<Ev>,
+    pending: VecDeque<Vec<Ev>>,
+    /// The template the running operation installs when it completes.
+    next_template: Option<String>,
+    next_params: Vec<(String, String)>,
+    next_tags: Vec<(String, String)>,
+    deleted: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Change {
+    action: &'static str,
+    logical: String,
+    resource_type: String,
+    replacement: Option<String>,
+}
+
+#[derive(Debug)]
+struct SimChangeSet {
+    id: String,
+    name: String,
+    stack_id: String,
+    kind: String,
+    template: String,
+    params: Vec<(String, String)>,
+    tags: Vec<(String, String)>,
+    changes: Vec<Change>,
+    status: String,
+    reason: Option<String>,
+    pending_polls: u32,
+    executed: bool,
+}
+
+/// One recorded request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The action (`DescribeStacks`).
+    pub action: String,
+    /// Every form parameter.
+    pub params: HashMap<String, String>,
+}
+
+type Hook = Box<dyn FnMut() + Send>;
+
+#[derive(Default)]
+struct State {
+    stacks: Vec<SimStack>,
+    change_sets: Vec<SimChangeSet>,
+    requests: Vec<Request>,
+    faults: Vec<(String, Fault, u32)>,
+    hooks: Vec<(String, usize, Option<Hook>)>,
+    scripts: VecDeque<Vec<Vec<EventSpec>>>,
+    replacements: HashMap<String, String>,
+    next_change_set: Option<NextChangeSet>,
+    change_set_pending_polls: u32,
+    clock: u64,
+    ids: u64,
+}
+
+#[derive(Clone, Debug)]
+enum NextChangeSet {
+    Failed(String),
+    SyncNoUpdates,
+}
+
+/// A running simulator. Dropping it stops nothing (the thread ends with the test process).
+#[derive(Clone)]
+pub struct Sim {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl Sim {
+    /// Starts a simulator on 127.0.0.1, on an ephemeral port.
+    pub fn start() -> Sim {
+        let state = Arc::new(Mutex::new(State {
+            change_set_pending_polls: 1,
+            ..State::default()
+        }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let st = state.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("simulator runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                loop {
+                    let Ok((sock, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let st = st.clone();
+                    tokio::spawn(async move { serve(sock, st).await });
+                }
+            });
+        });
+        let addr = rx.recv().expect("simulator address");
+        Sim { addr, state }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn st(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a stack.
+    pub fn seed(&self, seed: StackSeed) {
+        let mut st = self.st();
+        let id = format!(
+            "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{}/{:08x}",
+            seed.name,
+            st.ids + 1
+        );
+        st.ids += 1;
+        let mut stack = SimStack {
+            id,
+            name: seed.name.clone(),
+            status: seed.status.clone(),
+            reason: None,
+            template: seed.template.clone(),
+            params: seed.parameters.clone(),
+            tags: seed.tags.clone(),
+            protection: seed.protection,
+            events: Vec::new(),
+            pending: VecDeque::new(),
+            next_template: seed.template.clone(),
+            next_params: seed.parameters.clone(),
+            next_tags: seed.tags.clone(),
+            deleted: false,
+        };
+        let old: Vec<Ev> = seed
+            .events
+            .iter()
+            .map(|e| st.make_event(&stack.name, e, Some("earlier-op")))
+            .collect();
+        stack.events = old;
+        let token = seed.token.clone();
+        let pending: Vec<Vec<Ev>> = seed
+            .pending
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .map(|e| st.make_event(&stack.name, e, token.as_deref()))
+                    .collect()
+            })
+            .collect();
+        stack.pending = pending.into();
+        st.stacks.push(stack);
+    }
+
+    /// The next operation (execute or delete) plays these batches, one per poll, instead of
+    /// the default all-goes-well script.
+    pub fn script(&self, batches: Vec<Vec<EventSpec>>) {
+        self.st().scripts.push_back(batches);
+    }
+
+    /// The next `count` requests for `action` (`"*"` for any) fail with `fault`.
+    pub fn fault(&self, action: &str, fault: Fault, count: u32) {
+        self.st().faults.push((action.to_owned(), fault, count));
+    }
+
+    /// Runs `f` when `action` is requested for the `nth` time (1-based), before answering.
+    pub fn on_call(&self, action: &str, nth: usize, f: impl FnMut() + Send + 'static) {
+        self.st()
+            .hooks
+            .push((action.to_owned(), nth, Some(Box::new(f))));
+    }
+
+    /// Modifications of `logical` report this `Replacement` (`True`, `Conditional`).
+    pub fn replacement(&self, logical: &str, replacement: &str) {
+        self.st()
+            .replacements
+            .insert(logical.to_owned(), replacement.to_owned());
+    }
+
+    /// The next change set comes out FAILED with `reason`.
+    pub fn next_change_set_fails(&self, reason: &str) {
+        self.st().next_change_set = Some(NextChangeSet::Failed(reason.to_owned()));
+    }
+
+    /// The next CreateChangeSet is answered at once with "No updates are to be performed."
+    pub fn next_change_set_no_updates(&self) {
+        self.st().next_change_set = Some(NextChangeSet::SyncNoUpdates);
+    }
+
+    /// Every action requested, in order (faulted ones included).
+    pub fn actions(&self) -> Vec<String> {
+        self.st()
+            .requests
+            .iter()
+            .map(|r| r.action.clone())
+            .collect()
+    }
+
+    /// The requests for one action.
+    pub fn requests(&self, action: &str) -> Vec<Request> {
+        self.st()
+            .requests
+            .iter()
+            .filter(|r| r.action == action)
+            .cloned()
+            .collect()
+    }
+
+    /// A stack's current status (`None` when it never existed; `DELETE_COMPLETE` once deleted).
+    pub fn status(&self, name: &str) -> Option<String> {
+        self.st()
+            .stacks
+            .iter()
+            .rev()
+            .find(|s| s.name == name)
+            .map(|s| s.status.clone())
+    }
+
+    /// Whether a stack has termination protection.
+    pub fn protection(&self, name: &str) -> bool {
+        self.st()
+            .stacks
+            .iter()
+            .rev()
+            .find(|s| s.name == name && !s.deleted)
+            .is_some_and(|s| s.protection)
+    }
+
+    /// The change sets that exist (not deleted), as (name, status, executed).
+    pub fn change_sets(&self) -> Vec<(String, String, bool)> {
+        self.st()
+            .change_sets
+            .iter()
+            .map(|c| (c.name.clone(), c.status.clone(), c.executed))
+            .collect()
+    }
+
+    /// Whether a stack of that name exists and is not deleted.
+    pub fn exists(&self, name: &str) -> bool {
+        self.st()
+            .stacks
+            .iter()
+            .any(|s| s.name == name && !s.deleted)
+    }
+}
+
+impl State {
+    fn make_event(&mut self, stack: &str, e: &EventSpec, token: Option<&str>) -> Ev {
+        self.ids += 1;
+        self.clock += 1;
+        Ev {
+            id: format!("ev-{:06}", self.ids),
+            logical: e.logical.clone().unwrap_or_else(|| stack.to_owned()),
+            resource_type: e.resource_type.clone(),
+            status: e.status.clone(),
+            reason: e.reason.clone(),
+            token: token.map(str::to_owned),
+            ts: self.clock,
+        }
+    }
+
+    fn stack_mut(&mut self, name_or_id: &str) -> Option<&mut SimStack> {
+        // By ID: deleted stacks too. By name: live stacks only.
+        if name_or_id.starts_with("arn:") {
+            self.stacks.iter_mut().find(|s| s.id == name_or_id)
+        } else {
+            self.stacks
+                .iter_mut()
+                .rev()
+                .find(|s| s.name == name_or_id && !s.deleted)
+        }
+    }
+
+    /// Reveals the next batch of the stack's running operation.
+    fn reveal(&mut self, name_or_id: &str) {
+        let Some(s) = self.stack_mut(name_or_id) else {
+            return;
+        };
+        let Some(batch) = s.pending.pop_front() else {
+            return;
+        };
+        for e in batch {
+            if e.logical == s.name && e.resource_type == "AWS::CloudFormation::Stack" {
+                s.status = e.status.clone();
+                if e.reason.is_some() {
+                    s.reason = e.reason.clone();
+                }
+                match e.status.as_str() {
+                    "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE" => {
+                        s.template = s.next_template.clone();
+                        s.params = s.next_params.clone();
+                        s.tags = s.next_tags.clone();
+                    }
+                    "DELETE_COMPLETE" => s.deleted = true,
+                    _ => {}
+                }
+            }
+            s.events.push(e);
+        }
+    }
+}
+
+async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
+    let mut buf = Vec::new();
+    loop {
+        let Some((head_len, body_len)) = read_request(&mut sock, &mut buf).await else {
+            return;
+        };
+        let body = String::from_utf8_lossy(&buf[head_len..head_len + body_len]).into_owned();
+        buf.drain(..head_len + body_len);
+        let reply = handle(&state, &body);
+        let Some((status, xml)) = reply else {
+            // Fault::Drop: hang up without a word.
+            return;
+        };
+        let reason = match status {
+            200 => "OK",
+            400 => "Bad Request",
+            _ => "Internal Server Error",
+        };
+        let resp = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: sim-request\r\n\r\n{xml}",
+            xml.len()
+        );
+        if sock.write_all(resp.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one request into `buf`; returns (header length, body length).
+async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(usize, usize)> {
+    loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..pos]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            let head_len = pos + 4;
+            while buf.len() < head_len + len {
+                let mut chunk = [0u8; 65536];
+                let n = sock.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head_len, len));
+        }
+        let mut chunk = [0u8; 65536];
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_form(body: &str) -> HashMap<String, String> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `Prefix.member.N[.Suffix]` values, in order.
+fn members(p: &HashMap<String, String>, prefix: &str, suffix: &str) -> Vec<String> {
+    (1..)
+        .map_while(|i| {
+            let key = if suffix.is_empty() {
+                format!("{prefix}.member.{i}")
+            } else {
+                format!("{prefix}.member.{i}.{suffix}")
+            };
+            p.get(&key).cloned()
+        })
+        .collect()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+fn ts(t: u64) -> String {
+    format!("2026-11-26T10:{:02}:{:02}.000Z", (t / 60) % 60, t % 60)
+}
+
+const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+
+fn ok(action: &str, ns: &str, result: &str) -> Option<(u16, String)> {
+    Some((
+        200,
+        format!(
+            "<{action}Response xmlns=\"{ns}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>sim-request</RequestId></ResponseMetadata></{action}Response>"
+        ),
+    ))
+}
+
+fn error(status: u16, code: &str, message: &str) -> Option<(u16, String)> {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    Some((
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"{CFN_NS}\"><Error><Type>{kind}</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>sim-request</RequestId></ErrorResponse>",
+            esc(message)
+        ),
+    ))
+}
+
+fn missing(name: &str) -> Option<(u16, String)> {
+    error(
+        400,
+        "ValidationError",
+        &format!("Stack with id {name} does not exist"),
+    )
+}
+
+fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
+    let p = parse_form(body);
+    let action = p.get("Action").cloned().unwrap_or_default();
+    // Record, run hooks, apply faults — then answer.
+    let mut hooks_to_run: Vec<Hook> = Vec::new();
+    let fault = {
+        let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+        st.requests.push(Request {
+            action: action.clone(),
+            params: p.clone(),
+        });
+        let n = st.requests.iter().filter(|r| r.action == action).count();
+        for (a, nth, hook) in st.hooks.iter_mut() {
+            if *a == action
+                && *nth == n
+                && let Some(h) = hook.take()
+            {
+                hooks_to_run.push(h);
+            }
+        }
+        let mut fault = None;
+        for (a, f, count) in st.faults.iter_mut() {
+            if *count > 0 && (a == "*" || *a == action) {
+                *count -= 1;
+                fault = Some(*f);
+                break;
+            }
+        }
+        fault
+    };
+    for mut h in hooks_to_run {
+        h();
+    }
+    match fault {
+        Some(Fault::Throttle) => return error(400, "Throttling", "Rate exceeded"),
+        Some(Fault::Internal) => {
+            return error(
+                500,
+                "InternalFailure",
+                "We encountered an internal error. Please try again.",
+            );
+        }
+        Some(Fault::Drop) => return None,
+        None => {}
+    }
+    let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+    answer(&mut st, &action, &p)
+}
+
+fn stack_xml(s: &SimStack) -> String {
+    let mut x = format!(
+        "<member><StackId>{}</StackId><StackName>{}</StackName><CreationTime>{}</CreationTime><StackStatus>{}</StackStatus>",
+        esc(&s.id),
+        esc(&s.name),
+        ts(0),
+        s.status
+    );
+    if let Some(r) = &s.reason {
+        x.push_str(&format!(
+            "<StackStatusReason>{}</StackStatusReason>",
+            esc(r)
+        ));
+    }
+    x.push_str(&format!(
+        "<EnableTerminationProtection>{}</EnableTerminationProtection>",
+        s.protection
+    ));
+    x.push_str("<Parameters>");
+    for (k, v) in &s.params {
+        x.push_str(&format!(
+            "<member><ParameterKey>{}</ParameterKey><ParameterValue>{}</ParameterValue></member>",
+            esc(k),
+            esc(v)
+        ));
+    }
+    x.push_str("</Parameters><Tags>");
+    for (k, v) in &s.tags {
+        x.push_str(&format!(
+            "<member><Key>{}</Key><Value>{}</Value></member>",
+            esc(k),
+            esc(v)
+        ));
+    }
+    x.push_str("</Tags><Outputs>");
+    if s.status.ends_with("_COMPLETE") && s.template.is_some() && !s.deleted {
+        x.push_str(
+            "<member><OutputKey>Simulated</OutputKey><OutputValue>yes</OutputValue></member>",
+        );
+    }
+    x.push_str("</Outputs></member>");
+    x
+}
+
+fn event_xml(s: &SimStack, e: &Ev) -> String {
+    let mut x = format!(
+        "<member><StackId>{}</StackId><EventId>{}</EventId><StackName>{}</StackName><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}</PhysicalResourceId><ResourceType>{}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>{}</ResourceStatus>",
+        esc(&s.id),
+        e.id,
+        esc(&s.name),
+        esc(&e.logical),
+        if e.resource_type == "AWS::CloudFormation::Stack" {
+            esc(&s.id)
+        } else {
+            format!("{}-physical", esc(&e.logical))
+        },
+        esc(&e.resource_type),
+        ts(e.ts),
+        e.status
+    );
+    if let Some(r) = &e.reason {
+        x.push_str(&format!(
+            "<ResourceStatusReason>{}</ResourceStatusReason>",
+            esc(r)
+        ));
+    }
+    if let Some(t) = &e.token {
+        x.push_str(&format!(
+            "<ClientRequestToken>{}</ClientRequestToken>",
+            esc(t)
+        ));
+    }
+    x.push_str("</member>");
+    x
+}
+
+fn resources_of(template: Option<&str>) -> serde_json::Map<String, Json> {
+    template
+        .and_then(|t| serde_json::from_str::<Json>(t).ok())
+        .and_then(|t| t.get("Resources").and_then(Json::as_object).cloned())
+        .unwrap_or_default()
+}
+
+fn default_script(kind: &str, changes: &[Change]) -> Vec<Vec<EventSpec>> {
+    let verb = |c: &Change| match (kind, c.action) {
+        ("DELETE", _) | (_, "Remove") => "DELETE",
+        (_, "Add") => "CREATE",
+        _ => "UPDATE",
+    };
+    let stack_verb = kind;
+    let mut first =
+        vec![stack_event(&format!("{stack_verb}_IN_PROGRESS")).reason("User Initiated")];
+    let mut second = Vec::new();
+    for c in changes {
+        first.push(event(
+            &c.logical,
+            &c.resource_type,
+            &format!("{}_IN_PROGRESS", verb(c)),
+        ));
+        second.push(event(
+            &c.logical,
+            &c.resource_type,
+            &format!("{}_COMPLETE", verb(c)),
+        ));
+    }
+    vec![
+        first,
+        second,
+        vec![stack_event(&format!("{stack_verb}_COMPLETE"))],
+    ]
+}
+
+fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(u16, String)> {
+    let get = |k: &str| p.get(k).cloned().unwrap_or_default();
+    match action {
+        "GetCallerIdentity" => Some((
+            200,
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::{ACCOUNT}:user/sim</Arn><UserId>AIDASIM</UserId><Account>{ACCOUNT}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>sim-request</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        )),
+        "DescribeStacks" => {
+            let name = get("StackName");
+            match st.stack_mut(&name) {
+                Some(s) => {
+                    let x = stack_xml(s);
+                    ok("DescribeStacks", CFN_NS, &format!("<Stacks>{x}</Stacks>"))
+                }
+                None => missing(&name),
+            }
+        }
+        "GetTemplate" => {
+            let name = get("StackName");
+            match st.stack_mut(&name) {
+                Some(s) => ok(
+                    "GetTemplate",
+                    CFN_NS,
+                    &format!(
+                        "<TemplateBody>{}</TemplateBody><StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>",
+                        esc(s.template.as_deref().unwrap_or("{}"))
+                    ),
+                ),
+                None => missing(&name),
+            }
+        }
+        "DescribeStackResources" => {
+            let name = get("StackName");
+            match st.stack_mut(&name) {
+                Some(s) => {
+                    let mut x = String::from("<StackResources>");
+                    for (id, r) in resources_of(s.template.as_deref()) {
+                        x.push_str(&format!(
+                            "<member><StackName>{}</StackName><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                            esc(&s.name),
+                            esc(&s.id),
+                            esc(&id),
+                            esc(&id),
+                            esc(r.get("Type").and_then(Json::as_str).unwrap_or("?")),
+                            ts(0)
+                        ));
+                    }
+                    x.push_str("</StackResources>");
+                    ok("DescribeStackResources", CFN_NS, &x)
+                }
+                None => missing(&name),
+            }
+        }
+        "DescribeStackEvents" => {
+            let name = get("StackName");
+            st.reveal(&name);
+            match st.stack_mut(&name) {
+                Some(s) => {
+                    let mut x = String::from("<StackEvents>");
+                    for e in s.events.iter().rev() {
+                        x.push_str(&event_xml(s, e));
+                    }
+                    x.push_str("</StackEvents>");
+                    ok("DescribeStackEvents", CFN_NS, &x)
+                }
+                None => missing(&name),
+            }
+        }
+        "CreateChangeSet" => {
+            let name = get("StackName");
+            let kind = get("ChangeSetType");
+            let cs_name = get("ChangeSetName");
+            if let Some(NextChangeSet::SyncNoUpdates) = st.next_change_set {
+                st.next_change_set = None;
+                return error(400, "ValidationError", "No updates are to be performed.");
+            }
+            let body = if let Some(b) = p.get("TemplateBody") {
+                b.clone()
+            } else {
+                return error(
+                    400,
+                    "ValidationError",
+                    "the simulator takes TemplateBody only",
+                );
+            };
+            let exists = st.stack_mut(&name).is_some();
+            if kind == "UPDATE" && !exists {
+                return missing(&name);
+            }
+            if kind == "CREATE" && !exists {
+                st.ids += 1;
+                let id = format!(
+                    "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{:08x}",
+                    st.ids
+                );
+                st.stacks.push(SimStack {
+                    id,
+                    name: name.clone(),
+                    status: "REVIEW_IN_PROGRESS".into(),
+                    reason: None,
+                    template: None,
+                    params: Vec::new(),
+                    tags: Vec::new(),
+                    protection: false,
+                    events: Vec::new(),
+                    pending: VecDeque::new(),
+                    next_template: None,
+                    next_params: Vec::new(),
+                    next_tags: Vec::new(),
+                    deleted: false,
+                });
+                let e = st.make_event(
+                    &name,
+                    &stack_event("REVIEW_IN_PROGRESS").reason("User Initiated"),
+                    None,
+                );
+                if let Some(s) = st.stack_mut(&name) {
+                    s.events.push(e);
+                }
+            }
+            let replacements = st.replacements.clone();
+            let Some(s) = st.stack_mut(&name) else {
+                return missing(&name);
+            };
+            if kind == "CREATE" && s.status != "REVIEW_IN_PROGRESS" {
+                return error(
+                    400,
+                    "ValidationError",
+                    &format!(
+                        "Stack [{name}] already exists and cannot be created again with the changeSet [{cs_name}]."
+                    ),
+                );
+            }
+            let stack_id = s.id.clone();
+            let old = if kind == "UPDATE" {
+                resources_of(s.template.as_deref())
+            } else {
+                Default::default()
+            };
+            let new = resources_of(Some(&body));
+            let mut changes = Vec::new();
+            for (id, r) in &new {
+                let ty = r
+                    .get("Type")
+                    .and_then(Json::as_str)
+                    .unwrap_or("?")
+                    .to_owned();
+                match old.get(id) {
+                    None => changes.push(Change {
+                        action: "Add",
+                        logical: id.clone(),
+                        resource_type: ty,
+                        replacement: None,
+                    }),
+                    Some(o) if o != r => changes.push(Change {
+                        action: "Modify",
+                        logical: id.clone(),
+                        resource_type: ty,
+                        replacement: Some(
+                            replacements
+                                .get(id)
+                                .cloned()
+                                .unwrap_or_else(|| "False".into()),
+                        ),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            for (id, r) in &old {
+                if !new.contains_key(id) {
+                    let ty = r
+                        .get("Type")
+                        .and_then(Json::as_str)
+                        .unwrap_or("?")
+                        .to_owned();
+                    changes.push(Change {
+                        action: "Remove",
+                        logical: id.clone(),
+                        resource_type: ty,
+                        replacement: None,
+                    });
+                }
+            }
+            let params: Vec<(String, String)> = members(p, "Parameters", "ParameterKey")
+                .into_iter()
+                .zip(
+                    members(p, "Parameters", "ParameterValue")
+                        .into_iter()
+                        .chain(std::iter::repeat(String::new())),
+                )
+                .collect();
+            let tags: Vec<(String, String)> = members(p, "Tags", "Key")
+                .into_iter()
+                .zip(members(p, "Tags", "Value"))
+                .collect();
+            let (status, reason) = match st.next_change_set.take() {
+                Some(NextChangeSet::Failed(r)) => ("FAILED".to_owned(), Some(r)),
+                _ if changes.is_empty() && kind == "UPDATE" => {
+                    ("FAILED".to_owned(), Some(EMPTY_REASON.to_owned()))
+                }
+                _ => ("CREATE_COMPLETE".to_owned(), None),
+            };
+            st.ids += 1;
+            let id = format!(
+                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/{cs_name}/{:08x}",
+                st.ids
+            );
+            let pending_polls = st.change_set_pending_polls;
+            st.change_sets.push(SimChangeSet {
+                id: id.clone(),
+                name: cs_name,
+                stack_id: stack_id.clone(),
+                kind,
+                template: body,
+                params,
+                tags,
+                changes,
+                status,
+                reason,
+                pending_polls,
+                executed: false,
+            });
+            ok(
+                "CreateChangeSet",
+                CFN_NS,
+                &format!("<Id>{}</Id><StackId>{}</StackId>", esc(&id), esc(&stack_id)),
+            )
+        }
+        "DescribeChangeSet" => {
+            let n = get("ChangeSetName");
+            let Some(cs) = st.change_sets.iter_mut().find(|c| c.id == n || c.name == n) else {
+                return error(
+                    404,
+                    "ChangeSetNotFound",
+                    &format!("ChangeSet [{n}] does not exist"),
+                );
+            };
+            let status = if cs.pending_polls > 0 {
+                cs.pending_polls -= 1;
+                "CREATE_PENDING".to_owned()
+            } else {
+                cs.status.clone()
+            };
+            let mut x = format!(
+                "<ChangeSetName>{}</ChangeSetName><ChangeSetId>{}</ChangeSetId><StackId>{}</StackId><Status>{status}</Status><ExecutionStatus>{}</ExecutionStatus><Changes>",
+                esc(&cs.name),
+                esc(&cs.id),
+                esc(&cs.stack_id),
+                if status == "CREATE_COMPLETE" {
+                    "AVAILABLE"
+                } else {
+                    "UNAVAILABLE"
+                }
+            );
+            if status == "CREATE_COMPLETE" {
+                for c in &cs.changes {
+                    x.push_str(&format!(
+                        "<member><Type>Resource</Type><ResourceChange><Action>{}</Action><LogicalResourceId>{}</LogicalResourceId><ResourceType>{}</ResourceType>{}<Scope>{}</Scope><Details/></ResourceChange></member>",
+                        c.action,
+                        esc(&c.logical),
+                        esc(&c.resource_type),
+                        c.replacement.as_ref().map(|r| format!("<Replacement>{r}</Replacement>")).unwrap_or_default(),
+                        if c.action == "Modify" { "<member>Properties</member>" } else { "" }
+                    ));
+                }
+            }
+            x.push_str("</Changes>");
+            if status == "FAILED"
+                && let Some(r) = &cs.reason
+            {
+                x.push_str(&format!("<StatusReason>{}</StatusReason>", esc(r)));
+            }
+            ok("DescribeChangeSet", CFN_NS, &x)
+        }
+        "DeleteChangeSet" => {
+            let n = get("ChangeSetName");
+            let before = st.change_sets.len();
+            st.change_sets.retain(|c| !(c.id == n || c.name == n));
+            if st.change_sets.len() == before {
+                return error(
+                    404,
+                    "ChangeSetNotFound",
+                    &format!("ChangeSet [{n}] does not exist"),
+                );
+            }
+            ok("DeleteChangeSet", CFN_NS, "")
+        }
+        "ExecuteChangeSet" => {
+            let n = get("ChangeSetName");
+            let token = p.get("ClientRequestToken").cloned();
+            let Some(i) = st.change_sets.iter().position(|c| c.id == n || c.name == n) else {
+                return error(
+                    404,
+                    "ChangeSetNotFound",
+                    &format!("ChangeSet [{n}] does not exist"),
+                );
+            };
+            if st.change_sets[i].executed {
+                // Idempotent with the same token, like CloudFormation.
+                return ok("ExecuteChangeSet", CFN_NS, "");
+            }
+            st.change_sets[i].executed = true;
+            let (stack_id, kind, template, params, tags, changes) = {
+                let c = &st.change_sets[i];
+                (
+                    c.stack_id.clone(),
+                    c.kind.clone(),
+                    c.template.clone(),
+                    c.params.clone(),
+                    c.tags.clone(),
+                    c.changes.clone(),
+                )
+            };
+            let script = st
+                .scripts
+                .pop_front()
+                .unwrap_or_else(|| default_script(&kind, &changes));
+            let name = st
+                .stack_mut(&stack_id)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            let batches: Vec<Vec<Ev>> = script
+                .iter()
+                .map(|b| {
+                    b.iter()
+                        .map(|e| st.make_event(&name, e, token.as_deref()))
+                        .collect()
+                })
+                .collect();
+            if let Some(s) = st.stack_mut(&stack_id) {
+                s.pending = batches.into();
+                s.next_template = Some(template);
+                s.next_params = params;
+                s.next_tags = tags;
+            }
+            // Executing a change set removes the stack's other change sets.
+            st.change_sets
+                .retain(|c| c.stack_id != stack_id || c.executed);
+            ok("ExecuteChangeSet", CFN_NS, "")
+        }
+        "DeleteStack" => {
+            let name = get("StackName");
+            let token = p.get("ClientRequestToken").cloned();
+            let script = st.scripts.pop_front();
+            let Some(s) = st.stack_mut(&name) else {
+                // Deleting a stack that does not exist succeeds.
+                return Some((
+                    200,
+                    format!(
+                        "<DeleteStackResponse xmlns=\"{CFN_NS}\"><ResponseMetadata><RequestId>sim-request</RequestId></ResponseMetadata></DeleteStackResponse>"
+                    ),
+                ));
+            };
+            if s.protection {
+                return error(
+                    400,
+                    "ValidationError",
+                    &format!(
+                        "Stack [{name}] cannot be deleted while TerminationProtection is enabled"
+                    ),
+                );
+            }
+            let stack_name = s.name.clone();
+            let changes: Vec<Change> = resources_of(s.template.as_deref())
+                .iter()
+                .map(|(id, r)| Change {
+                    action: "Remove",
+                    logical: id.clone(),
+                    resource_type: r
+                        .get("Type")
+                        .and_then(Json::as_str)
+                        .unwrap_or("?")
+                        .to_owned(),
+                    replacement: None,
+                })
+                .collect();
+            let review = s.status == "REVIEW_IN_PROGRESS";
+            let script = script.unwrap_or_else(|| default_script("DELETE", &changes));
+            let batches: Vec<Vec<Ev>> = script
+                .iter()
+                .map(|b| {
+                    b.iter()
+                        .map(|e| st.make_event(&stack_name, e, token.as_deref()))
+                        .collect()
+                })
+                .collect();
+            if let Some(s) = st.stack_mut(&name) {
+                if review {
+                    s.deleted = true;
+                    s.status = "DELETE_COMPLETE".into();
+                } else {
+                    s.pending = batches.into();
+                }
+            }
+            Some((
+                200,
+                format!(
+                    "<DeleteStackResponse xmlns=\"{CFN_NS}\"><ResponseMetadata><RequestId>sim-request</RequestId></ResponseMetadata></DeleteStackResponse>"
+                ),
+            ))
+        }
+        "UpdateTerminationProtection" => {
+            let name = get("StackName");
+            let on = get("EnableTerminationProtection") == "true";
+            match st.stack_mut(&name) {
+                Some(s) => {
+                    s.protection = on;
+                    let id = s.id.clone();
+                    ok(
+                        "UpdateTerminationProtection",
+                        CFN_NS,
+                        &format!("<StackId>{}</StackId>", esc(&id)),
+                    )
+                }
+                None => missing(&name),
+            }
+        }
+        other => error(
+            400,
+            "InvalidAction",
+            &format!("the simulator does not do {other}"),
+        ),
+    }
+}
