@@ -233,6 +233,7 @@ pub struct Aws {
     /// STS (who am I).
     pub sts: aws_sdk_sts::Client,
     region: String,
+    endpoint_url: Option<String>,
     retry: RetryPolicy,
     log: ApiLog,
     observer: Option<RetryObserver>,
@@ -306,6 +307,7 @@ impl Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
             sts: aws_sdk_sts::Client::new(&conf),
             region,
+            endpoint_url: conf.endpoint_url().map(str::to_owned),
             retry: settings.retry.clone(),
             log,
             observer: None,
@@ -322,6 +324,19 @@ impl Aws {
     /// The resolved region.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The endpoint every service is reached at, when one is configured (`AWS_ENDPOINT_URL`,
+    /// the profile's `endpoint_url`, or [`AwsSettings::endpoint_url`]).
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint_url.as_deref()
+    }
+
+    /// True when the endpoint is plain HTTP (a local emulator).
+    pub fn is_plain_http(&self) -> bool {
+        self.endpoint_url
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"))
     }
 
     /// The log of every request made.
@@ -472,7 +487,21 @@ where
                 .map(str::to_owned)
                 .unwrap_or_else(|| match &code {
                     Some(c) => format!("{c} (HTTP {status})"),
-                    None => format!("HTTP {status}"),
+                    None => {
+                        // An error body the protocol parser could not read: show its start.
+                        let body = ctx
+                            .raw()
+                            .body()
+                            .bytes()
+                            .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                            .unwrap_or_default();
+                        if body.is_empty() {
+                            format!("HTTP {status}")
+                        } else {
+                            let cut: String = body.chars().take(300).collect();
+                            format!("HTTP {status}: {cut}")
+                        }
+                    }
                 });
             (code, message, Some(status))
         }

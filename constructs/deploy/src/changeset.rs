@@ -44,7 +44,7 @@ pub enum TemplateSource {
     /// Inline (`TemplateBody`, at most 51,200 bytes).
     Body(String),
     /// Staged in S3 (`TemplateURL`).
-    Url(String),
+    Staged(crate::staging::Staged),
 }
 
 /// CREATE for a new stack, UPDATE for an existing one.
@@ -192,7 +192,7 @@ pub async fn create(
                 .capabilities(Capability::CapabilityNamedIam);
             b = match &req.template {
                 TemplateSource::Body(t) => b.template_body(t),
-                TemplateSource::Url(u) => b.template_url(u),
+                TemplateSource::Staged(s) => b.template_url(&s.url),
             };
             for (k, v) in &req.parameters {
                 b = b.parameters(

@@ -166,8 +166,9 @@ pub async fn template_source(
     if bytes <= TEMPLATE_BODY_LIMIT {
         return Ok(TemplateSource::Body(synth.body.clone()));
     }
-    let url = staging::stage(aws, &id.account, &id.region, &synth.stack_name, &synth.body).await?;
-    Ok(TemplateSource::Url(url))
+    let staged =
+        staging::stage(aws, &id.account, &id.region, &synth.stack_name, &synth.body).await?;
+    Ok(TemplateSource::Staged(staged))
 }
 
 /// Resource types whose replacement loses data or identity: databases, caches, buckets,

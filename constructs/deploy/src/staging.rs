@@ -5,6 +5,9 @@
 //! access block on, a policy denying requests without TLS, and a lifecycle rule expiring staged
 //! templates after [`EXPIRE_AFTER_DAYS`] days. Uploads name the expected bucket owner, so a
 //! bucket of the same name in another account is never written to.
+//!
+//! Against a plain-HTTP endpoint (a local emulator such as moto) the TLS-only policy is left
+//! out: it would deny the very upload that follows (moto evaluates bucket policies).
 
 use std::hash::{Hash, Hasher};
 
@@ -68,6 +71,21 @@ fn build_error(e: impl std::fmt::Display) -> DeployError {
         stack: String::new(),
         message: format!("building an S3 request: {e}"),
     }
+}
+
+/// A template staged in S3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Staged {
+    /// The URL handed to CloudFormation.
+    pub url: String,
+    /// The staging bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+    /// Whether the bucket was created by this call.
+    pub created: bool,
+    /// Whether the bucket was given the TLS-only policy (false only for a plain-HTTP endpoint).
+    pub tls_only: bool,
 }
 
 /// Makes sure the staging bucket exists and is configured; returns its name and whether it
@@ -159,15 +177,17 @@ async fn create_and_configure(aws: &Aws, bucket: &str, region: &str) -> Result<(
             .send()
     })
     .await?;
-    let policy = tls_only_policy(bucket);
-    aws.call("s3", "PutBucketPolicy", || {
-        aws.s3
-            .put_bucket_policy()
-            .bucket(bucket)
-            .policy(&policy)
-            .send()
-    })
-    .await?;
+    if !aws.is_plain_http() {
+        let policy = tls_only_policy(bucket);
+        aws.call("s3", "PutBucketPolicy", || {
+            aws.s3
+                .put_bucket_policy()
+                .bucket(bucket)
+                .policy(&policy)
+                .send()
+        })
+        .await?;
+    }
     let lifecycle = BucketLifecycleConfiguration::builder()
         .rules(
             LifecycleRule::builder()
@@ -200,15 +220,15 @@ async fn create_and_configure(aws: &Aws, bucket: &str, region: &str) -> Result<(
     Ok(())
 }
 
-/// Stages a template and returns the URL to hand CloudFormation.
+/// Stages a template (creating the bucket on first need).
 pub async fn stage(
     aws: &Aws,
     account: &str,
     region: &str,
     stack: &str,
     body: &str,
-) -> Result<String, DeployError> {
-    let (bucket, _) = ensure_bucket(aws, account, region).await?;
+) -> Result<Staged, DeployError> {
+    let (bucket, created) = ensure_bucket(aws, account, region).await?;
     let key = template_key(stack, body);
     let put = aws
         .call("s3", "PutObject", || {
@@ -228,7 +248,13 @@ pub async fn stage(
             source: Box::new(e.into()),
         });
     }
-    Ok(template_url(&bucket, region, &key))
+    Ok(Staged {
+        url: template_url(&bucket, region, &key),
+        tls_only: !aws.is_plain_http(),
+        bucket,
+        key,
+        created,
+    })
 }
 
 #[cfg(test)]

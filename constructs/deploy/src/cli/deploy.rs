@@ -80,8 +80,23 @@ pub(super) async fn deploy<P: Project + ?Sized>(
                 .map_err(|e| CliError::deploy("staging the template", e))
         })
         .await?;
-    if let TemplateSource::Url(u) = &source {
-        console.out(format!("The template is over 51,200 bytes: staged at {u}"));
+    if let TemplateSource::Staged(s) = &source {
+        if s.created {
+            console.out(format!(
+                "Created the staging bucket {} (default encryption, public access blocked, {}, staged templates expire after {} days)",
+                s.bucket,
+                if s.tls_only {
+                    "TLS-only policy"
+                } else {
+                    "no TLS-only policy: the S3 endpoint is plain HTTP"
+                },
+                crate::staging::EXPIRE_AFTER_DAYS
+            ));
+        }
+        console.out(format!(
+            "The template is over 51,200 bytes: staged at {}",
+            s.url
+        ));
     }
     let (given, keep) = engine::parameters(&synth.template, &env, deployed.as_ref());
     let req = ChangeSetRequest {
