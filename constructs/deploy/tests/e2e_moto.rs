@@ -9,6 +9,7 @@
 mod support;
 
 #[path = "../../../apps/starter-app/src/project.rs"]
+#[allow(dead_code)] // `load` and the built-in config are the binary's, not the tests'.
 mod starter;
 
 use std::sync::atomic::{AtomicU32, Ordering};
