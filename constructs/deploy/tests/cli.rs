@@ -1,0 +1,217 @@
+//! The CLI without AWS: `synth` (all or nothing, atomic, the table), usage errors and their
+//! exit codes, project errors reported with context.
+
+mod support;
+
+use std::fs;
+use std::path::PathBuf;
+
+use cfn_deploy::cli::Exit;
+use cfn_deploy::project::{Environment, Project, ProjectError, SynthOutput};
+use support::{Opts, RawProject, run};
+
+fn envs() -> Vec<Environment> {
+    vec![
+        Environment::new("dev", "Dev").region("eu-west-1"),
+        Environment::new("prd", "Prd")
+            .region("eu-west-1")
+            .protected(true),
+    ]
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cfn-deploy-cli-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    d
+}
+
+fn files(dir: &PathBuf) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn synth_writes_every_environment_and_prints_the_table() {
+    let dir = tempdir("all");
+    let mut p = RawProject::new(envs());
+    p.pad = 60_000;
+    let r = run(
+        &p,
+        &["synth", "--out", &dir.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(files(&dir), ["Dev.template.json", "Prd.template.json"]);
+    let body = fs::read_to_string(dir.join("Dev.template.json")).expect("written");
+    assert_eq!(body, p.template("dev"));
+    let bytes = body.len();
+    let lines: Vec<&str> = r.out.lines().collect();
+    assert_eq!(lines[0], "  STACK  ENV  RESOURCES   BYTES  NOTE");
+    assert_eq!(
+        lines[1],
+        format!(
+            "  Dev    dev          2  {}  via S3",
+            cfn_deploy::render::thousands(bytes)
+        )
+    );
+    assert!(
+        lines[2].starts_with("  Prd    prd          2  "),
+        "{}",
+        r.out
+    );
+    r.assert_printed(&format!("Wrote 2 templates to {}", dir.display()));
+    r.assert_printed("[dev] warning[template-needs-s3] Dev");
+    assert!(r.calls.is_empty(), "synth needs no AWS");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn synth_of_one_environment_writes_only_that_one() {
+    let dir = tempdir("one");
+    let r = run(
+        &RawProject::new(envs()),
+        &["synth", "prd", "--out", &dir.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(files(&dir), ["Prd.template.json"]);
+    r.assert_not_printed("via S3");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn synth_is_all_or_nothing() {
+    let dir = tempdir("none");
+    fs::create_dir_all(&dir).expect("dir");
+    fs::write(dir.join("Dev.template.json"), "old").expect("old file");
+    let mut p = RawProject::new(envs());
+    p.broken_env = Some("prd".into());
+    let r = run(
+        &p,
+        &["synth", "--out", &dir.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("error: synthesizing environment 'prd': the prd configuration is broken");
+    r.assert_printed(&format!(
+        "error: 1 environment failed to synthesize; nothing was written to {}",
+        dir.display()
+    ));
+    assert_eq!(
+        files(&dir),
+        ["Dev.template.json"],
+        "no new file, no temp file"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("Dev.template.json")).expect("old file"),
+        "old",
+        "the good environment's old template is untouched"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn synth_into_an_unusable_directory_fails_cleanly() {
+    let file = tempdir("file");
+    fs::write(&file, "not a directory").expect("file");
+    let r = run(
+        &RawProject::new(envs()),
+        &["synth", "--out", &file.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed(&format!("error: creating {}", file.display()));
+    let _ = fs::remove_file(&file);
+}
+
+#[test]
+fn an_unknown_environment_is_a_usage_error() {
+    let r = run(&RawProject::new(envs()), &["diff", "qa"], &Opts::offline());
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed("error: unknown environment 'qa'; known: dev, prd");
+    assert!(r.calls.is_empty());
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    let p = RawProject::new(envs());
+    let r = run(&p, &["deploy"], &Opts::offline());
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed("<ENV>");
+    let r = run(&p, &["frobnicate"], &Opts::offline());
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    let r = run(&p, &["--help"], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    for cmd in ["synth", "diff", "deploy", "destroy", "list", "watch"] {
+        r.assert_printed(cmd);
+    }
+    let r = run(&p, &["deploy", "--help"], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok);
+    r.assert_printed("--allow-replacement");
+    r.assert_printed("--yes");
+}
+
+#[test]
+fn destroy_without_a_terminal_needs_force() {
+    let r = run(
+        &RawProject::new(envs()),
+        &["destroy", "dev"],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed(
+        "error: destroy needs --force when there is no terminal to type the stack name",
+    );
+    assert!(r.calls.is_empty());
+}
+
+struct Broken;
+
+impl Project for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    fn version(&self) -> &str {
+        "0"
+    }
+    fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
+        Err(
+            "environments/prd.toml: unknown field `regoin`, expected one of `region`, `account`"
+                .into(),
+        )
+    }
+    fn synth(&self, _: &Environment) -> Result<SynthOutput, ProjectError> {
+        Err("unreachable".into())
+    }
+}
+
+#[test]
+fn project_errors_are_reported_with_context() {
+    for args in [&["synth"][..], &["list"], &["deploy", "prd", "--yes"]] {
+        let r = run(&Broken, args, &Opts::offline());
+        assert_eq!(r.exit, Exit::Usage, "{args:?}: {}", r.all());
+        r.assert_printed("error: reading the environments of broken: environments/prd.toml: unknown field `regoin`");
+    }
+}
+
+#[test]
+fn exit_codes_are_the_documented_numbers() {
+    assert_eq!(
+        [
+            Exit::Ok,
+            Exit::Failed,
+            Exit::Usage,
+            Exit::Refused,
+            Exit::Interrupted
+        ]
+        .map(Exit::code),
+        [0, 1, 2, 3, 130]
+    );
+}
