@@ -71,7 +71,10 @@ fn main() -> ExitCode {
     match Environment::load_dir(&dir) {
         Ok(environments) => cfn_deploy::cli::main(DifyProject { environments }),
         Err(errors) => {
-            eprintln!("error: invalid environment configuration in {}:", dir.display());
+            eprintln!(
+                "error: invalid environment configuration in {}:",
+                dir.display()
+            );
             for e in &errors.0 {
                 eprintln!("  {e}");
             }
