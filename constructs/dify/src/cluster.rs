@@ -153,7 +153,7 @@ impl DifyCluster {
         let mut services = IndexMap::new();
         for c in Component::ALL {
             let size = env.services.get(c);
-            let mut cs = s.child(c.dns_name());
+            let mut cs = s.child(&c.camel());
             let security_group = cs.add(
                 "SecurityGroup",
                 ec2::SecurityGroup::new(format!("Dify {}", c.dns_name()))

@@ -168,10 +168,11 @@ impl Migration {
         migrate.secrets = w.api_secrets();
         migrate.depends_on = vec![("bootstrap".into(), "SUCCESS")];
 
+        let family = format!("{stack_name}-migration");
         let task = Task::new(
             &mut s,
             TaskOptions {
-                family: format!("{stack_name}-migration"),
+                family: family.clone(),
                 log_group_name: format!("/dify/{}/migration", w.env.name),
                 log_retention_days: w.env.log_retention_days,
                 kms_key,
@@ -189,12 +190,13 @@ impl Migration {
         if let Some(r) = &task.task_role {
             pass_roles.push(r.arn());
         }
-        let handler_logs = s.add(
-            "HandlerLogs",
-            logs::LogGroup::new()
-                .log_group_name(format!("/dify/{}/migration-handler", w.env.name))
-                .retention_in_days(i64::from(w.env.log_retention_days)),
-        );
+        let mut handler_logs = logs::LogGroup::new()
+            .log_group_name(format!("/dify/{}/migration-handler", w.env.name))
+            .retention_in_days(i64::from(w.env.log_retention_days));
+        if let Some(k) = kms_key {
+            handler_logs = handler_logs.kms_key_id(k.clone());
+        }
+        let handler_logs = s.add("HandlerLogs", handler_logs);
         let role = s.add(
             "HandlerRole",
             iam::Role::new(json!({
@@ -212,7 +214,8 @@ impl Migration {
                         "Sid": "RunMigrationTask",
                         "Effect": "Allow",
                         "Action": "ecs:RunTask",
-                        "Resource": task.definition.reference(),
+                        // The family, not the revision: an upgrade must not rewrite this policy.
+                        "Resource": fns::sub(format!("arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:task-definition/{family}:*")),
                         "Condition": {"ArnEquals": {"ecs:cluster": cluster.arn()}}
                     }, {
                         "Sid": "WatchMigrationTask",
@@ -242,10 +245,23 @@ impl Migration {
                 .handler("index.handler")
                 .timeout(900)
                 .memory_size(256)
+                // One rollout at a time: a second concurrent migration would only wait on
+                // Dify's lock.
+                .reserved_concurrent_executions(1)
                 .description("Runs Dify's migration task once per rollout and waits for it")
                 .logging_config(
                     lambda::function::LoggingConfig::new().log_group(handler_logs.reference()),
                 ),
+        );
+        s.stack().resource(&function).metadata(
+            "checkov",
+            json!({"skip": [{
+                "id": "CKV_AWS_116",
+                "comment": "CloudFormation is the only caller and the handler always answers it; an invocation that never answers fails the custom resource after ServiceTimeout, which rolls the stack back. A DLQ would hold nothing anyone acts on."
+            }, {
+                "id": "CKV_AWS_117",
+                "comment": "The handler only calls the ECS API and CloudFormation's pre-signed response URL; it touches no data in the VPC, and outside it needs no NAT or interface endpoints."
+            }]}),
         );
         let resource = s.add_raw(
             "Run",

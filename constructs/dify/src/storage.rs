@@ -1,7 +1,7 @@
 //! DifyStorage: the S3 bucket for Dify's files and plugin packages, and the bucket the load
 //! balancer writes its access logs to.
 
-use cfn_core::{RemovalPolicy, Scope, Value, fns};
+use cfn_core::{RemovalPolicy, Scope, Value, fns, pseudo};
 use cfn_resources::s3::{self, BucketHandle, bucket};
 use serde_json::{Value as JsonValue, json};
 
@@ -25,27 +25,6 @@ impl DifyStorage {
         elb_log_principal: Option<JsonValue>,
     ) -> DifyStorage {
         let mut s = scope.child(id);
-        let files = s.add(
-            "Files",
-            hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(vec![
-                // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
-                // Dify reads old uploads and plugin packages at any time.
-                bucket::Rule::new("Enabled")
-                    .id("tiering-and-cleanup")
-                    .transitions(vec![
-                        bucket::Transition::new("INTELLIGENT_TIERING").transition_in_days(30),
-                    ])
-                    .noncurrent_version_expiration(bucket::NoncurrentVersionExpiration::new(30))
-                    .abort_incomplete_multipart_upload(
-                        bucket::AbortIncompleteMultipartUpload::new(7),
-                    ),
-            ])),
-        );
-        tls_only_policy(&mut s, "FilesPolicy", &files, Vec::new());
-        s.stack()
-            .resource(&files)
-            .removal_policy(RemovalPolicy::Retain);
-
         let access_logs = access_logs.then(|| {
             // ALB log delivery supports SSE-S3 only, not KMS.
             let logs = s.add(
@@ -64,22 +43,70 @@ impl DifyStorage {
                     ],
                 )),
             );
-            let principal = elb_log_principal
-                .clone()
-                .unwrap_or_else(|| json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}));
-            let write = json!({
+            let principal = elb_log_principal.clone().unwrap_or_else(
+                || json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+            );
+            let under = |prefix: &str| {
+                fns::join(
+                    "",
+                    [logs.arn(), format!("/{prefix}/AWSLogs/").into(), pseudo::account_id(), "/*".into()],
+                )
+            };
+            let alb = json!({
                 "Sid": "LoadBalancerLogDelivery",
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": "s3:PutObject",
-                "Resource": fns::join("", [logs.arn(), "/alb/AWSLogs/".into(), cfn_core::pseudo::account_id(), "/*".into()])
+                "Resource": under("alb")
             });
-            tls_only_policy(&mut s, "AccessLogsPolicy", &logs, vec![write]);
+            let s3_logs = json!({
+                "Sid": "S3ServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": fns::join("", [logs.arn(), "/s3/*".into()]),
+                "Condition": {"StringEquals": {"aws:SourceAccount": pseudo::account_id()}}
+            });
+            tls_only_policy(&mut s, "AccessLogsPolicy", &logs, vec![alb, s3_logs]);
             s.stack()
                 .resource(&logs)
-                .removal_policy(RemovalPolicy::Retain);
+                .removal_policy(RemovalPolicy::Retain)
+                .metadata(
+                    "checkov",
+                    json!({"skip": [{
+                        "id": "CKV_AWS_18",
+                        "comment": "This is the access-log bucket; logging it to itself would log its own log writes forever."
+                    }]}),
+                );
             logs
         });
+
+        let mut files =
+            hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(vec![
+                // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
+                // Dify reads old uploads and plugin packages at any time.
+                bucket::Rule::new("Enabled")
+                    .id("tiering-and-cleanup")
+                    .transitions(vec![
+                        bucket::Transition::new("INTELLIGENT_TIERING").transition_in_days(30),
+                    ])
+                    .noncurrent_version_expiration(bucket::NoncurrentVersionExpiration::new(30))
+                    .abort_incomplete_multipart_upload(
+                        bucket::AbortIncompleteMultipartUpload::new(7),
+                    ),
+            ]));
+        if let Some(logs) = &access_logs {
+            files = files.logging_configuration(
+                bucket::LoggingConfiguration::new()
+                    .destination_bucket_name(logs.reference())
+                    .log_file_prefix("s3/files/"),
+            );
+        }
+        let files = s.add("Files", files);
+        tls_only_policy(&mut s, "FilesPolicy", &files, Vec::new());
+        s.stack()
+            .resource(&files)
+            .removal_policy(RemovalPolicy::Retain);
         DifyStorage {
             bucket: files,
             access_logs,

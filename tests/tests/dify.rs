@@ -1,0 +1,387 @@
+//! The Dify stacks: what they must never contain, what an upgrade may touch, and that the
+//! committed templates are exactly what the code synthesizes.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use cfn_core::schema::Replacement;
+use dify_constructs::DifyStack;
+use dify_constructs::config::Environment;
+use integration_tests::{cfn_lint, require_tool, workspace_root, write_temp};
+use serde_json::Value as Json;
+
+fn environments() -> Vec<Environment> {
+    Environment::load_dir(&workspace_root().join("apps/dify-app/environments"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn env(name: &str) -> Environment {
+    environments().into_iter().find(|e| e.name == name).unwrap()
+}
+
+fn template(e: &Environment) -> Json {
+    DifyStack::build(e).stack.synth().unwrap().template
+}
+
+fn resources(t: &Json) -> &serde_json::Map<String, Json> {
+    t["Resources"].as_object().unwrap()
+}
+
+fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a String, &'a Json)> {
+    resources(t)
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .collect()
+}
+
+const SECRET_WORDS: [&str; 4] = ["PASSWORD", "SECRET", "KEY", "TOKEN"];
+
+#[test]
+fn no_container_environment_carries_a_secret() {
+    for e in environments() {
+        let t = template(&e);
+        let mut containers = 0;
+        for (id, td) in of_type(&t, "AWS::ECS::TaskDefinition") {
+            for c in td["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+                containers += 1;
+                for kv in c["Environment"].as_array().into_iter().flatten() {
+                    let name = kv["Name"].as_str().unwrap();
+                    assert!(
+                        !SECRET_WORDS.iter().any(|w| name.contains(w)),
+                        "{}: {id}/{}: environment variable {name} looks secret; it must come from `secrets`",
+                        e.name,
+                        c["Name"]
+                    );
+                    let value = kv["Value"].to_string();
+                    assert!(
+                        !value.contains("{{resolve:"),
+                        "{}: {id}: {name} resolves a secret into plain environment",
+                        e.name
+                    );
+                }
+                for s in c["Secrets"].as_array().into_iter().flatten() {
+                    // Every injected secret names a Secrets Manager secret (a generated one by
+                    // Ref, or the configured SMTP secret ARN), never an SSM String.
+                    let from = s["ValueFrom"].to_string();
+                    assert!(
+                        from.contains("\"Ref\"") || from.contains(":secretsmanager:"),
+                        "{}: {id}: {} comes from {from}",
+                        e.name,
+                        s["Name"]
+                    );
+                }
+            }
+        }
+        assert!(containers >= 9, "{}: only {containers} containers", e.name);
+    }
+}
+
+/// Property names whose literal value would be a secret in the template.
+fn secret_property(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    // A generation template holds the user name, not the secret.
+    if n == "secretstringtemplate" {
+        return false;
+    }
+    ["password", "authtoken", "secretstring", "token"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn walk<'a>(v: &'a Json, path: String, out: &mut Vec<(String, &'a Json)>) {
+    match v {
+        Json::Object(o) => {
+            for (k, child) in o {
+                out.push((format!("{path}.{k}"), child));
+                walk(child, format!("{path}.{k}"), out);
+            }
+        }
+        Json::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                walk(child, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_generated_secret_or_password_appears_in_any_template() {
+    for e in environments() {
+        let t = template(&e);
+        let mut generated = 0;
+        for (id, r) in resources(&t) {
+            let mut all = Vec::new();
+            walk(&r["Properties"], String::new(), &mut all);
+            for (path, v) in all {
+                let key = path.rsplit('.').next().unwrap_or_default();
+                if key == "GenerateSecretString" {
+                    generated += 1;
+                }
+                if secret_property(key) && v.is_string() {
+                    let s = v.as_str().unwrap();
+                    assert!(
+                        s.contains("{{resolve:secretsmanager:"),
+                        "{}: {id}{path} holds a literal secret-like value",
+                        e.name
+                    );
+                }
+            }
+        }
+        // DB master, DB app, cache token and four application keys, each its own secret.
+        assert_eq!(generated, 7, "{}: generated secrets", e.name);
+        assert!(
+            t.get("Parameters").is_none(),
+            "{}: no parameters, so no secret can be passed as one",
+            e.name
+        );
+    }
+}
+
+#[test]
+fn secret_pairs_come_from_one_secret_each() {
+    let t = template(&env("prd"));
+    let value_from = |container: &str, var: &str| -> Json {
+        for (_, td) in of_type(&t, "AWS::ECS::TaskDefinition") {
+            for c in td["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+                if c["Name"] == container {
+                    for s in c["Secrets"].as_array().into_iter().flatten() {
+                        if s["Name"] == var {
+                            return s["ValueFrom"].clone();
+                        }
+                    }
+                }
+            }
+        }
+        panic!("{container} has no secret {var}")
+    };
+    assert_eq!(
+        value_from("api", "PLUGIN_DAEMON_KEY"),
+        value_from("plugin_daemon", "SERVER_KEY")
+    );
+    assert_eq!(
+        value_from("api", "INNER_API_KEY_FOR_PLUGIN"),
+        value_from("plugin_daemon", "DIFY_INNER_API_KEY")
+    );
+    assert_eq!(
+        value_from("api", "CODE_EXECUTION_API_KEY"),
+        value_from("sandbox", "API_KEY")
+    );
+    for c in ["api", "worker", "beat"] {
+        assert_eq!(value_from(c, "SECRET_KEY"), value_from("api", "SECRET_KEY"));
+        assert_eq!(
+            value_from(c, "CELERY_BROKER_URL"),
+            value_from("api", "CELERY_BROKER_URL")
+        );
+    }
+    assert_ne!(
+        value_from("api", "PLUGIN_DAEMON_KEY"),
+        value_from("api", "INNER_API_KEY_FOR_PLUGIN")
+    );
+}
+
+/// Types a Dify upgrade may change.
+const UPGRADE_TYPES: [&str; 3] = [
+    "AWS::ECS::TaskDefinition",
+    "AWS::ECS::Service",
+    "Custom::DifyMigration",
+];
+/// Types whose replacement loses data or traffic.
+const PROTECTED_TYPES: [&str; 12] = [
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::S3::Bucket",
+    "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::EC2::SecurityGroup",
+    "AWS::ECS::Cluster",
+];
+
+/// The `/`-separated property paths that differ between two property trees.
+fn changed_paths(a: &Json, b: &Json, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}/{k}")
+                };
+                match (x.get(k), y.get(k)) {
+                    (Some(l), Some(r)) => changed_paths(l, r, &p, out),
+                    _ => out.push(p),
+                }
+            }
+        }
+        _ if a != b => out.push(path.to_owned()),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_dify_upgrade_changes_only_task_definitions_and_services() {
+    let before_env = env("prd");
+    let mut after_env = before_env.clone();
+    after_env.images.dify_version = "1.13.4".into();
+    after_env.images.web = "1.13.4".into();
+    let before = template(&before_env);
+    let after = template(&after_env);
+    let (b, a) = (resources(&before), resources(&after));
+    assert_eq!(
+        b.keys().collect::<BTreeSet<_>>(),
+        a.keys().collect::<BTreeSet<_>>(),
+        "an upgrade adds or removes no resource"
+    );
+    let mut changed = BTreeSet::new();
+    let mut replaced = BTreeSet::new();
+    for (id, old) in b {
+        let ty = old["Type"].as_str().unwrap();
+        let mut paths = Vec::new();
+        changed_paths(&old["Properties"], &a[id]["Properties"], "", &mut paths);
+        if paths.is_empty() {
+            continue;
+        }
+        changed.insert(id.clone());
+        if let Some(schema) = cfn_resources::schema_for(ty)
+            && paths
+                .iter()
+                .any(|p| schema.replaces_on_change(p) != Replacement::Never)
+        {
+            replaced.insert(id.clone());
+        }
+    }
+    // A replaced resource gets a new physical ID, so whatever references it updates too.
+    loop {
+        let before = changed.len();
+        for (id, r) in a {
+            let text = r["Properties"].to_string();
+            if replaced.iter().any(|x| {
+                text.contains(&format!("\"Ref\":\"{x}\"")) || text.contains(&format!("[\"{x}\","))
+            }) {
+                changed.insert(id.clone());
+            }
+        }
+        if changed.len() == before {
+            break;
+        }
+    }
+    let type_of = |id: &String| b[id]["Type"].as_str().unwrap().to_owned();
+    for id in &changed {
+        let ty = type_of(id);
+        assert!(
+            UPGRADE_TYPES.contains(&ty.as_str()),
+            "{id} ({ty}) changes on upgrade"
+        );
+        assert!(
+            !PROTECTED_TYPES.contains(&ty.as_str()),
+            "{id} ({ty}) changes on upgrade"
+        );
+    }
+    for id in &replaced {
+        assert_eq!(
+            type_of(id),
+            "AWS::ECS::TaskDefinition",
+            "{id} would be replaced"
+        );
+    }
+    let count = |ty: &str| changed.iter().filter(|id| type_of(id) == ty).count();
+    // api, worker, beat, web and the migration run Dify's images and roll; the plugin daemon,
+    // sandbox and proxy have versions of their own and stay as they are.
+    assert_eq!(replaced.len(), 5, "{replaced:?}");
+    assert_eq!(count("AWS::ECS::Service"), 4);
+    assert_eq!(
+        count("Custom::DifyMigration"),
+        1,
+        "the migration step must re-run"
+    );
+}
+
+#[test]
+fn committed_templates_are_what_the_code_synthesizes() {
+    for e in environments() {
+        let out = DifyStack::build(&e).stack.synth().unwrap();
+        let path = workspace_root().join("cfn-out").join(out.file_name());
+        let committed = std::fs::read_to_string(&path)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        assert!(
+            committed == out.body,
+            "{} is stale: run `cargo run -p dify-app -- synth` and commit cfn-out/",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn cfn_lint_reports_nothing_on_any_environment() {
+    let Some(lint) = require_tool("CFN_LINT", "cfn-lint") else {
+        return;
+    };
+    let files: Vec<_> = environments()
+        .iter()
+        .map(|e| {
+            let out = DifyStack::build(e).stack.synth().unwrap();
+            write_temp(&out.stack_name, &out.body)
+        })
+        .collect();
+    let findings = cfn_lint(&lint, &files);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn checkov_finds_nothing_unjustified_in_production() {
+    let Some(checkov) = require_tool("CHECKOV", "checkov") else {
+        return;
+    };
+    let out = DifyStack::build(&env("prd")).stack.synth().unwrap();
+    let path = write_temp("checkov-prd", &out.body);
+    let run = std::process::Command::new(checkov)
+        .args([
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--quiet",
+            "-o",
+            "json",
+            "-f",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report: Json = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&run.stderr)
+        )
+    });
+    let report = if report.is_array() {
+        &report[0]
+    } else {
+        &report
+    };
+    let failed = &report["results"]["failed_checks"];
+    assert_eq!(
+        report["summary"]["failed"], 0,
+        "checkov failures: {:#}",
+        failed
+    );
+    assert!(report["summary"]["passed"].as_u64().unwrap() > 300);
+    // Every suppression carries a reason.
+    for r in resources(&out.template).values() {
+        for skip in r["Metadata"]["checkov"]["skip"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                skip["comment"].as_str().is_some_and(|c| c.len() > 40),
+                "{skip}"
+            );
+        }
+    }
+}
