@@ -434,14 +434,24 @@ impl StackOperation {
         }
         self.pending.extend(fresh);
         // Confirm with DescribeStacks: after a terminal stack event, or every few quiet polls
-        // once the operation has shown itself (events can be missing, e.g. without tokens).
-        let check = settled_event
-            || (self.quiet_polls >= 3 && (!self.history.is_empty() || !self.pending.is_empty()))
-            || self.quiet_polls >= 10;
+        // once the operation has shown itself (a stack event can be missed). A terminal status
+        // is only believed once an event of this operation was seen: before that, it is the
+        // previous operation's.
+        let seen_ours = !self.history.is_empty() || !self.pending.is_empty();
+        let check = settled_event || (self.quiet_polls >= 3 && seen_ours) || self.quiet_polls >= 30;
         if check {
             self.quiet_polls = 0;
             match stack::describe(&self.aws, &self.stack_id).await? {
                 Some(s) if is_terminal(&s.status) && s.status != "REVIEW_IN_PROGRESS" => {
+                    if !seen_ours {
+                        return Err(DeployError::Unexpected {
+                            stack: self.stack_name.clone(),
+                            message: format!(
+                                "no event of this operation appeared after {} polls and the stack is {}; check it with `watch`",
+                                self.polls, s.status
+                            ),
+                        });
+                    }
                     self.final_status = Some(s.status);
                     self.final_outputs = s.outputs;
                 }
