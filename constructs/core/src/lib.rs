@@ -18,6 +18,7 @@ pub mod app;
 pub mod diagnostics;
 pub mod logical_id;
 pub mod resource;
+pub mod rules;
 pub mod schema;
 pub mod stack;
 pub mod synth;

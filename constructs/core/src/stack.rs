@@ -18,6 +18,7 @@ use crate::logical_id;
 use crate::resource::{
     ErasedProps, Handle, RawProps, RemovalPolicy, Resource, ResourceOptions, ResourceRef,
 };
+use crate::rules::{Enforcement, Guardrails, RulePack, Suppression};
 use crate::schema::TypeSchema;
 use crate::template::{Output, Parameter, ParameterRef};
 use crate::value::{Condition, ConditionRef, Json, MappingRef};
@@ -33,6 +34,7 @@ pub(crate) struct Node {
     children: HashMap<String, NodeId>,
     pub(crate) tags: IndexMap<String, String>,
     pub(crate) metadata: IndexMap<String, Json>,
+    pub(crate) suppressions: Vec<(String, String)>,
 }
 
 /// A resource in the tree.
@@ -61,6 +63,7 @@ pub struct Stack {
     /// Logical IDs of resources and parameters (one namespace in CloudFormation) → owner path.
     ids: HashMap<String, String>,
     pub(crate) problems: Vec<Diagnostic>,
+    pub(crate) guardrails: Option<Guardrails>,
 }
 
 impl Stack {
@@ -84,6 +87,7 @@ impl Stack {
                 children: HashMap::new(),
                 tags: IndexMap::new(),
                 metadata: IndexMap::new(),
+                suppressions: Vec::new(),
             }],
             name,
             description: None,
@@ -95,7 +99,47 @@ impl Stack {
             metadata: IndexMap::new(),
             ids: HashMap::new(),
             problems,
+            guardrails: None,
         }
+    }
+
+    /// Runs a rule pack over the template at every synthesis. With [`Enforcement::Enforce`],
+    /// an unsuppressed error finding fails synthesis.
+    pub fn set_guardrails(&mut self, pack: RulePack, enforcement: Enforcement) {
+        self.guardrails = Some(Guardrails { pack, enforcement });
+    }
+
+    /// The guardrails, if any.
+    pub fn guardrails(&self) -> Option<&Guardrails> {
+        self.guardrails.as_ref()
+    }
+
+    /// Every suppression in the tree.
+    pub fn suppressions(&self) -> impl Iterator<Item = Suppression> + '_ {
+        self.nodes.iter().flat_map(|n| {
+            n.suppressions
+                .iter()
+                .map(move |(rule, reason)| Suppression {
+                    rule_id: rule.clone(),
+                    reason: reason.clone(),
+                    at: n.path.clone(),
+                })
+        })
+    }
+
+    /// The nearest suppression of `rule_id` covering `node`.
+    pub fn suppression_for(&self, node: NodeId, rule_id: &str) -> Option<Suppression> {
+        self.ancestors(node).find_map(|n| {
+            let node = self.nodes.get(n.0)?;
+            node.suppressions
+                .iter()
+                .find(|(r, _)| r == rule_id)
+                .map(|(rule, reason)| Suppression {
+                    rule_id: rule.clone(),
+                    reason: reason.clone(),
+                    at: node.path.clone(),
+                })
+        })
     }
 
     /// The stack's name.
@@ -320,6 +364,7 @@ impl Stack {
             children: HashMap::new(),
             tags: IndexMap::new(),
             metadata: IndexMap::new(),
+            suppressions: Vec::new(),
         });
         self.nodes[parent.0]
             .children
@@ -472,6 +517,23 @@ impl Scope<'_> {
         self.stack.nodes[self.node.0]
             .tags
             .insert(key.into(), value.into());
+    }
+
+    /// Suppresses a guardrail rule for this construct and everything below it. The reason is
+    /// mandatory (at least 10 characters): it is written into the template's metadata for
+    /// reviewers and scanners, and listed by `synth`.
+    pub fn suppress(&mut self, rule_id: &str, reason: &str) {
+        if reason.trim().len() < 10 {
+            let path = self.path().to_owned();
+            self.stack.problems.push(Diagnostic::error(
+                "suppression-without-reason",
+                path,
+                format!("suppressing '{rule_id}' needs a reason a reviewer can judge"),
+            ));
+        }
+        self.stack.nodes[self.node.0]
+            .suppressions
+            .push((rule_id.to_owned(), reason.trim().to_owned()));
     }
 
     /// Attaches metadata to this construct (read by rules and tools, not written to the

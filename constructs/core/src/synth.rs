@@ -10,7 +10,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, json};
 use thiserror::Error;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::rules::{self, Enforcement, Finding, RulePack};
 use crate::schema::TagShape;
 use crate::stack::{NodeId, ResourceEntry, Stack};
 use crate::validate;
@@ -47,6 +48,11 @@ pub struct Synthesized {
     pub diagnostics: Vec<Diagnostic>,
     /// Logical ID → construct path, for every resource.
     pub paths: IndexMap<String, String>,
+    /// Guardrail findings no suppression covers (errors here did not fail synthesis because
+    /// guardrails are advisory for this stack).
+    pub findings: Vec<Finding>,
+    /// Guardrail findings a suppression covers.
+    pub suppressed: Vec<Finding>,
 }
 
 impl Synthesized {
@@ -153,9 +159,31 @@ impl Stack {
         (template, diags)
     }
 
-    /// Synthesizes the stack: the template, its JSON text, and the warnings; or every error.
+    /// Synthesizes the stack: the template, its JSON text, the warnings and the guardrail
+    /// findings; or every error.
     pub fn synth(&self) -> Result<Synthesized, SynthError> {
-        let (template, mut diagnostics) = self.build_template();
+        let (mut template, mut diagnostics) = self.build_template();
+        let mut findings = Vec::new();
+        let mut suppressed = Vec::new();
+        // Rules read a valid template; on a broken one they would only add noise.
+        if let Some(g) = &self.guardrails
+            && !diagnostics.iter().any(Diagnostic::is_error)
+        {
+            let report = rules::run(self, &template, &g.pack);
+            record_suppressions(&mut template, &report.suppressed, &g.pack);
+            diagnostics.extend(report.unused);
+            if g.enforcement == Enforcement::Enforce {
+                diagnostics.extend(
+                    report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .map(finding_diagnostic),
+                );
+            }
+            findings = report.findings;
+            suppressed = report.suppressed;
+        }
         let body = to_pretty(&template);
         diagnostics.extend(check_limits(self, &template, body.len()));
         if diagnostics.iter().any(Diagnostic::is_error) {
@@ -175,6 +203,8 @@ impl Stack {
             body,
             diagnostics,
             paths,
+            findings,
+            suppressed,
         })
     }
 
@@ -241,6 +271,59 @@ impl Stack {
             .collect();
         v.sort();
         v
+    }
+}
+
+/// An enforced finding, as the diagnostic that fails synthesis.
+fn finding_diagnostic(f: &Finding) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        f.rule_id,
+        &f.construct_path,
+        format!("{} (fix: {})", f.message, f.fix),
+    )
+    .at(&f.logical_id);
+    d.property = f.property.clone();
+    d
+}
+
+/// Writes each suppression that covered a finding into the resource's metadata: ours under
+/// `guardrails`, and checkov's `skip` list for the rule's checkov equivalents.
+fn record_suppressions(template: &mut Json, suppressed: &[Finding], pack: &RulePack) {
+    let Some(resources) = template.get_mut("Resources").and_then(Json::as_object_mut) else {
+        return;
+    };
+    for f in suppressed {
+        let (Some(resource), Some(reason)) = (resources.get_mut(&f.logical_id), &f.suppressed)
+        else {
+            continue;
+        };
+        let Some(meta) = resource
+            .as_object_mut()
+            .map(|r| r.entry("Metadata").or_insert_with(|| json!({})))
+            .and_then(Json::as_object_mut)
+        else {
+            continue;
+        };
+        let ours = meta
+            .entry("guardrails")
+            .or_insert_with(|| json!({"suppressions": []}));
+        if let Some(list) = ours.get_mut("suppressions").and_then(Json::as_array_mut) {
+            let entry = json!({"rule": f.rule_id, "reason": reason});
+            if !list.contains(&entry) {
+                list.push(entry);
+            }
+        }
+        let checkov_ids = pack.get(f.rule_id).map(|r| r.checkov_ids()).unwrap_or(&[]);
+        if !checkov_ids.is_empty() {
+            let checkov = meta.entry("checkov").or_insert_with(|| json!({"skip": []}));
+            if let Some(list) = checkov.get_mut("skip").and_then(Json::as_array_mut) {
+                for id in checkov_ids {
+                    if !list.iter().any(|s| s["id"] == *id) {
+                        list.push(json!({"id": id, "comment": reason}));
+                    }
+                }
+            }
+        }
     }
 }
 
