@@ -1,0 +1,1 @@
+//! The default guardrail pack (work in progress).
