@@ -276,6 +276,12 @@ impl<'a> RuleContext<'a> {
         self.template
     }
 
+    /// The stack the template came from: its name (the construct path of findings about the
+    /// template itself, such as its parameters) and its tree.
+    pub fn stack(&self) -> &'a Stack {
+        self.stack
+    }
+
     /// Every resource.
     pub fn resources(&self) -> impl Iterator<Item = ResourceView<'a>> + '_ {
         let stack = self.stack;

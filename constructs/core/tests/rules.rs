@@ -216,3 +216,52 @@ fn rules_see_values_resolved_where_synth_can_know_them() {
     let out = stack.synth().unwrap();
     assert!(out.findings.is_empty(), "{:?}", out.findings);
 }
+
+/// Parameters with no default whose name says "secret" (a toy template-level rule).
+struct SecretParameter;
+impl Rule for SecretParameter {
+    fn id(&self) -> &'static str {
+        "toy-secret-parameter"
+    }
+    fn summary(&self) -> &'static str {
+        "parameters named like secrets must not echo"
+    }
+    fn fix(&self) -> &'static str {
+        "set NoEcho"
+    }
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let params = ctx.template().get("Parameters").and_then(|p| p.as_object());
+        for (name, p) in params.into_iter().flatten() {
+            if name.contains("Secret") && p.get("NoEcho").is_none() {
+                out.push(Finding {
+                    rule_id: self.id(),
+                    severity: self.severity(),
+                    construct_path: ctx.stack().name().to_owned(),
+                    logical_id: name.clone(),
+                    property: Some(format!("Parameters.{name}.NoEcho")),
+                    message: "echoes".into(),
+                    fix: self.fix(),
+                    suppressed: None,
+                });
+            }
+        }
+    }
+}
+
+#[test]
+fn rules_reach_the_stack_for_findings_about_the_template_itself() {
+    let mut stack = Stack::new("S");
+    stack.add_parameter("ApiSecret", Parameter::new(ParameterType::String));
+    stack.set_guardrails(
+        RulePack::new("t").with(SecretParameter),
+        Enforcement::Advise,
+    );
+    stack.root().add_raw("Box", "Toy::Thing", None, json!({}));
+    let out = stack.synth().unwrap();
+    assert_eq!(out.findings.len(), 1);
+    assert_eq!(out.findings[0].construct_path, "S");
+    assert_eq!(
+        out.findings[0].property.as_deref(),
+        Some("Parameters.ApiSecret.NoEcho")
+    );
+}
