@@ -1,0 +1,336 @@
+//! What several rules share: following references, walking lists and policy documents,
+//! rendering values as text, and reading booleans, numbers and load balancer attributes.
+
+use cfn_core::Json;
+use cfn_core::rules::{ResourceView, RuleContext};
+
+/// Implements the descriptive half of [`cfn_core::rules::Rule`].
+macro_rules! meta {
+    ($id:literal, $sev:ident, $summary:literal, $fix:literal, [$($ck:literal),* $(,)?]) => {
+        fn id(&self) -> &'static str {
+            $id
+        }
+        fn severity(&self) -> cfn_core::Severity {
+            cfn_core::Severity::$sev
+        }
+        fn summary(&self) -> &'static str {
+            $summary
+        }
+        fn fix(&self) -> &'static str {
+            $fix
+        }
+        fn checkov_ids(&self) -> &'static [&'static str] {
+            &[$($ck),*]
+        }
+    };
+}
+pub(crate) use meta;
+
+/// The logical ID a value points at: `{"Ref": X}`, `{"Fn::GetAtt": [X, …]}` or
+/// `{"Fn::GetAtt": "X.Attr"}`.
+pub(crate) fn ref_target(v: &Json) -> Option<&str> {
+    let o = v.as_object()?;
+    if o.len() != 1 {
+        return None;
+    }
+    if let Some(Json::String(s)) = o.get("Ref") {
+        return Some(s);
+    }
+    match o.get("Fn::GetAtt")? {
+        Json::Array(a) => a.first()?.as_str(),
+        Json::String(s) => s.split('.').next(),
+        _ => None,
+    }
+}
+
+/// The elements of a value that may be one thing or a list of things, each with the suffix
+/// that extends a property path to it (`""` for a single value, `".2"` for a list's third).
+pub(crate) fn items(v: Option<&Json>) -> Vec<(String, &Json)> {
+    match v {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (format!(".{i}"), x))
+            .collect(),
+        Some(x) => vec![(String::new(), x)],
+    }
+}
+
+/// What a boolean property is, as far as synth time knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tri {
+    /// True.
+    Yes,
+    /// False (or absent, when absent means false).
+    No,
+    /// Only deploy time knows.
+    Unknown,
+}
+
+/// A boolean property; `absent` is what CloudFormation assumes when it is not set.
+pub(crate) fn flag(ctx: &RuleContext<'_>, v: Option<&Json>, absent: bool) -> Tri {
+    match v {
+        None | Some(Json::Null) => {
+            if absent {
+                Tri::Yes
+            } else {
+                Tri::No
+            }
+        }
+        Some(v) => match ctx.resolve_bool(v) {
+            Some(true) => Tri::Yes,
+            Some(false) => Tri::No,
+            None => Tri::Unknown,
+        },
+    }
+}
+
+/// A numeric property (numbers or numeric strings), `None` when unknown or not a number.
+pub(crate) fn number(ctx: &RuleContext<'_>, v: &Json) -> Option<f64> {
+    ctx.resolve_str(v)?.trim().parse().ok()
+}
+
+/// A string property resolved, compared case-insensitively.
+pub(crate) fn str_is(ctx: &RuleContext<'_>, v: Option<&Json>, expected: &str) -> bool {
+    v.and_then(|v| ctx.resolve_str(v))
+        .is_some_and(|s| s.eq_ignore_ascii_case(expected))
+}
+
+/// Placeholder for what only deploy time knows, in [`shape`].
+pub(crate) const UNKNOWN: &str = "{unknown}";
+
+/// A value rendered as text for pattern matching: literals as they are, parameter defaults
+/// substituted, `Fn::Join` and `Fn::Sub` expanded, anything else as [`UNKNOWN`].
+pub(crate) fn shape(ctx: &RuleContext<'_>, v: &Json) -> String {
+    let mut out = String::new();
+    shape_into(ctx, v, &mut out, 0);
+    out
+}
+
+fn shape_into(ctx: &RuleContext<'_>, v: &Json, out: &mut String, depth: u8) {
+    if depth > 8 {
+        out.push_str(UNKNOWN);
+        return;
+    }
+    match v {
+        Json::String(s) => out.push_str(s),
+        Json::Number(n) => out.push_str(&n.to_string()),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                shape_into(ctx, x, out, depth + 1);
+            }
+        }
+        Json::Object(o) if o.len() == 1 => {
+            let Some((k, arg)) = o.iter().next() else {
+                return;
+            };
+            match (k.as_str(), arg) {
+                ("Ref", Json::String(_)) => match ctx.resolve_str(v) {
+                    Some(s) => out.push_str(&s),
+                    None => out.push_str(UNKNOWN),
+                },
+                ("Fn::Join", Json::Array(a)) => {
+                    let sep = a.first().and_then(Json::as_str).unwrap_or("");
+                    match a.get(1) {
+                        Some(Json::Array(parts)) => {
+                            for (i, p) in parts.iter().enumerate() {
+                                if i > 0 {
+                                    out.push_str(sep);
+                                }
+                                shape_into(ctx, p, out, depth + 1);
+                            }
+                        }
+                        _ => out.push_str(UNKNOWN),
+                    }
+                }
+                ("Fn::Sub", Json::String(s)) => sub(ctx, s, None, out, depth),
+                ("Fn::Sub", Json::Array(a)) => match a.first() {
+                    Some(Json::String(s)) => sub(ctx, s, a.get(1), out, depth),
+                    _ => out.push_str(UNKNOWN),
+                },
+                _ => out.push_str(UNKNOWN),
+            }
+        }
+        _ => out.push_str(UNKNOWN),
+    }
+}
+
+/// Expands `${Name}` in an `Fn::Sub` string: from the variable map, a parameter default, or
+/// [`UNKNOWN`]. `${!Literal}` stays literal.
+fn sub(ctx: &RuleContext<'_>, s: &str, vars: Option<&Json>, out: &mut String, depth: u8) {
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return;
+        };
+        let name = &after[..end];
+        if let Some(lit) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(lit);
+            out.push('}');
+        } else if let Some(v) = vars.and_then(|m| m.get(name)) {
+            shape_into(ctx, v, out, depth + 1);
+        } else {
+            let r = serde_json::json!({ "Ref": name });
+            match ctx.resolve_str(&r) {
+                Some(v) => out.push_str(&v),
+                None => out.push_str(UNKNOWN),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+}
+
+/// The value of an Elastic Load Balancing attribute (`LoadBalancerAttributes`), resolved.
+pub(crate) fn lb_attribute(
+    ctx: &RuleContext<'_>,
+    r: &ResourceView<'_>,
+    key: &str,
+) -> Option<String> {
+    items(r.get("LoadBalancerAttributes"))
+        .into_iter()
+        .find(|(_, a)| a.get("Key").and_then(Json::as_str) == Some(key))
+        .and_then(|(_, a)| a.get("Value").and_then(|v| ctx.resolve_str(v)))
+}
+
+/// Whether a load balancer is an application load balancer (the default `Type`).
+pub(crate) fn is_alb(ctx: &RuleContext<'_>, r: &ResourceView<'_>) -> bool {
+    r.get("Type").is_none() || str_is(ctx, r.get("Type"), "application")
+}
+
+/// Whether a DB instance belongs to an Aurora (or Multi-AZ) cluster, whose cluster carries
+/// storage, backup and protection settings.
+pub(crate) fn in_cluster(r: &ResourceView<'_>) -> bool {
+    r.get("DBClusterIdentifier").is_some()
+}
+
+/// An identity policy document in a template: the resource, the property path of the
+/// document, and the document.
+pub(crate) struct PolicyDoc<'a> {
+    /// The resource holding it.
+    pub resource: ResourceView<'a>,
+    /// `Policies.0.PolicyDocument` or `PolicyDocument`.
+    pub path: String,
+    /// The document.
+    pub doc: &'a Json,
+}
+
+/// Types whose `Policies` list holds inline identity policies.
+const INLINE_HOLDERS: [&str; 3] = ["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"];
+/// Types whose `PolicyDocument` is an identity policy.
+const POLICY_TYPES: [&str; 5] = [
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::RolePolicy",
+    "AWS::IAM::UserPolicy",
+    "AWS::IAM::GroupPolicy",
+];
+
+/// Every identity policy document (inline on roles, users and groups, and policy resources).
+/// Resource policies (KMS key policies, bucket policies, trust policies) are not identity
+/// policies and are not returned.
+pub(crate) fn identity_policies<'a>(ctx: &RuleContext<'a>) -> Vec<PolicyDoc<'a>> {
+    let mut out = Vec::new();
+    for r in ctx.resources() {
+        if INLINE_HOLDERS.contains(&r.type_name) {
+            for (suffix, p) in items(r.get("Policies")) {
+                if let Some(doc) = p.get("PolicyDocument") {
+                    out.push(PolicyDoc {
+                        resource: r,
+                        path: format!("Policies{suffix}.PolicyDocument"),
+                        doc,
+                    });
+                }
+            }
+        } else if POLICY_TYPES.contains(&r.type_name)
+            && let Some(doc) = r.get("PolicyDocument")
+        {
+            out.push(PolicyDoc {
+                resource: r,
+                path: "PolicyDocument".to_owned(),
+                doc,
+            });
+        }
+    }
+    out
+}
+
+/// The `Allow` statements of a policy document, with their paths below the document.
+pub(crate) fn allow_statements<'a>(
+    ctx: &RuleContext<'_>,
+    doc: &'a Json,
+) -> Vec<(String, &'a Json)> {
+    items(doc.get("Statement"))
+        .into_iter()
+        .filter(|(_, s)| str_is(ctx, s.get("Effect"), "Allow") && s.is_object())
+        .map(|(suffix, s)| (format!("Statement{suffix}"), s))
+        .collect()
+}
+
+/// One environment variable of a container or function.
+pub(crate) struct EnvVar<'a> {
+    /// The resource defining it.
+    pub resource: ResourceView<'a>,
+    /// Its name.
+    pub name: &'a str,
+    /// Its value.
+    pub value: &'a Json,
+    /// The property path of the name.
+    pub name_path: String,
+    /// The property path of the value.
+    pub value_path: String,
+}
+
+/// Every plain environment variable: ECS container `Environment` entries and Lambda
+/// `Environment.Variables`.
+pub(crate) fn env_vars<'a>(ctx: &RuleContext<'a>) -> Vec<EnvVar<'a>> {
+    let mut out = Vec::new();
+    for r in ctx.resources_of_type("AWS::ECS::TaskDefinition") {
+        for (ci, c) in items(r.get("ContainerDefinitions")) {
+            for (ei, kv) in items(c.get("Environment")) {
+                let (Some(name), Some(value)) =
+                    (kv.get("Name").and_then(Json::as_str), kv.get("Value"))
+                else {
+                    continue;
+                };
+                let base = format!("ContainerDefinitions{ci}.Environment{ei}");
+                out.push(EnvVar {
+                    resource: r,
+                    name,
+                    value,
+                    name_path: format!("{base}.Name"),
+                    value_path: format!("{base}.Value"),
+                });
+            }
+        }
+    }
+    for r in ctx.resources_of_type("AWS::Lambda::Function") {
+        if let Some(vars) = r.get("Environment.Variables").and_then(Json::as_object) {
+            for (name, value) in vars {
+                let path = format!("Environment.Variables.{name}");
+                out.push(EnvVar {
+                    resource: r,
+                    name,
+                    value,
+                    name_path: path.clone(),
+                    value_path: path,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether a template parameter is declared `NoEcho`.
+pub(crate) fn no_echo(ctx: &RuleContext<'_>, p: &Json) -> bool {
+    ctx.is_true(p.get("NoEcho"))
+}
