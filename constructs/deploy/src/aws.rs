@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::config::{Credentials, Region};
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use thiserror::Error;
 
 /// How to reach AWS. Every field left `None` falls back to the AWS default chain: environment
@@ -438,11 +438,17 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Sorts a failed call into throttled, transient or permanent.
-pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E>) -> FailureKind {
+pub fn classify<E>(err: &SdkError<E>) -> FailureKind
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     match err {
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => FailureKind::Transient,
+        // Connection failures and timeouts are worth another try (hyper reports a pooled
+        // connection closed under a request as "other", so other counts too); missing
+        // credentials and user errors are not.
         SdkError::DispatchFailure(d) => {
-            if d.is_user() {
+            if d.is_user() || source_chain(err).to_lowercase().contains("credential") {
                 FailureKind::Permanent
             } else {
                 FailureKind::Transient
@@ -464,6 +470,24 @@ pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E>) -> FailureKind {
             }
         }
         _ => FailureKind::Permanent,
+    }
+}
+
+/// The `Display` of an error's sources, joined with `: `, repeats left out (no `Debug` dump).
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let t = e.to_string();
+        if !t.is_empty() && !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = e.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
     }
 }
 
@@ -507,16 +531,16 @@ where
         }
         SdkError::DispatchFailure(_) => (
             None,
-            format!("request not completed: {}", DisplayErrorContext(err)),
+            format!("request not completed: {}", source_chain(err)),
             None,
         ),
         SdkError::TimeoutError(_) => (None, "request timed out".to_owned(), None),
         SdkError::ResponseError(_) => (
             None,
-            format!("unreadable response: {}", DisplayErrorContext(err)),
+            format!("unreadable response: {}", source_chain(err)),
             None,
         ),
-        _ => (None, DisplayErrorContext(err).to_string(), None),
+        _ => (None, source_chain(err), None),
     };
     AwsError {
         service,

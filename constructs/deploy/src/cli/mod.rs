@@ -226,6 +226,11 @@ impl CliError {
             if a.code() == Some("ExpiredToken") || a.code() == Some("InvalidClientTokenId") {
                 err = err.hint("refresh your credentials (aws sso login, or a new session)");
             }
+            if a.message.contains("no credentials") {
+                err = err.hint(
+                    "configure credentials: `aws sso login`, --profile / AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role",
+                );
+            }
             if a.kind == FailureKind::Throttled {
                 err = err.hint("CloudFormation kept throttling; try again in a minute");
             }
