@@ -1,7 +1,9 @@
 //! DifyStack: one environment's whole Dify, composed from the constructs.
 
+use cfn_core::rules::Enforcement;
 use cfn_core::{Output, RemovalPolicy, Scope, Stack, Value, fns};
 use cfn_resources::{cloudwatch, kms, sns};
+use cfn_rules::Profile;
 use serde_json::{Value as JsonValue, json};
 
 use crate::config::{DbCapacity, Environment};
@@ -31,6 +33,17 @@ impl DifyStack {
     /// Builds the stack for an environment.
     pub fn build(env: &Environment) -> DifyStack {
         let mut stack = Stack::new(env.stack_name.as_str());
+        // Production enforces the default pack (an error finding fails synth); elsewhere the
+        // same findings are advice, and production-only rules stay off.
+        let enforcement = if env.production {
+            Enforcement::Enforce
+        } else {
+            Enforcement::Advise
+        };
+        stack.set_guardrails(
+            cfn_rules::default_pack(Profile::from_production(env.production)),
+            enforcement,
+        );
         stack.set_description(format!(
             "Dify {} on ECS Fargate, Aurora PostgreSQL and ElastiCache ({} environment)",
             env.images.dify_version, env.name
