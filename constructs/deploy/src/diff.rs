@@ -693,24 +693,39 @@ fn text_diff(old: &Json, new: &Json, indent: &str) -> String {
     out
 }
 
-/// A plain left-aligned table with a header row.
+/// The width of `s` on screen: characters, ANSI color sequences left out.
+pub fn visible_width(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// A plain left-aligned table with a header row; colored cells are padded by their visible
+/// width.
 pub fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths = [0usize; N];
     for (i, h) in header.iter().enumerate() {
-        widths[i] = h.chars().count();
+        widths[i] = visible_width(h);
     }
     for r in rows {
         for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
+            widths[i] = widths[i].max(visible_width(c));
         }
     }
     let line = |cells: Vec<&str>| {
         let mut s = String::from("  ");
         for (i, c) in cells.iter().enumerate() {
-            if i + 1 == N {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            s.push_str(c);
+            if i + 1 < N {
+                s.push_str(&" ".repeat(widths[i] - visible_width(c) + 2));
             }
         }
         s.trim_end().to_owned() + "\n"
@@ -835,6 +850,15 @@ mod tests {
         );
         let text = render(&d, false);
         assert!(text.contains("Security changes"), "{text}");
+    }
+
+    #[test]
+    fn tables_pad_colored_cells_by_their_visible_width() {
+        let t = table(
+            &["", "TYPE"],
+            &[["\x1b[32m+\x1b[0m".to_owned(), "AWS::S3::Bucket".to_owned()]],
+        );
+        assert_eq!(t, "     TYPE\n  \x1b[32m+\x1b[0m  AWS::S3::Bucket\n");
     }
 
     #[test]
