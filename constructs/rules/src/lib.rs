@@ -31,6 +31,34 @@
 //! let mine = default_pack(Profile::Production).without("ops-container-insights");
 //! assert!(mine.get("enc-rds-storage").is_some());
 //! ```
+//!
+//! A rule of your own (`docs/rules.md` explains the parts):
+//!
+//! ```
+//! use cfn_core::rules::{Finding, Rule, RuleContext};
+//! use cfn_core::Severity;
+//!
+//! /// Every ECS service runs at least two tasks.
+//! struct TwoTasks;
+//!
+//! impl Rule for TwoTasks {
+//!     fn id(&self) -> &'static str { "team-ecs-two-tasks" }
+//!     fn severity(&self) -> Severity { Severity::Warning }
+//!     fn summary(&self) -> &'static str { "one task is one failure away from an outage" }
+//!     fn fix(&self) -> &'static str { "set DesiredCount to 2 or more" }
+//!     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+//!         for r in ctx.resources_of_type("AWS::ECS::Service") {
+//!             let n = r.get("DesiredCount").and_then(|v| ctx.resolve_str(v));
+//!             if n.and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n < 2) {
+//!                 out.push(r.finding(self, Some("DesiredCount"), "the service runs one task"));
+//!             }
+//!         }
+//!     }
+//! }
+//!
+//! let pack = cfn_rules::default_pack(cfn_rules::Profile::Production).with(TwoTasks);
+//! assert!(pack.get("team-ecs-two-tasks").is_some());
+//! ```
 
 mod data;
 mod detect;
