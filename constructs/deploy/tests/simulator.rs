@@ -445,7 +445,10 @@ fn retries_give_up_with_a_clear_error_and_success_is_never_claimed() {
     r.assert_printed("error: executing change set");
     r.assert_printed("cloudformation DescribeStackEvents failed after 3 attempts: We encountered an internal error");
     r.assert_not_printed("✓");
+    r.assert_printed("hint: the change set was deleted; nothing was changed");
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 1);
+    assert!(sim.change_sets().is_empty(), "no change set left behind");
 }
 
 #[test]

@@ -4,10 +4,11 @@ use serde_json::Value as Json;
 
 use super::follow::{Followed, failure, follow, interrupted, success};
 use super::{CliError, Exit, Run};
-use crate::aws::Aws;
+use crate::aws::{Aws, FailureKind};
 use crate::changeset::{self, ChangeSetRequest, Created, Kind, TemplateSource};
 use crate::console::Answer;
 use crate::engine::{self, Identity};
+use crate::error::DeployError;
 use crate::project::{Environment, Project, stack_tags};
 use crate::render::{self, thousands};
 use crate::stack::{self, DeployedStack, StatusClass, classify_status};
@@ -211,9 +212,26 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         }
     }
 
-    let op = engine::execute(aws, &cs, &run.ctx.poll)
-        .await
-        .map_err(|e| CliError::deploy(&format!("executing change set {}", cs.name), e))?;
+    let op = match engine::execute(aws, &cs, &run.ctx.poll).await {
+        Ok(op) => op,
+        Err(e) => {
+            // Unless ExecuteChangeSet itself failed in a way that may have reached
+            // CloudFormation, nothing runs the change set: delete it.
+            let maybe_running = matches!(
+                &e,
+                DeployError::Aws(a) if a.operation == "ExecuteChangeSet" && a.kind != FailureKind::Permanent
+            );
+            let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
+            if maybe_running {
+                return Err(err.hint(format!(
+                    "the change set may have started executing; check with `{} watch {}`",
+                    run.bin, env.name
+                )));
+            }
+            abandon(run, aws, &req, created_stack).await;
+            return Err(err.hint("the change set was deleted; nothing was changed"));
+        }
+    };
     console.out(format!(
         "Executing {} ({} change{})…",
         cs.name,
