@@ -214,7 +214,7 @@ pub fn sample_stack() -> Stack {
             .requires_compatibilities(vec!["FARGATE"])
             .execution_role_arn(role.arn())
             .container_definitions(vec![
-                ecs::task_definition::ContainerDefinition::new("web", "nginx:1.27")
+                ecs::task_definition::ContainerDefinition::new("nginx:1.27", "web")
                     .essential(true)
                     .port_mappings(vec![
                         ecs::task_definition::PortMapping::new().container_port(8080),
@@ -359,6 +359,126 @@ pub fn wide_stack(n: usize) -> Stack {
                 part.add(
                     "Param",
                     ssm::Parameter::new("String", format!("value-{i}")).description("bench"),
+                );
+            }
+        }
+    }
+    stack
+}
+
+/// A stack of exactly `n` resources of the types the default guardrail pack reads (buckets and
+/// their policies, log groups, security groups, roles with inline policies, task definitions
+/// with environments, Aurora clusters, caches, load balancers and listeners, secrets, SSM
+/// parameters), mostly compliant, for the rules benchmark.
+pub fn guarded_stack(n: usize) -> Stack {
+    let mut stack = Stack::new("Guarded");
+    let mut root = stack.root();
+    let mut group = root.child("Group");
+    let vpc = group.add("Vpc", ec2::Vpc::new().cidr_block("10.0.0.0/16"));
+    let (mut bucket, mut lb) = (String::new(), String::new());
+    for i in 1..n {
+        let mut part = group.child(&format!("Part{i}"));
+        let mut raw = |ty: &str, props: serde_json::Value| {
+            part.add_raw("R", ty, None, props).logical_id().to_owned()
+        };
+        match (i - 1) % 12 {
+            0 => {
+                bucket = raw(
+                    "AWS::S3::Bucket",
+                    json!({
+                        "BucketEncryption": {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+                        "VersioningConfiguration": {"Status": "Enabled"},
+                        "PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}
+                    }),
+                );
+            }
+            1 => {
+                raw(
+                    "AWS::S3::BucketPolicy",
+                    json!({"Bucket": {"Ref": bucket}, "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:*",
+                    "Resource": [{"Fn::GetAtt": [bucket, "Arn"]}, {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}}),
+                );
+            }
+            2 => {
+                raw(
+                    "AWS::Logs::LogGroup",
+                    json!({"RetentionInDays": 30, "LogGroupName": format!("/bench/{i}")}),
+                );
+            }
+            3 => {
+                raw(
+                    "AWS::EC2::SecurityGroup",
+                    json!({"GroupDescription": format!("group {i}"), "VpcId": vpc.vpc_id(),
+                    "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.0.0.0/8"},
+                                             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIp": "0.0.0.0/0"}]}),
+                );
+            }
+            4 => {
+                raw(
+                    "AWS::IAM::Role",
+                    json!({
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                        "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+                    "Policies": [{"PolicyName": "app", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::bench/*"}},
+                        {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                        {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}}]}),
+                );
+            }
+            5 => {
+                raw(
+                    "AWS::ECS::TaskDefinition",
+                    json!({"ContainerDefinitions": [{"Name": "app", "Image": "app:1", "Environment": [
+                    {"Name": "DB_HOST", "Value": "db.internal"},
+                    {"Name": "APP_URL", "Value": "https://app.example.com"},
+                    {"Name": "LOG_LEVEL", "Value": "INFO"},
+                    {"Name": "BROKER_URL", "Value": {"Fn::Join": ["", ["rediss://cache:6379/1?ssl_cert_reqs=CERT_REQUIRED"]]}},
+                    {"Name": "API_TOKEN", "Value": "Zq8rT4wLp2Xv9NcB7yHs3KdM6fJa1UeG"}]}]}),
+                );
+            }
+            6 => {
+                raw(
+                    "AWS::RDS::DBCluster",
+                    json!({"Engine": "aurora-postgresql", "MasterUsername": "admin",
+                    "ManageMasterUserPassword": true, "StorageEncrypted": true, "DeletionProtection": true,
+                    "BackupRetentionPeriod": 14, "DBClusterParameterGroupName": "shared"}),
+                );
+            }
+            7 => {
+                raw(
+                    "AWS::ElastiCache::ReplicationGroup",
+                    json!({"ReplicationGroupDescription": "c",
+                    "AtRestEncryptionEnabled": true, "TransitEncryptionEnabled": true,
+                    "AuthToken": "{{resolve:secretsmanager:cache}}", "SnapshotRetentionLimit": 5}),
+                );
+            }
+            8 => {
+                lb = raw(
+                    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                    json!({"Subnets": ["subnet-1", "subnet-2"],
+                    "LoadBalancerAttributes": [{"Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true"}]}),
+                );
+            }
+            9 => {
+                raw(
+                    "AWS::ElasticLoadBalancingV2::Listener",
+                    json!({"LoadBalancerArn": {"Ref": lb}, "Port": 80, "Protocol": "HTTP",
+                    "DefaultActions": [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "StatusCode": "HTTP_301"}}]}),
+                );
+            }
+            10 => {
+                raw(
+                    "AWS::SecretsManager::Secret",
+                    json!({"GenerateSecretString": {"PasswordLength": 32}}),
+                );
+            }
+            _ => {
+                raw(
+                    "AWS::SSM::Parameter",
+                    json!({"Type": "String", "Name": format!("/bench/{i}/endpoint"),
+                    "Value": "https://api.example.com"}),
                 );
             }
         }

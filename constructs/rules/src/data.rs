@@ -86,14 +86,13 @@ impl Rule for DataRemovalPolicy {
                     } else {
                         "Retain"
                     };
-                    out.push(r.finding(
-                        self,
-                        Some(attr),
-                        format!(
-                            "{attr} is {}, not {expected}",
-                            v.unwrap_or("unset (Delete)")
+                    let message = match v {
+                        Some(v) => format!("{attr} is {v}, not {expected}"),
+                        None => format!(
+                            "{attr} is not set (the type's default applies), not {expected}"
                         ),
-                    ));
+                    };
+                    out.push(r.finding(self, Some(attr), message));
                 }
             }
         }
