@@ -2,7 +2,7 @@
 //! constraints and unused declarations. Every problem is collected; nothing stops at the first.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 use serde_json::Map;
@@ -30,7 +30,7 @@ struct Found {
 /// Collects every reference below `v`. `in_condition` says whether `{"Condition": name}` is a
 /// reference here (inside the `Conditions` section and condition functions) rather than, say, a
 /// property that happens to be called `Condition`.
-fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
+fn collect(v: &Json, at: &mut String, in_condition: bool, out: &mut Vec<Found>) {
     match v {
         Json::Object(o) => {
             if o.len() == 1 {
@@ -42,7 +42,7 @@ fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
                 let mut push = |r| {
                     out.push(Found {
                         reference: r,
-                        at: at.to_owned(),
+                        at: at.clone(),
                     })
                 };
                 match (k, arg) {
@@ -93,13 +93,21 @@ fn collect(v: &Json, at: &str, in_condition: bool, out: &mut Vec<Found>) {
                     return;
                 }
             }
+            // One buffer for the whole walk: a path is copied only when a reference is found.
+            let len = at.len();
             for (k, child) in o {
-                collect(child, &format!("{at}.{k}"), in_condition, out);
+                at.push('.');
+                at.push_str(k);
+                collect(child, at, in_condition, out);
+                at.truncate(len);
             }
         }
         Json::Array(a) => {
+            let len = at.len();
             for (i, child) in a.iter().enumerate() {
-                collect(child, &format!("{at}[{i}]"), in_condition, out);
+                push_index(at, i);
+                collect(child, at, in_condition, out);
+                at.truncate(len);
             }
         }
         _ => {}
@@ -255,7 +263,7 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
 
     for (name, cond) in conditions {
         let mut found = Vec::new();
-        collect(cond, "", true, &mut found);
+        collect(cond, &mut String::new(), true, &mut found);
         let owner_path = format!("{}/{name}", stack.name());
         check_refs(name, &owner_path, found, &mut d, None);
     }
@@ -264,10 +272,10 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
         let path = path_of(id);
         let mut found = Vec::new();
         if let Some(p) = res.get("Properties") {
-            collect(p, "Properties", false, &mut found);
+            collect(p, &mut "Properties".to_owned(), false, &mut found);
         }
         if let Some(p) = res.get("UpdatePolicy") {
-            collect(p, "UpdatePolicy", false, &mut found);
+            collect(p, &mut "UpdatePolicy".to_owned(), false, &mut found);
         }
         let mut deps = Vec::new();
         check_refs(id, &path, found, &mut d, Some(&mut deps));
@@ -313,7 +321,12 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
                 id,
                 out: &mut d,
             };
-            ctx.object(props, schema.properties, schema.closed, "Properties");
+            ctx.object(
+                props,
+                schema.properties,
+                schema.closed,
+                &mut "Properties".to_owned(),
+            );
         } else if let Some(schema) = stack.resource_schema(id) {
             // No Properties at all: only the required ones matter.
             for p in schema.properties.iter().filter(|p| p.required) {
@@ -333,7 +346,7 @@ pub(crate) fn validate(stack: &Stack, template: &Json) -> Vec<Diagnostic> {
     for (name, out) in outputs {
         let owner_path = format!("{}/{name}", stack.name());
         let mut found = Vec::new();
-        collect(out, "", false, &mut found);
+        collect(out, &mut String::new(), false, &mut found);
         check_refs(name, &owner_path, found, &mut d, None);
         if let Some(c) = out.get("Condition").and_then(Json::as_str) {
             direct_conds.insert(c.to_owned());
@@ -491,7 +504,7 @@ impl SchemaCheck<'_> {
         );
     }
 
-    fn object(&mut self, v: &Json, props: &[PropSpec], closed: bool, at: &str) {
+    fn object(&mut self, v: &Json, props: &[PropSpec], closed: bool, at: &mut String) {
         if is_intrinsic(v) {
             return;
         }
@@ -511,7 +524,13 @@ impl SchemaCheck<'_> {
                     format!("required property '{}' is missing", p.name),
                 ),
                 None => {}
-                Some(value) => self.value(value, &p.shape, &format!("{at}.{}", p.name)),
+                Some(value) => {
+                    let len = at.len();
+                    at.push('.');
+                    at.push_str(p.name);
+                    self.value(value, &p.shape, at);
+                    at.truncate(len);
+                }
             }
         }
         if closed {
@@ -528,7 +547,7 @@ impl SchemaCheck<'_> {
         }
     }
 
-    fn value(&mut self, v: &Json, shape: &Shape, at: &str) {
+    fn value(&mut self, v: &Json, shape: &Shape, at: &mut String) {
         if is_intrinsic(v) {
             return;
         }
@@ -612,8 +631,11 @@ impl SchemaCheck<'_> {
                             format!("{n} item(s), more than the maximum {max}"),
                         );
                     }
+                    let len = at.len();
                     for (i, x) in a.iter().enumerate() {
-                        self.value(x, item, &format!("{at}[{i}]"));
+                        push_index(at, i);
+                        self.value(x, item, at);
+                        at.truncate(len);
                     }
                 }
                 other => self.err(
@@ -624,8 +646,12 @@ impl SchemaCheck<'_> {
             },
             Shape::Map(item) => match v {
                 Json::Object(o) => {
+                    let len = at.len();
                     for (k, x) in o {
-                        self.value(x, item, &format!("{at}.{k}"));
+                        at.push('.');
+                        at.push_str(k);
+                        self.value(x, item, at);
+                        at.truncate(len);
                     }
                 }
                 other => self.err(
@@ -678,6 +704,12 @@ impl SchemaCheck<'_> {
     }
 }
 
+fn push_index(at: &mut String, i: usize) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
+    let _ = write!(at, "[{i}]");
+}
+
 fn kind(v: &Json) -> &'static str {
     match v {
         Json::Null => "null",
@@ -691,13 +723,17 @@ fn kind(v: &Json) -> &'static str {
 
 /// Compiles a schema pattern once per process. Patterns the `regex` crate cannot express
 /// (look-around, back-references) are skipped rather than guessed at.
-pub(crate) fn pattern(p: &'static str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<Regex>>>> = OnceLock::new();
+pub(crate) fn pattern(p: &'static str) -> Option<Arc<Regex>> {
+    // Keyed by the pattern's address: patterns are static schema data, so the address names
+    // the text, and hashing it is cheaper than hashing the text. The compiled regex is shared
+    // through an Arc because cloning a Regex gives the clone a new (empty) matching cache.
+    type Cache = HashMap<(usize, usize), Option<Arc<Regex>>>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache
-        .entry(p)
-        .or_insert_with(|| Regex::new(&ecma_to_rust(p)).ok())
+        .entry((p.as_ptr() as usize, p.len()))
+        .or_insert_with(|| Regex::new(&ecma_to_rust(p)).ok().map(Arc::new))
         .clone()
 }
 
