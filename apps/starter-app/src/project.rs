@@ -121,6 +121,12 @@ impl Project for Starter {
         env!("CARGO_PKG_VERSION")
     }
 
+    /// Beside the app, so running it in this repository never mixes its templates with
+    /// Dify's committed `cfn-out/`.
+    fn out_dir(&self) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cfn-out")
+    }
+
     fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
         let config = self.config.as_ref().map_err(|e| Box::new(e.clone()))?;
         Ok(config

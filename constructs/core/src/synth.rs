@@ -53,6 +53,8 @@ pub struct Synthesized {
     pub findings: Vec<Finding>,
     /// Guardrail findings a suppression covers.
     pub suppressed: Vec<Finding>,
+    /// The stack-level tags (`Stack::add_tag`), for the deploy to set on the stack itself.
+    pub tags: IndexMap<String, String>,
 }
 
 impl Synthesized {
@@ -205,6 +207,7 @@ impl Stack {
             paths,
             findings,
             suppressed,
+            tags: self.tags().clone(),
         })
     }
 

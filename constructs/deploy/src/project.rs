@@ -163,6 +163,12 @@ pub trait Project {
 
     /// Synthesizes one environment.
     fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError>;
+
+    /// Where `synth` writes templates unless `--out` says otherwise (relative paths are from
+    /// the current directory).
+    fn out_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from("cfn-out")
+    }
 }
 
 /// Several synthesis errors as one project error (what `App::synth` returns).
@@ -183,15 +189,63 @@ impl std::fmt::Display for SynthErrors {
 
 impl std::error::Error for SynthErrors {}
 
-/// The stack tags a deploy sets: `app`, `env`, `version`, then the environment's own tags
-/// (which win on a clash).
-pub fn stack_tags<P: Project + ?Sized>(project: &P, env: &Environment) -> IndexMap<String, String> {
+/// The stack tags a deploy sets: `app`, `env`, `version`, then the tags the stack itself
+/// declares (`Stack::add_tag`), then the environment's own tags (later ones win on a clash).
+pub fn stack_tags<P: Project + ?Sized>(
+    project: &P,
+    env: &Environment,
+    synth: &Synthesized,
+) -> IndexMap<String, String> {
     let mut tags = IndexMap::new();
     tags.insert("app".to_owned(), project.name().to_owned());
     tags.insert("env".to_owned(), env.name.clone());
     tags.insert("version".to_owned(), project.version().to_owned());
-    for (k, v) in &env.tags {
+    for (k, v) in synth.tags.iter().chain(&env.tags) {
         tags.insert(k.clone(), v.clone());
     }
     tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cfn_core::Stack;
+
+    struct P;
+    impl Project for P {
+        fn name(&self) -> &str {
+            "demo"
+        }
+        fn version(&self) -> &str {
+            "1.0.0"
+        }
+        fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
+            Ok(Vec::new())
+        }
+        fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError> {
+            let mut stack = Stack::new(&env.stack_name);
+            stack.add_tag("team", "platform");
+            stack.add_tag("env", "from-stack");
+            Ok(stack.synth()?.into())
+        }
+    }
+
+    #[test]
+    fn stack_tags_layer_defaults_stack_and_environment() -> Result<(), ProjectError> {
+        let env = Environment::new("dev", "DemoDev").tag("team", "data");
+        let out = P.synth(&env)?;
+        let tags = stack_tags(&P, &env, &out.stack);
+        let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("app", "demo"),
+                ("env", "from-stack"),
+                ("version", "1.0.0"),
+                ("team", "data"),
+            ]
+        );
+        assert_eq!(P.out_dir(), std::path::PathBuf::from("cfn-out"));
+        Ok(())
+    }
 }

@@ -48,7 +48,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
     run.warnings(&env, &out);
     let synth = out.stack;
     let stack_name = synth.stack_name.clone();
-    let tags = stack_tags(run.project, &env);
+    let tags = stack_tags(run.project, &env, &synth);
 
     let p = run.interruptible(prepare(run, &env, &synth, &tags)).await?;
     let aws = &p.aws;

@@ -58,7 +58,7 @@ pub(super) async fn diff<P: Project + ?Sized>(
     let d = diff_templates(template.as_ref(), &synth.template, run.schemas());
     let mut settings = Vec::new();
     if let Some(dep) = &deployed {
-        let tags = stack_tags(run.project, &env);
+        let tags = stack_tags(run.project, &env, &synth);
         let cmp = engine::compare(dep, template.as_ref(), &synth, &tags, &env);
         for k in &cmp.tags {
             let old = dep.tags.get(k).map(String::as_str).unwrap_or("(none)");

@@ -151,9 +151,9 @@ enum Command {
     Synth {
         /// Only this environment.
         env: Option<String>,
-        /// Output directory.
-        #[arg(long, default_value = "cfn-out")]
-        out: PathBuf,
+        /// Output directory (default: the project's, `cfn-out` unless it says otherwise).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Show what a deploy would change.
     Diff {
@@ -456,7 +456,10 @@ where
             ctx.interrupt.listen_for_ctrl_c();
         }
         match cli.command {
-            Command::Synth { env, out } => synth::synth(&run, env.as_deref(), &out),
+            Command::Synth { env, out } => {
+                let out = out.unwrap_or_else(|| run.project.out_dir());
+                synth::synth(&run, env.as_deref(), &out)
+            }
             Command::Diff { env, fail } => inspect::diff(&run, &env, fail).await,
             Command::Deploy {
                 env,
