@@ -154,6 +154,12 @@ enum Command {
         /// Output directory (default: the project's, `cfn-out` unless it says otherwise).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Treat guardrail errors in advisory environments as errors: exit 1, write nothing.
+        #[arg(long)]
+        strict: bool,
+        /// Print the report (stacks, guardrail findings, suppressions, warnings) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what a deploy would change.
     Diff {
@@ -456,9 +462,19 @@ where
             ctx.interrupt.listen_for_ctrl_c();
         }
         match cli.command {
-            Command::Synth { env, out } => {
+            Command::Synth {
+                env,
+                out,
+                strict,
+                json,
+            } => {
                 let out = out.unwrap_or_else(|| run.project.out_dir());
-                synth::synth(&run, env.as_deref(), &out)
+                synth::synth(
+                    &run,
+                    env.as_deref(),
+                    &out,
+                    synth::SynthFlags { strict, json },
+                )
             }
             Command::Diff { env, fail } => inspect::diff(&run, &env, fail).await,
             Command::Deploy {

@@ -1,9 +1,11 @@
-//! `synth [env] [--out DIR]`.
+//! `synth [env] [--out DIR] [--strict] [--json]`.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use cfn_core::Severity;
+use cfn_core::rules::Finding;
 use cfn_core::synth::TEMPLATE_BODY_LIMIT;
 
 use super::{CliError, Exit, Run};
@@ -81,10 +83,20 @@ pub fn synth_table(rows: &[SynthRow]) -> String {
     out
 }
 
+/// How `synth` treats guardrail findings and prints its report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct SynthFlags {
+    /// Treat advisory error findings as errors (exit 1, nothing written).
+    pub strict: bool,
+    /// Print the report as JSON on stdout instead of the table.
+    pub json: bool,
+}
+
 pub(super) fn synth<P: Project + ?Sized>(
     run: &Run<'_, P>,
     only: Option<&str>,
     out_dir: &Path,
+    flags: SynthFlags,
 ) -> Result<Exit, CliError> {
     let envs: Vec<Environment> = match only {
         Some(name) => vec![run.environment(name)?],
@@ -112,7 +124,38 @@ pub(super) fn synth<P: Project + ?Sized>(
             ),
         ));
     }
+    if flags.strict {
+        let blocking: Vec<String> = done
+            .iter()
+            .flat_map(|(env, o)| {
+                o.stack
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(move |f| format!("[{}] {f}", env.name))
+            })
+            .collect();
+        if !blocking.is_empty() {
+            for b in &blocking {
+                run.console().err(b.clone());
+            }
+            return Err(CliError::new(
+                Exit::Failed,
+                format!(
+                    "--strict: {} guardrail error{} (shown above); nothing was written to {}",
+                    blocking.len(),
+                    if blocking.len() == 1 { "" } else { "s" },
+                    out_dir.display()
+                ),
+            ));
+        }
+    }
     write_all(out_dir, &done)?;
+    if flags.json {
+        run.console()
+            .out_raw(&json_report(&done, out_dir, flags.strict));
+        return Ok(Exit::Ok);
+    }
     let rows: Vec<SynthRow> = done
         .iter()
         .map(|(env, o)| SynthRow {
@@ -132,7 +175,99 @@ pub(super) fn synth<P: Project + ?Sized>(
     for (env, o) in &done {
         run.warnings(env, o);
     }
+    for (env, o) in &done {
+        if let Some(report) = findings_report(env, o) {
+            run.console().out_raw(&report);
+        }
+    }
     Ok(Exit::Ok)
+}
+
+/// Findings of one environment grouped by construct, or `None` when there is nothing to say.
+///
+/// ```text
+/// Guardrails, dev: 1 error, 1 warning (advisory; --strict enforces them), 2 suppressed
+///   dify-dev/App/Api/Logs (AppApiLogs1A2B3C4D)
+///     error    enc-logs-kms  Properties.KmsKeyId: not encrypted with a customer key — fix: …
+/// ```
+pub(super) fn findings_report(env: &Environment, o: &SynthOutput) -> Option<String> {
+    let s = &o.stack;
+    if s.findings.is_empty() && s.suppressed.is_empty() {
+        return None;
+    }
+    let errors = s
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = s.findings.len() - errors;
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let mut out = format!(
+        "Guardrails, {}: {}, {}",
+        env.name,
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    if errors > 0 {
+        out.push_str(" (advisory; --strict enforces them)");
+    }
+    if !s.suppressed.is_empty() {
+        out.push_str(&format!(", {} suppressed", s.suppressed.len()));
+    }
+    out.push('\n');
+    let mut groups: indexmap::IndexMap<(&str, &str), Vec<&Finding>> = indexmap::IndexMap::new();
+    for f in &s.findings {
+        groups
+            .entry((f.construct_path.as_str(), f.logical_id.as_str()))
+            .or_default()
+            .push(f);
+    }
+    groups.sort_keys();
+    for ((path, id), findings) in groups {
+        out.push_str(&format!("  {path} ({id})\n"));
+        for f in findings {
+            let sev = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let at = f
+                .property
+                .as_deref()
+                .map(|p| format!("{p}: "))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "    {sev:<8} {}  {at}{} — fix: {}\n",
+                f.rule_id, f.message, f.fix
+            ));
+        }
+    }
+    Some(out)
+}
+
+/// The machine-readable report of `synth --json`.
+fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool) -> String {
+    let stacks: Vec<serde_json::Value> = done
+        .iter()
+        .map(|(env, o)| {
+            let s = &o.stack;
+            serde_json::json!({
+                "env": env.name,
+                "stack": s.stack_name,
+                "file": out_dir.join(s.file_name()),
+                "resources": s.resource_count(),
+                "bytes": s.bytes(),
+                "via_s3": s.needs_s3(),
+                "findings": s.findings,
+                "suppressed": s.suppressed,
+                "warnings": s.diagnostics,
+                "notes": o.notes,
+            })
+        })
+        .collect();
+    let report = serde_json::json!({"strict": strict, "stacks": stacks});
+    let mut text = serde_json::to_string_pretty(&report).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Writes every template to a temporary file first, then renames them all into place, so a
