@@ -5,10 +5,10 @@
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group as rg};
-use cfn_resources::logs::{self, LogGroupHandle};
+use cfn_resources::logs::LogGroupHandle;
 use cfn_resources::secretsmanager;
 
-use crate::common::{GeneratedSecret, allow, closed_security_group};
+use crate::common::{GeneratedSecret, allow, closed_security_group, log_group};
 use crate::config::{Cache, CacheEngine};
 use crate::network::DifyNetwork;
 
@@ -57,13 +57,13 @@ impl DifyCache {
         production: bool,
     ) -> DifyCache {
         let mut s = scope.child(id);
-        let mut log_group = logs::LogGroup::new()
-            .log_group_name(slow_log.log_group_name)
-            .retention_in_days(i64::from(slow_log.retention_days));
-        if let Some(k) = kms_key {
-            log_group = log_group.kms_key_id(k.clone());
-        }
-        let slow_log = s.add("SlowLog", log_group);
+        let slow_log = log_group(
+            &mut s,
+            "SlowLog",
+            slow_log.log_group_name,
+            slow_log.retention_days,
+            kms_key,
+        );
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",

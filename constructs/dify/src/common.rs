@@ -2,6 +2,7 @@
 
 use cfn_core::{Scope, Value, dynamic, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::logs::{self, LogGroupHandle};
 use cfn_resources::secretsmanager::{self, SecretHandle};
 use serde_json::json;
 
@@ -47,6 +48,24 @@ pub fn allow(
             .to_port(i64::from(port))
             .description(description),
     );
+}
+
+/// A log group with a fixed name (operators type it: `aws logs tail /dify/prd/api`), a
+/// retention, and the customer key when there is one.
+pub fn log_group(
+    scope: &mut Scope<'_>,
+    id: &str,
+    name: &str,
+    retention_days: u32,
+    kms_key: Option<&Value<String>>,
+) -> LogGroupHandle {
+    let mut group = logs::LogGroup::new()
+        .log_group_name(name)
+        .retention_in_days(i64::from(retention_days));
+    if let Some(k) = kms_key {
+        group = group.kms_key_id(k.clone());
+    }
+    scope.add(id, group)
 }
 
 /// A secret whose value CloudFormation generates in Secrets Manager: it never appears in the

@@ -727,6 +727,28 @@ impl Checker<'_> {
         }
     }
 
+    /// A daily (`hh:mm-hh:mm`) or weekly (`ddd:hh:mm-ddd:hh:mm`) UTC window, defaulted.
+    fn window(
+        &mut self,
+        field: &str,
+        value: Option<String>,
+        default: &str,
+        weekly: bool,
+    ) -> String {
+        let v = value.unwrap_or_else(|| default.to_owned());
+        if weekly {
+            self.pattern(
+                field,
+                &v,
+                &MAINT_WINDOW,
+                "ddd:hh:mm-ddd:hh:mm (UTC, lowercase days)",
+            );
+        } else {
+            self.pattern(field, &v, &WINDOW, "hh:mm-hh:mm (UTC)");
+        }
+        v
+    }
+
     fn range(&mut self, field: &str, v: u32, min: u32, max: u32) {
         if v < min || v > max {
             self.fail(
@@ -1232,21 +1254,17 @@ fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Da
         1,
         35,
     );
-    let backup_window = d.backup_window.unwrap_or_else(|| "03:00-04:00".into());
-    c.pattern(
+    let backup_window = c.window(
         "database.backup_window",
-        &backup_window,
-        &WINDOW,
-        "hh:mm-hh:mm (UTC)",
+        d.backup_window,
+        "03:00-04:00",
+        false,
     );
-    let maintenance_window = d
-        .maintenance_window
-        .unwrap_or_else(|| "sun:04:00-sun:05:00".into());
-    c.pattern(
+    let maintenance_window = c.window(
         "database.maintenance_window",
-        &maintenance_window,
-        &MAINT_WINDOW,
-        "ddd:hh:mm-ddd:hh:mm (UTC, lowercase days)",
+        d.maintenance_window,
+        "sun:04:00-sun:05:00",
+        true,
     );
     let monitoring_interval_seconds = d.monitoring_interval_seconds.unwrap_or(60);
     if ![0, 1, 5, 10, 15, 30, 60].contains(&monitoring_interval_seconds) {
@@ -1361,21 +1379,17 @@ fn resolve_cache(c: &mut Checker<'_>, k: RawCache, production: bool) -> Cache {
         0,
         35,
     );
-    let snapshot_window = k.snapshot_window.unwrap_or_else(|| "03:00-05:00".into());
-    c.pattern(
+    let snapshot_window = c.window(
         "cache.snapshot_window",
-        &snapshot_window,
-        &WINDOW,
-        "hh:mm-hh:mm (UTC)",
+        k.snapshot_window,
+        "03:00-05:00",
+        false,
     );
-    let maintenance_window = k
-        .maintenance_window
-        .unwrap_or_else(|| "sun:05:00-sun:07:00".into());
-    c.pattern(
+    let maintenance_window = c.window(
         "cache.maintenance_window",
-        &maintenance_window,
-        &MAINT_WINDOW,
-        "ddd:hh:mm-ddd:hh:mm (UTC, lowercase days)",
+        k.maintenance_window,
+        "sun:05:00-sun:07:00",
+        true,
     );
     Cache {
         engine,

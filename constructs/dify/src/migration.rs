@@ -17,9 +17,10 @@
 use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
 use cfn_resources::ecs::ClusterHandle;
-use cfn_resources::{iam, lambda, logs};
+use cfn_resources::{iam, lambda};
 use serde_json::json;
 
+use crate::common::log_group;
 use crate::components::Wiring;
 use crate::database;
 use crate::task::{ContainerSpec, SecretSource, Task, TaskOptions, TaskSize};
@@ -190,13 +191,13 @@ impl Migration {
         if let Some(r) = &task.task_role {
             pass_roles.push(r.arn());
         }
-        let mut handler_logs = logs::LogGroup::new()
-            .log_group_name(format!("/dify/{}/migration-handler", w.env.name))
-            .retention_in_days(i64::from(w.env.log_retention_days));
-        if let Some(k) = kms_key {
-            handler_logs = handler_logs.kms_key_id(k.clone());
-        }
-        let handler_logs = s.add("HandlerLogs", handler_logs);
+        let handler_logs = log_group(
+            &mut s,
+            "HandlerLogs",
+            &format!("/dify/{}/migration-handler", w.env.name),
+            w.env.log_retention_days,
+            kms_key,
+        );
         let role = s.add(
             "HandlerRole",
             iam::Role::new(json!({

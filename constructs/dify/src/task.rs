@@ -4,7 +4,7 @@
 use cfn_core::{Scope, Value, fns, pseudo};
 use cfn_resources::ecs::{self, TaskDefinitionHandle, task_definition as td};
 use cfn_resources::iam::{self, RoleHandle};
-use cfn_resources::logs::{self, LogGroupHandle};
+use cfn_resources::logs::LogGroupHandle;
 use serde_json::{Value as JsonValue, json};
 
 use crate::common::GeneratedSecret;
@@ -146,13 +146,13 @@ fn dedup(values: Vec<Value<String>>) -> Vec<Value<String>> {
 impl Task {
     /// Creates the log group, roles and task definition under `scope`.
     pub fn new(scope: &mut Scope<'_>, opts: TaskOptions<'_>, containers: &[ContainerSpec]) -> Task {
-        let mut log_group = logs::LogGroup::new()
-            .log_group_name(opts.log_group_name.as_str())
-            .retention_in_days(i64::from(opts.log_retention_days));
-        if let Some(k) = opts.kms_key {
-            log_group = log_group.kms_key_id(k.clone());
-        }
-        let log_group = scope.add("Logs", log_group);
+        let log_group = crate::common::log_group(
+            scope,
+            "Logs",
+            &opts.log_group_name,
+            opts.log_retention_days,
+            opts.kms_key,
+        );
 
         let secret_arns = dedup(
             containers
