@@ -36,7 +36,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 
@@ -199,6 +199,9 @@ pub struct Suppression {
 pub struct RuleContext<'a> {
     stack: &'a Stack,
     template: &'a Json,
+    /// Resources by type, in template order; built on the first `resources_of_type`, so a pack
+    /// of many rules reads the template's types once.
+    by_type: OnceLock<HashMap<&'a str, Vec<(&'a str, &'a Json)>>>,
 }
 
 /// One resource, as a rule sees it.
@@ -217,6 +220,16 @@ pub struct ResourceView<'a> {
 }
 
 static NULL: Json = Json::Null;
+
+fn view<'a>(stack: &'a Stack, id: &'a str, r: &'a Json) -> ResourceView<'a> {
+    ResourceView {
+        logical_id: id,
+        type_name: r.get("Type").and_then(Json::as_str).unwrap_or(""),
+        properties: r.get("Properties").unwrap_or(&NULL),
+        resource: r,
+        path: stack.resource_path(id).unwrap_or(id),
+    }
+}
 
 impl<'a> ResourceView<'a> {
     /// A property by dotted path below `Properties` (`VpcConfig.SubnetIds`).
@@ -268,7 +281,11 @@ impl<'a> ResourceView<'a> {
 impl<'a> RuleContext<'a> {
     /// A context over a stack and the template it synthesized.
     pub fn new(stack: &'a Stack, template: &'a Json) -> Self {
-        RuleContext { stack, template }
+        RuleContext {
+            stack,
+            template,
+            by_type: OnceLock::new(),
+        }
     }
 
     /// The template.
@@ -285,28 +302,44 @@ impl<'a> RuleContext<'a> {
     /// Every resource.
     pub fn resources(&self) -> impl Iterator<Item = ResourceView<'a>> + '_ {
         let stack = self.stack;
+        self.entries().map(move |(id, r)| view(stack, id, r))
+    }
+
+    /// Resources of one type, in template order. The template is indexed by type on the first
+    /// call, so a rule pays only for the resources it reads.
+    pub fn resources_of_type(&self, ty: &'a str) -> impl Iterator<Item = ResourceView<'a>> + '_ {
+        let stack = self.stack;
+        let index = self.by_type.get_or_init(|| {
+            let mut m: HashMap<&'a str, Vec<(&'a str, &'a Json)>> = HashMap::new();
+            for (id, r) in self.entries() {
+                let t = r.get("Type").and_then(Json::as_str).unwrap_or("");
+                m.entry(t).or_default().push((id.as_str(), r));
+            }
+            m
+        });
+        index
+            .get(ty)
+            .into_iter()
+            .flatten()
+            .map(move |(id, r)| view(stack, id, r))
+    }
+
+    /// A resource by logical ID.
+    pub fn resource(&self, logical_id: &str) -> Option<ResourceView<'a>> {
+        let (id, r) = self
+            .template
+            .get("Resources")?
+            .as_object()?
+            .get_key_value(logical_id)?;
+        Some(view(self.stack, id, r))
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&'a String, &'a Json)> + use<'a> {
         self.template
             .get("Resources")
             .and_then(Json::as_object)
             .into_iter()
             .flatten()
-            .map(move |(id, r)| ResourceView {
-                logical_id: id,
-                type_name: r.get("Type").and_then(Json::as_str).unwrap_or(""),
-                properties: r.get("Properties").unwrap_or(&NULL),
-                resource: r,
-                path: stack.resource_path(id).unwrap_or(id),
-            })
-    }
-
-    /// Resources of one type.
-    pub fn resources_of_type(&self, ty: &'a str) -> impl Iterator<Item = ResourceView<'a>> + '_ {
-        self.resources().filter(move |r| r.type_name == ty)
-    }
-
-    /// A resource by logical ID.
-    pub fn resource(&self, logical_id: &str) -> Option<ResourceView<'a>> {
-        self.resources().find(|r| r.logical_id == logical_id)
     }
 
     /// The value as far as synth time knows it: a literal; a `Ref` to a parameter with a

@@ -265,3 +265,28 @@ fn rules_reach_the_stack_for_findings_about_the_template_itself() {
         Some("Parameters.ApiSecret.NoEcho")
     );
 }
+
+#[test]
+fn the_context_finds_resources_by_type_and_id_in_template_order() {
+    let mut stack = Stack::new("S");
+    let mut root = stack.root();
+    root.add_raw("A", "Toy::Thing", None, json!({}));
+    root.child("Deep")
+        .add_raw("B", "Toy::Other", None, json!({}));
+    root.add_raw("C", "Toy::Thing", None, json!({"Name": "c"}));
+    let (template, _) = stack.build_template();
+    let ctx = RuleContext::new(&stack, &template);
+    let ids = |ty| {
+        ctx.resources_of_type(ty)
+            .map(|r| r.logical_id.to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids("Toy::Thing"), ["A", "C"]);
+    assert_eq!(ids("Toy::Thing"), ["A", "C"], "the index is reused");
+    assert!(ids("Toy::None").is_empty());
+    let b = ctx.resources_of_type("Toy::Other").next().unwrap();
+    assert_eq!((b.type_name, b.path), ("Toy::Other", "S/Deep/B"));
+    assert_eq!(ctx.resource("C").unwrap().get("Name"), Some(&json!("c")));
+    assert!(ctx.resource("Z").is_none());
+    assert_eq!(ctx.resources().count(), 3);
+}

@@ -66,33 +66,32 @@ impl Rule for DataRemovalPolicy {
         []
     );
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for r in ctx.resources() {
-            let Some((_, snapshots)) = STATEFUL.iter().find(|(t, _)| *t == r.type_name) else {
-                continue;
-            };
-            if r.type_name == "AWS::RDS::DBInstance" && in_cluster(&r) {
-                continue;
-            }
-            for attr in ["DeletionPolicy", "UpdateReplacePolicy"] {
-                let v = r.attribute(attr).and_then(|v| v.as_str());
-                let ok = match v {
-                    Some("Retain" | "RetainExceptOnCreate") => true,
-                    Some("Snapshot") => *snapshots,
-                    _ => false,
-                };
-                if !ok {
-                    let expected = if *snapshots {
-                        "Snapshot or Retain"
-                    } else {
-                        "Retain"
+        for (ty, snapshots) in &STATEFUL {
+            for r in ctx.resources_of_type(ty) {
+                if r.type_name == "AWS::RDS::DBInstance" && in_cluster(&r) {
+                    continue;
+                }
+                for attr in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                    let v = r.attribute(attr).and_then(|v| v.as_str());
+                    let ok = match v {
+                        Some("Retain" | "RetainExceptOnCreate") => true,
+                        Some("Snapshot") => *snapshots,
+                        _ => false,
                     };
-                    let message = match v {
-                        Some(v) => format!("{attr} is {v}, not {expected}"),
-                        None => format!(
-                            "{attr} is not set (the type's default applies), not {expected}"
-                        ),
-                    };
-                    out.push(r.finding(self, Some(attr), message));
+                    if !ok {
+                        let expected = if *snapshots {
+                            "Snapshot or Retain"
+                        } else {
+                            "Retain"
+                        };
+                        let message = match v {
+                            Some(v) => format!("{attr} is {v}, not {expected}"),
+                            None => format!(
+                                "{attr} is not set (the type's default applies), not {expected}"
+                            ),
+                        };
+                        out.push(r.finding(self, Some(attr), message));
+                    }
                 }
             }
         }

@@ -104,8 +104,8 @@ impl Rule for EncS3Bucket {
     );
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for r in ctx.resources_of_type("AWS::S3::Bucket") {
-            let rules = items(r.get("BucketEncryption.ServerSideEncryptionConfiguration"));
-            let ok = rules.iter().any(|(_, rule)| {
+            let mut rules = items(r.get("BucketEncryption.ServerSideEncryptionConfiguration"));
+            let ok = rules.any(|(_, rule)| {
                 rule.get("ServerSideEncryptionByDefault")
                     .and_then(|d| d.get("SSEAlgorithm"))
                     .is_some()

@@ -223,7 +223,7 @@ impl Rule for ExposureCacheNoAuth {
     );
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for r in ctx.resources_of_type("AWS::ElastiCache::ReplicationGroup") {
-            if r.get("AuthToken").is_none() && items(r.get("UserGroupIds")).is_empty() {
+            if r.get("AuthToken").is_none() && items(r.get("UserGroupIds")).next().is_none() {
                 out.push(r.finding(
                     self,
                     Some("AuthToken"),

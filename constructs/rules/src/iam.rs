@@ -10,7 +10,7 @@
 use cfn_core::Json;
 use cfn_core::rules::{Finding, Rule, RuleContext};
 
-use crate::util::{allow_statements, identity_policies, items, meta, shape};
+use crate::util::{At, INLINE_HOLDERS, allow_statements, identity_policies, items, meta, shape};
 
 /// Actions that accept no resource but `*`: IAM offers no resource-level permission for them,
 /// so a `"Resource": "*"` statement granting only these is not a finding. Lower case; a
@@ -69,9 +69,8 @@ fn wildcard_action(a: &str) -> bool {
 
 /// The literal strings of a property that may be a string or a list (intrinsics rendered by
 /// [`shape`]; `None` for an element only deploy time knows).
-fn strings(ctx: &RuleContext<'_>, v: Option<&Json>) -> Vec<(String, Option<String>)> {
+fn strings(ctx: &RuleContext<'_>, v: Option<&Json>) -> Vec<(At, Option<String>)> {
     items(v)
-        .into_iter()
         .map(|(suffix, x)| {
             let s = shape(ctx, x);
             (suffix, (!s.contains(crate::util::UNKNOWN)).then_some(s))
@@ -98,7 +97,7 @@ impl Rule for IamWildcardAction {
                 if s.get("NotAction").is_some() {
                     out.push(p.resource.finding(
                         self,
-                        Some(&format!("{}.{sp}.NotAction", p.path)),
+                        Some(&format!("{}.Statement{sp}.NotAction", p.path())),
                         "Allow with NotAction grants every action but the listed ones",
                     ));
                 }
@@ -106,7 +105,7 @@ impl Rule for IamWildcardAction {
                     if let Some(a) = a.filter(|a| wildcard_action(a)) {
                         out.push(p.resource.finding(
                             self,
-                            Some(&format!("{}.{sp}.Action{suffix}", p.path)),
+                            Some(&format!("{}.Statement{sp}.Action{suffix}", p.path())),
                             format!("the policy allows action {a}"),
                         ));
                     }
@@ -160,7 +159,7 @@ impl Rule for IamWildcardResource {
                 if s.get("NotResource").is_some() {
                     out.push(p.resource.finding(
                         self,
-                        Some(&format!("{}.{sp}.NotResource", p.path)),
+                        Some(&format!("{}.Statement{sp}.NotResource", p.path())),
                         format!("Allow with NotResource grants {what} on nearly everything"),
                     ));
                 }
@@ -168,7 +167,7 @@ impl Rule for IamWildcardResource {
                     if r.as_deref() == Some("*") {
                         out.push(p.resource.finding(
                             self,
-                            Some(&format!("{}.{sp}.Resource{suffix}", p.path)),
+                            Some(&format!("{}.Statement{sp}.Resource{suffix}", p.path())),
                             format!("{what} on every resource"),
                         ));
                     }
@@ -206,16 +205,16 @@ impl Rule for IamInlineAdmin {
                 if all_actions && all_resources {
                     out.push(p.resource.finding(
                         self,
-                        Some(&format!("{}.{sp}", p.path)),
+                        Some(&format!("{}.Statement{sp}", p.path())),
                         "the statement grants administrator access (every action on every resource)",
                     ));
                 }
             }
         }
-        for r in ctx.resources() {
-            if !["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"].contains(&r.type_name) {
-                continue;
-            }
+        for r in INLINE_HOLDERS
+            .iter()
+            .flat_map(|ty| ctx.resources_of_type(ty))
+        {
             for (suffix, arn) in items(r.get("ManagedPolicyArns")) {
                 // The partition is often a pseudo parameter: read the rendered shape.
                 let admin = shape(ctx, arn).ends_with(":policy/AdministratorAccess");

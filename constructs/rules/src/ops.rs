@@ -41,7 +41,7 @@ impl Rule for OpsContainerInsights {
     );
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for r in ctx.resources_of_type("AWS::ECS::Cluster") {
-            let on = items(r.get("ClusterSettings")).iter().any(|(_, s)| {
+            let on = items(r.get("ClusterSettings")).any(|(_, s)| {
                 str_is(ctx, s.get("Name"), "containerInsights")
                     && (str_is(ctx, s.get("Value"), "enabled")
                         || str_is(ctx, s.get("Value"), "enhanced"))

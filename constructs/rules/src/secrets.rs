@@ -104,7 +104,7 @@ impl Rule for SecretEnvName {
             if secret_name(v.name) && !shape(ctx, v.value).is_empty() {
                 out.push(v.resource.finding(
                     self,
-                    Some(&v.name_path),
+                    Some(&v.name_path()),
                     format!("{} looks like a secret in plain environment", v.name),
                 ));
             }
@@ -131,7 +131,7 @@ impl Rule for SecretEnvValue {
             if let Some(why) = plaintext_secret(ctx, v.value) {
                 out.push(v.resource.finding(
                     self,
-                    Some(&v.value_path),
+                    Some(&v.value_path()),
                     format!("{} {why}", v.name),
                 ));
             }

@@ -74,8 +74,10 @@ impl Rule for TlsAlbHttps {
                 continue;
             }
             http.insert(r.logical_id);
-            let actions = items(r.get("DefaultActions"));
-            if actions.is_empty() || !actions.iter().all(|(_, a)| redirects_to_https(ctx, a)) {
+            let mut actions = items(r.get("DefaultActions")).peekable();
+            let redirects =
+                actions.peek().is_some() && actions.all(|(_, a)| redirects_to_https(ctx, a));
+            if !redirects {
                 let port = r
                     .get("Port")
                     .and_then(|p| ctx.resolve_str(p))
@@ -167,25 +169,17 @@ impl Rule for TlsAlbPolicy {
 fn denies_insecure_transport(ctx: &RuleContext<'_>, s: &Json) -> bool {
     let everyone = match s.get("Principal") {
         Some(p) => {
-            str_is(ctx, Some(p), "*")
-                || items(p.get("AWS"))
-                    .iter()
-                    .any(|(_, a)| str_is(ctx, Some(a), "*"))
+            str_is(ctx, Some(p), "*") || items(p.get("AWS")).any(|(_, a)| str_is(ctx, Some(a), "*"))
         }
         None => false,
     };
     let all_actions = items(s.get("Action"))
-        .iter()
         .any(|(_, a)| str_is(ctx, Some(a), "s3:*") || str_is(ctx, Some(a), "*"));
     let insecure = s
         .get("Condition")
         .and_then(|c| c.get("Bool"))
         .and_then(|b| b.get("aws:SecureTransport"))
-        .is_some_and(|v| {
-            items(Some(v))
-                .iter()
-                .any(|(_, x)| str_is(ctx, Some(x), "false"))
-        });
+        .is_some_and(|v| items(Some(v)).any(|(_, x)| str_is(ctx, Some(x), "false")));
     str_is(ctx, s.get("Effect"), "Deny") && everyone && all_actions && insecure
 }
 
@@ -212,11 +206,7 @@ impl Rule for TlsS3BucketPolicy {
             };
             let denies = p
                 .get("PolicyDocument")
-                .map(|d| {
-                    items(d.get("Statement"))
-                        .iter()
-                        .any(|(_, s)| denies_insecure_transport(ctx, s))
-                })
+                .map(|d| items(d.get("Statement")).any(|(_, s)| denies_insecure_transport(ctx, s)))
                 .unwrap_or(false);
             if !denies {
                 continue;
@@ -419,7 +409,7 @@ impl Rule for TlsVerificationDisabled {
             if let Some(why) = why {
                 out.push(v.resource.finding(
                     self,
-                    Some(&v.value_path),
+                    Some(&v.value_path()),
                     format!("{} {why}", v.name),
                 ));
             }

@@ -43,18 +43,32 @@ pub(crate) fn ref_target(v: &Json) -> Option<&str> {
     }
 }
 
-/// The elements of a value that may be one thing or a list of things, each with the suffix
-/// that extends a property path to it (`""` for a single value, `".2"` for a list's third).
-pub(crate) fn items(v: Option<&Json>) -> Vec<(String, &Json)> {
-    match v {
-        None | Some(Json::Null) => Vec::new(),
-        Some(Json::Array(a)) => a
-            .iter()
-            .enumerate()
-            .map(|(i, x)| (format!(".{i}"), x))
-            .collect(),
-        Some(x) => vec![(String::new(), x)],
+/// Where an element sits in a value that may be one thing or a list of things: displays as the
+/// suffix that extends a property path to it (nothing for a single value, `.2` for a list's
+/// third element). Formatted only when a finding needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At(Option<usize>);
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(i) => write!(f, ".{i}"),
+            None => Ok(()),
+        }
     }
+}
+
+/// The elements of a value that may be one thing or a list of things, each with its [`At`].
+pub(crate) fn items(v: Option<&Json>) -> impl Iterator<Item = (At, &Json)> + Clone {
+    let (list, single): (&[Json], Option<&Json>) = match v {
+        None | Some(Json::Null) => (&[], None),
+        Some(Json::Array(a)) => (a.as_slice(), None),
+        Some(x) => (&[], Some(x)),
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, x)| (At(Some(i)), x))
+        .chain(single.map(|x| (At(None), x)))
 }
 
 /// What a boolean property is, as far as synth time knows.
@@ -197,7 +211,6 @@ pub(crate) fn lb_attribute(
     key: &str,
 ) -> Option<String> {
     items(r.get("LoadBalancerAttributes"))
-        .into_iter()
         .find(|(_, a)| a.get("Key").and_then(Json::as_str) == Some(key))
         .and_then(|(_, a)| a.get("Value").and_then(|v| ctx.resolve_str(v)))
 }
@@ -213,19 +226,30 @@ pub(crate) fn in_cluster(r: &ResourceView<'_>) -> bool {
     r.get("DBClusterIdentifier").is_some()
 }
 
-/// An identity policy document in a template: the resource, the property path of the
-/// document, and the document.
+/// An identity policy document in a template: the resource, where the document is, and the
+/// document.
 pub(crate) struct PolicyDoc<'a> {
     /// The resource holding it.
     pub resource: ResourceView<'a>,
-    /// `Policies.0.PolicyDocument` or `PolicyDocument`.
-    pub path: String,
+    /// The position in `Policies`, or `None` for a policy resource's `PolicyDocument`.
+    pub inline: Option<At>,
     /// The document.
     pub doc: &'a Json,
 }
 
+impl PolicyDoc<'_> {
+    /// `Policies.0.PolicyDocument` or `PolicyDocument`.
+    pub fn path(&self) -> String {
+        match self.inline {
+            Some(at) => format!("Policies{at}.PolicyDocument"),
+            None => "PolicyDocument".to_owned(),
+        }
+    }
+}
+
 /// Types whose `Policies` list holds inline identity policies.
-const INLINE_HOLDERS: [&str; 3] = ["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"];
+pub(crate) const INLINE_HOLDERS: [&str; 3] =
+    ["AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"];
 /// Types whose `PolicyDocument` is an identity policy.
 const POLICY_TYPES: [&str; 5] = [
     "AWS::IAM::Policy",
@@ -240,40 +264,40 @@ const POLICY_TYPES: [&str; 5] = [
 /// policies and are not returned.
 pub(crate) fn identity_policies<'a>(ctx: &RuleContext<'a>) -> Vec<PolicyDoc<'a>> {
     let mut out = Vec::new();
-    for r in ctx.resources() {
-        if INLINE_HOLDERS.contains(&r.type_name) {
-            for (suffix, p) in items(r.get("Policies")) {
+    for ty in INLINE_HOLDERS {
+        for r in ctx.resources_of_type(ty) {
+            for (at, p) in items(r.get("Policies")) {
                 if let Some(doc) = p.get("PolicyDocument") {
                     out.push(PolicyDoc {
                         resource: r,
-                        path: format!("Policies{suffix}.PolicyDocument"),
+                        inline: Some(at),
                         doc,
                     });
                 }
             }
-        } else if POLICY_TYPES.contains(&r.type_name)
-            && let Some(doc) = r.get("PolicyDocument")
-        {
-            out.push(PolicyDoc {
-                resource: r,
-                path: "PolicyDocument".to_owned(),
-                doc,
-            });
+        }
+    }
+    for ty in POLICY_TYPES {
+        for r in ctx.resources_of_type(ty) {
+            if let Some(doc) = r.get("PolicyDocument") {
+                out.push(PolicyDoc {
+                    resource: r,
+                    inline: None,
+                    doc,
+                });
+            }
         }
     }
     out
 }
 
-/// The `Allow` statements of a policy document, with their paths below the document.
+/// The `Allow` statements of a policy document, with their positions in `Statement`.
 pub(crate) fn allow_statements<'a>(
     ctx: &RuleContext<'_>,
     doc: &'a Json,
-) -> Vec<(String, &'a Json)> {
+) -> impl Iterator<Item = (At, &'a Json)> {
     items(doc.get("Statement"))
-        .into_iter()
-        .filter(|(_, s)| str_is(ctx, s.get("Effect"), "Allow") && s.is_object())
-        .map(|(suffix, s)| (format!("Statement{suffix}"), s))
-        .collect()
+        .filter(move |(_, s)| s.is_object() && str_is(ctx, s.get("Effect"), "Allow"))
 }
 
 /// One environment variable of a container or function.
@@ -284,10 +308,31 @@ pub(crate) struct EnvVar<'a> {
     pub name: &'a str,
     /// Its value.
     pub value: &'a Json,
+    /// Where it is: an ECS container's `Environment` entry, or a Lambda variable.
+    at: EnvAt,
+}
+
+enum EnvAt {
+    Container(At, At),
+    Lambda,
+}
+
+impl EnvVar<'_> {
     /// The property path of the name.
-    pub name_path: String,
+    pub fn name_path(&self) -> String {
+        match self.at {
+            EnvAt::Container(c, e) => format!("ContainerDefinitions{c}.Environment{e}.Name"),
+            EnvAt::Lambda => format!("Environment.Variables.{}", self.name),
+        }
+    }
+
     /// The property path of the value.
-    pub value_path: String,
+    pub fn value_path(&self) -> String {
+        match self.at {
+            EnvAt::Container(c, e) => format!("ContainerDefinitions{c}.Environment{e}.Value"),
+            EnvAt::Lambda => format!("Environment.Variables.{}", self.name),
+        }
+    }
 }
 
 /// Every plain environment variable: ECS container `Environment` entries and Lambda
@@ -297,32 +342,27 @@ pub(crate) fn env_vars<'a>(ctx: &RuleContext<'a>) -> Vec<EnvVar<'a>> {
     for r in ctx.resources_of_type("AWS::ECS::TaskDefinition") {
         for (ci, c) in items(r.get("ContainerDefinitions")) {
             for (ei, kv) in items(c.get("Environment")) {
-                let (Some(name), Some(value)) =
+                if let (Some(name), Some(value)) =
                     (kv.get("Name").and_then(Json::as_str), kv.get("Value"))
-                else {
-                    continue;
-                };
-                let base = format!("ContainerDefinitions{ci}.Environment{ei}");
-                out.push(EnvVar {
-                    resource: r,
-                    name,
-                    value,
-                    name_path: format!("{base}.Name"),
-                    value_path: format!("{base}.Value"),
-                });
+                {
+                    out.push(EnvVar {
+                        resource: r,
+                        name,
+                        value,
+                        at: EnvAt::Container(ci, ei),
+                    });
+                }
             }
         }
     }
     for r in ctx.resources_of_type("AWS::Lambda::Function") {
         if let Some(vars) = r.get("Environment.Variables").and_then(Json::as_object) {
             for (name, value) in vars {
-                let path = format!("Environment.Variables.{name}");
                 out.push(EnvVar {
                     resource: r,
                     name,
                     value,
-                    name_path: path.clone(),
-                    value_path: path,
+                    at: EnvAt::Lambda,
                 });
             }
         }
