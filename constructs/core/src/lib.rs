@@ -15,8 +15,10 @@
 //! ```
 
 pub mod app;
+pub mod assertions;
 pub mod diagnostics;
 pub mod logical_id;
+pub mod prelude;
 pub mod resource;
 pub mod rules;
 pub mod schema;
