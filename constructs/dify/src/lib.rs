@@ -13,6 +13,7 @@ pub mod database;
 pub mod ingress;
 pub mod migration;
 pub mod network;
+pub mod prelude;
 pub mod stack;
 pub mod storage;
 pub mod task;
