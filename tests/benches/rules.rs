@@ -5,7 +5,9 @@
 use cfn_core::rules::run;
 use cfn_rules::{Profile, default_pack};
 use criterion::{Criterion, criterion_group, criterion_main};
-use integration_tests::guarded_stack;
+use dify_constructs::DifyStack;
+use dify_constructs::config::Environment;
+use integration_tests::{guarded_stack, workspace_root};
 
 fn rules(c: &mut Criterion) {
     let stack = guarded_stack(100);
@@ -20,6 +22,19 @@ fn rules(c: &mut Criterion) {
     c.bench_function("default pack (non-production) over 100 resources", |b| {
         b.iter(|| run(&stack, &template, &dev).findings.len())
     });
+    // A real template: Dify production (145 resources, one suppression).
+    let envs = Environment::load_dir(&workspace_root().join("apps/dify-app/environments"))
+        .unwrap_or_default();
+    if let Some(prd) = envs.iter().find(|e| e.name == "prd") {
+        let dify = DifyStack::build(prd).stack;
+        let (template, _) = dify.build_template();
+        let pack = dify
+            .guardrails()
+            .map_or_else(|| default_pack(Profile::Production), |g| g.pack.clone());
+        c.bench_function("default pack (production) over dify-prd", |b| {
+            b.iter(|| run(&dify, &template, &pack).suppressed.len())
+        });
+    }
 }
 
 criterion_group!(benches, rules);
