@@ -1,0 +1,23 @@
+//! A platform team's own Dify app, built on the library the way a team outside this
+//! repository would build it:
+//!
+//! - [`platform`]: the Dify constructs composed one by one in the team's own stack, with its
+//!   defaults (a log-retention floor), guardrails (the default pack plus a rule of its own)
+//!   and two escape hatches (a property override and a typed props edit);
+//! - [`waf`]: a construct of its own, a WAFv2 web ACL in front of Dify's load balancer;
+//! - [`guardrails`]: its rule, `team-alb-waf`;
+//! - [`project`]: its environments and synthesis, for the `cfn-deploy` CLI (`main.rs`).
+//!
+//! ```text
+//! cargo run -p platform-example -- synth        # writes apps/platform-example/cfn-out/
+//! cargo run -p platform-example -- diff dev
+//! cargo run -p platform-example -- deploy dev
+//! ```
+//!
+//! Its tests (`apps/platform-example/tests/`) assert on its templates with
+//! `cfn_core::assertions`.
+
+pub mod guardrails;
+pub mod platform;
+pub mod project;
+pub mod waf;

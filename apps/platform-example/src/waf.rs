@@ -1,0 +1,228 @@
+//! `AlbWaf`: a construct of the platform team's own — a WAFv2 web ACL in front of an
+//! application load balancer, with AWS managed rule groups and a per-IP rate limit.
+//!
+//! It is built exactly like the Dify constructs: a function of a scope, an id, its settings and
+//! the typed handle of what it protects, returning typed handles. Its resources get construct
+//! paths, logical IDs, inherited tags, schema validation and guardrails like every other.
+//!
+//! ```
+//! use cfn_core::prelude::*;
+//! use cfn_resources::elasticloadbalancingv2 as elbv2;
+//! use platform_example::waf::{AlbWaf, WafSettings};
+//!
+//! let mut stack = Stack::new("Demo");
+//! let mut root = stack.root();
+//! let alb = root.add(
+//!     "Alb",
+//!     elbv2::LoadBalancer::new().subnets(vec!["subnet-1", "subnet-2"]),
+//! );
+//! let waf = AlbWaf::new(&mut root, "Waf", &WafSettings::default(), &alb)?;
+//! let template = Template::from_stack(&stack);
+//! template.has_resource_properties(
+//!     "AWS::WAFv2::WebACLAssociation",
+//!     serde_json::json!({"ResourceArn": alb.load_balancer_arn(), "WebACLArn": waf.web_acl.arn()}),
+//! );
+//! # Ok::<(), platform_example::waf::WafError>(())
+//! ```
+
+use cfn_core::{Handle, Scope};
+use cfn_resources::elasticloadbalancingv2::LoadBalancerHandle;
+use cfn_resources::wafv2::web_acl::{
+    AllowAction, BlockAction, CountAction, DefaultAction, ManagedRuleGroupStatement,
+    OverrideAction, RateBasedStatement, Rule, RuleAction, RuleActionOverride, Statement,
+    VisibilityConfig,
+};
+use cfn_resources::wafv2::{WebAcl, WebAclAssociation, WebAclAssociationHandle, WebAclHandle};
+use serde_json::json;
+use thiserror::Error;
+
+/// AWS's bounds on a rate-based rule's limit (requests per evaluation window per client IP).
+pub const RATE_LIMIT_RANGE: std::ops::RangeInclusive<i64> = 10..=2_000_000_000;
+
+/// An AWS managed rule group, and the rules of it that only count instead of blocking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManagedGroup {
+    /// The group's name (`AWSManagedRulesCommonRuleSet`).
+    pub name: String,
+    /// Rules of the group that count matches instead of blocking them.
+    pub count_only_rules: Vec<String>,
+}
+
+impl ManagedGroup {
+    /// A group whose every rule blocks.
+    pub fn new(name: impl Into<String>) -> Self {
+        ManagedGroup {
+            name: name.into(),
+            count_only_rules: Vec::new(),
+        }
+    }
+
+    /// Makes a rule of the group count instead of block.
+    pub fn count_only(mut self, rule: impl Into<String>) -> Self {
+        self.count_only_rules.push(rule.into());
+        self
+    }
+}
+
+/// What the web ACL does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WafSettings {
+    /// Requests one client IP may make per 5 minutes before it is blocked.
+    pub rate_limit: i64,
+    /// AWS managed rule groups, evaluated in this order after the rate limit.
+    pub managed_groups: Vec<ManagedGroup>,
+    /// Count instead of block, everywhere: see what the rules would block before enforcing
+    /// them (a WAF's first weeks in front of an existing application).
+    pub count_only: bool,
+}
+
+impl Default for WafSettings {
+    /// 2,000 requests per IP per 5 minutes; the IP reputation list, the common rule set and
+    /// known bad inputs, blocking. Two common rules only count, because Dify trips them in
+    /// normal use: `SizeRestrictions_BODY` (bodies over 8 KB: file uploads, long prompts,
+    /// workflow graphs) and `CrossSiteScripting_BODY` (workflow code nodes and HTML in prompts).
+    fn default() -> Self {
+        WafSettings {
+            rate_limit: 2_000,
+            managed_groups: vec![
+                ManagedGroup::new("AWSManagedRulesAmazonIpReputationList"),
+                ManagedGroup::new("AWSManagedRulesCommonRuleSet")
+                    .count_only("SizeRestrictions_BODY")
+                    .count_only("CrossSiteScripting_BODY"),
+                ManagedGroup::new("AWSManagedRulesKnownBadInputsRuleSet"),
+            ],
+            count_only: false,
+        }
+    }
+}
+
+/// Why WAF settings were refused.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum WafError {
+    /// The rate limit is outside AWS's bounds.
+    #[error("rate limit {0} is outside {min}..={max} requests per 5 minutes", min = RATE_LIMIT_RANGE.start(), max = RATE_LIMIT_RANGE.end())]
+    RateLimit(i64),
+    /// A managed group is listed twice (WAF rejects duplicate rule names at deploy time).
+    #[error("managed rule group '{0}' is listed twice")]
+    DuplicateGroup(String),
+    /// A managed group has no name.
+    #[error("a managed rule group has an empty name")]
+    EmptyGroupName,
+}
+
+impl WafSettings {
+    /// Checks what the registry schema cannot: duplicates and empty names (the schema's
+    /// bounds and patterns are checked again at synthesis, like every property).
+    pub fn validate(&self) -> Result<(), WafError> {
+        if !RATE_LIMIT_RANGE.contains(&self.rate_limit) {
+            return Err(WafError::RateLimit(self.rate_limit));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for g in &self.managed_groups {
+            if g.name.trim().is_empty() {
+                return Err(WafError::EmptyGroupName);
+            }
+            if !seen.insert(g.name.as_str()) {
+                return Err(WafError::DuplicateGroup(g.name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The web ACL and its association with the load balancer.
+#[derive(Clone, Debug)]
+pub struct AlbWaf {
+    /// The web ACL.
+    pub web_acl: WebAclHandle,
+    /// The association with the load balancer.
+    pub association: WebAclAssociationHandle,
+}
+
+impl AlbWaf {
+    /// Creates the web ACL (regional, default action allow) and associates it with
+    /// `load_balancer`. CloudWatch metrics and sampled requests are on for the ACL and each
+    /// rule, named `<stack>-<rule>`.
+    pub fn new(
+        scope: &mut Scope<'_>,
+        id: &str,
+        settings: &WafSettings,
+        load_balancer: &LoadBalancerHandle,
+    ) -> Result<AlbWaf, WafError> {
+        settings.validate()?;
+        let prefix = scope.stack_ref().name().to_owned();
+        let metrics = |name: &str| VisibilityConfig::new(true, format!("{prefix}-{name}"), true);
+        let mut s = scope.child(id);
+
+        let rate_action = if settings.count_only {
+            RuleAction::new().count(CountAction::new())
+        } else {
+            RuleAction::new().block(BlockAction::new())
+        };
+        let mut rules = vec![
+            Rule::new(
+                "RateLimitPerIp",
+                0,
+                Statement::new()
+                    .rate_based_statement(RateBasedStatement::new("IP", settings.rate_limit)),
+                metrics("RateLimitPerIp"),
+            )
+            .action(rate_action),
+        ];
+        for (i, group) in settings.managed_groups.iter().enumerate() {
+            let mut statement = ManagedRuleGroupStatement::new(group.name.as_str(), "AWS");
+            if !group.count_only_rules.is_empty() {
+                statement = statement.rule_action_overrides(
+                    group
+                        .count_only_rules
+                        .iter()
+                        .map(|r| {
+                            RuleActionOverride::new(
+                                RuleAction::new().count(CountAction::new()),
+                                r.as_str(),
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let override_action = if settings.count_only {
+                OverrideAction::new().count(json!({}))
+            } else {
+                OverrideAction::new().none(json!({}))
+            };
+            rules.push(
+                Rule::new(
+                    group.name.as_str(),
+                    i64::try_from(i + 1).unwrap_or(i64::MAX),
+                    Statement::new().managed_rule_group_statement(statement),
+                    metrics(&group.name),
+                )
+                .override_action(override_action),
+            );
+        }
+
+        let web_acl = s.add(
+            "Acl",
+            WebAcl::new(
+                DefaultAction::new().allow(AllowAction::new()),
+                "REGIONAL",
+                metrics("WebAcl"),
+            )
+            .description("Dify load balancer - AWS managed rules and a per-IP rate limit")
+            .rules(rules),
+        );
+        let association = s.add(
+            "Association",
+            WebAclAssociation::new(load_balancer.load_balancer_arn(), web_acl.arn()),
+        );
+        Ok(AlbWaf {
+            web_acl,
+            association,
+        })
+    }
+
+    /// The web ACL's logical ID (for `DependsOn` or a test).
+    pub fn logical_id(&self) -> &str {
+        self.web_acl.logical_id()
+    }
+}
