@@ -723,17 +723,46 @@ fn kind(v: &Json) -> &'static str {
 
 /// Compiles a schema pattern once per process. Patterns the `regex` crate cannot express
 /// (look-around, back-references) are skipped rather than guessed at.
-pub(crate) fn pattern(p: &'static str) -> Option<Arc<Regex>> {
+/// A compiled schema pattern.
+#[derive(Debug)]
+pub(crate) enum Pattern {
+    /// Compiled with ASCII classes, as ECMA-262 reads `\w`, `\d` and `\b` (and much cheaper
+    /// to compile than Unicode classes under counted repetition such as `{1,512}`).
+    Ascii(regex::bytes::Regex),
+    /// Patterns that need Unicode (`\p{L}` and the like).
+    Unicode(Regex),
+}
+
+impl Pattern {
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Ascii(r) => r.is_match(s.as_bytes()),
+            Pattern::Unicode(r) => r.is_match(s),
+        }
+    }
+
+    fn compile(p: &str) -> Option<Pattern> {
+        let p = ecma_to_rust(p);
+        regex::bytes::RegexBuilder::new(&p)
+            .unicode(false)
+            .build()
+            .map(Pattern::Ascii)
+            .or_else(|_| Regex::new(&p).map(Pattern::Unicode))
+            .ok()
+    }
+}
+
+pub(crate) fn pattern(p: &'static str) -> Option<Arc<Pattern>> {
     // Keyed by the pattern's address: patterns are static schema data, so the address names
     // the text, and hashing it is cheaper than hashing the text. The compiled regex is shared
     // through an Arc because cloning a Regex gives the clone a new (empty) matching cache.
-    type Cache = HashMap<(usize, usize), Option<Arc<Regex>>>;
+    type Cache = HashMap<(usize, usize), Option<Arc<Pattern>>>;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache
         .entry((p.as_ptr() as usize, p.len()))
-        .or_insert_with(|| Regex::new(&ecma_to_rust(p)).ok().map(Arc::new))
+        .or_insert_with(|| Pattern::compile(p).map(Arc::new))
         .clone()
 }
 
@@ -798,6 +827,16 @@ mod tests {
         assert!(Regex::new(&ecma_to_rust("^[^a-z]--[0-9]~~$")).is_ok());
         let z = Regex::new(&ecma_to_rust(r"^[a-z]{1,3}\Z")).unwrap();
         assert!(z.is_match("abc") && !z.is_match("abcd"));
+        let word = Pattern::compile(r"^\w+$").unwrap();
+        assert!(
+            word.is_match("abc_1") && !word.is_match("é"),
+            "ECMA \\w is ASCII"
+        );
+        assert!(matches!(
+            Pattern::compile(r"^\p{L}+$"),
+            Some(Pattern::Unicode(_))
+        ));
+        assert!(Pattern::compile(r"^\p{L}+$").unwrap().is_match("é"));
         let print = Regex::new(&ecma_to_rust(r"^\p{Print}+$")).unwrap();
         assert!(print.is_match("a b") && !print.is_match("a\u{7}"));
     }

@@ -106,7 +106,12 @@ pub(super) fn synth<P: Project + ?Sized>(
     let mut failed = Vec::new();
     for env in envs {
         match run.synth(&env) {
-            Ok(o) => done.push((env, o)),
+            Ok(mut o) => {
+                // Writing needs only the text; the JSON tree is the bulk of a synthesized
+                // stack's memory, and every environment is held until all are written.
+                o.stack.template = serde_json::Value::Null;
+                done.push((env, o));
+            }
             Err(e) => failed.push(e),
         }
     }
