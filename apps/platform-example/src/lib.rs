@@ -21,3 +21,8 @@ pub mod guardrails;
 pub mod platform;
 pub mod project;
 pub mod waf;
+
+/// The guide to writing a construct (`docs/writing-constructs.md`), included here so that its
+/// Rust examples compile and run as doctests.
+#[doc = include_str!("../../../docs/writing-constructs.md")]
+pub mod guide {}

@@ -404,21 +404,43 @@ fn array_with(pattern: &Json, actual: Option<&Json>, path: &str, out: &mut Vec<M
     let mut owner = vec![None; elems.len()];
     for (i, p) in items.iter().enumerate() {
         let mut seen = vec![false; elems.len()];
-        if !augment(i, &fits, &mut owner, &mut seen) {
-            let why = if fits[i].is_empty() {
-                "no element matches it"
-            } else {
-                "the elements that match it are taken by other expected elements"
-            };
+        if augment(i, &fits, &mut owner, &mut seen) {
+            continue;
+        }
+        if !fits[i].is_empty() {
             out.push(Mismatch {
                 path: path.to_owned(),
                 message: format!(
-                    "expected an array containing {} (Match::array_with), but {why}; found {}",
+                    "expected an array containing {} (Match::array_with), but the elements that match it are taken by other expected elements; found {}",
                     render(p),
                     short(&Json::Array(elems.clone()))
                 ),
             });
+            continue;
         }
+        // Nothing matches: show how the closest element differs, at full paths.
+        let closest = elems
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                let mut m = Vec::new();
+                check(p, Some(e), Mode::Partial, &format!("{path}[{j}]"), &mut m);
+                (j, m)
+            })
+            .min_by_key(|(_, m)| m.len());
+        let (detail, inner) = match closest {
+            Some((j, m)) => (format!("; the closest is [{j}]:"), m),
+            None => (" (the array is empty)".to_owned(), Vec::new()),
+        };
+        out.push(Mismatch {
+            path: path.to_owned(),
+            message: format!(
+                "expected an array containing {} (Match::array_with), but none of its {} element(s) matches it{detail}",
+                render(p),
+                elems.len()
+            ),
+        });
+        out.extend(inner);
     }
 }
 
@@ -1107,11 +1129,20 @@ mod tests {
             json!(Match::array_with(json!({"Value": "prd"}))),
             tags.clone(),
         );
-        let m = fails(json!(Match::array_with(json!([{"Key": "team"}]))), tags);
+        let m = fails(
+            json!(Match::array_with(json!([{"Key": "env", "Value": "dev"}]))),
+            tags,
+        );
+        assert_eq!(
+            m[0].message,
+            r#"expected an array containing {"Key": "env", "Value": "dev"} (Match::array_with), but none of its 2 element(s) matches it; the closest is [1]:"#
+        );
+        // The closest element's differences follow, at full paths.
+        assert_eq!(m[1].path, "[1].Value");
+        assert_eq!(m[1].message, r#"expected "dev", found "prd""#);
+        let m = fails(json!(Match::array_with(json!([1]))), json!([]));
         assert!(
-            m[0].message.starts_with(
-                r#"expected an array containing {"Key": "team"} (Match::array_with), but no element matches it"#
-            ),
+            m[0].message.ends_with("(the array is empty)"),
             "{}",
             m[0].message
         );
