@@ -57,9 +57,13 @@ print("bootstrap: role, databases and extensions are in place")
 "#;
 
 /// The custom resource handler: start the task, wait for it to stop, report its exit codes.
+/// During a rollback, or a deliberate downgrade of `images.dify_version`, it reports success
+/// without running anything: the older image's migration would run against the already newer
+/// schema, and Dify's migrations only move forward. Tested in `tests/tests/migration_handler.rs` with boto3 stubbed.
 pub const HANDLER: &str = r#"import json, time, urllib.request
 import boto3
 ecs = boto3.client("ecs")
+cfn = boto3.client("cloudformation")
 def reply(event, status, reason, physical_id):
     body = json.dumps({"Status": status, "Reason": reason[:3500], "PhysicalResourceId": physical_id,
                        "StackId": event["StackId"], "RequestId": event["RequestId"],
@@ -67,12 +71,30 @@ def reply(event, status, reason, physical_id):
     req = urllib.request.Request(event["ResponseURL"], data=body, method="PUT",
                                  headers={"Content-Type": ""})
     urllib.request.urlopen(req, timeout=30)
+def version(v):
+    try:
+        return tuple(int(x) for x in v.split("-")[0].split("."))
+    except (AttributeError, ValueError):
+        return None
+def downgrade(event):
+    new = version(event["ResourceProperties"].get("DifyVersion"))
+    old = version(event.get("OldResourceProperties", {}).get("DifyVersion"))
+    return new is not None and old is not None and new < old
+def rolling_back(event):
+    stacks = cfn.describe_stacks(StackName=event["StackId"])["Stacks"]
+    return bool(stacks) and stacks[0]["StackStatus"].endswith("ROLLBACK_IN_PROGRESS")
 def handler(event, context):
     physical_id = event.get("PhysicalResourceId") or "dify-migration"
     if event["RequestType"] == "Delete":
         return reply(event, "SUCCESS", "nothing to undo", physical_id)
     p = event["ResourceProperties"]
     try:
+        # A rollback brings back the previous image; its upgrade-db would run against a schema
+        # that is already newer. Migrations only move forward: leave the schema as it is.
+        if event["RequestType"] == "Update" and rolling_back(event):
+            return reply(event, "SUCCESS", "rollback: schema kept as migrated", physical_id)
+        if event["RequestType"] == "Update" and downgrade(event):
+            return reply(event, "SUCCESS", "downgrade: schema kept as migrated", physical_id)
         started = ecs.run_task(cluster=p["Cluster"], taskDefinition=p["TaskDefinition"],
             launchType="FARGATE", count=1, startedBy="cloudformation",
             networkConfiguration={"awsvpcConfiguration": {"subnets": p["Subnets"],
@@ -225,6 +247,11 @@ impl Migration {
                         "Resource": fns::sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/*"),
                         "Condition": {"ArnEquals": {"ecs:cluster": cluster.arn()}}
                     }, {
+                        "Sid": "SeeRollbacks",
+                        "Effect": "Allow",
+                        "Action": "cloudformation:DescribeStacks",
+                        "Resource": cfn_core::pseudo::stack_id()
+                    }, {
                         "Sid": "PassTaskRoles",
                         "Effect": "Allow",
                         "Action": "iam:PassRole",
@@ -275,7 +302,8 @@ impl Migration {
                 "TaskDefinition": task.definition.reference(),
                 "Subnets": subnets,
                 "SecurityGroups": [security_group.group_id()],
-                "LogGroup": task.log_group.reference()
+                "LogGroup": task.log_group.reference(),
+                "DifyVersion": w.env.images.dify_version
             }),
         );
         Migration {
