@@ -519,6 +519,23 @@ impl Scope<'_> {
             .insert(key.into(), value.into());
     }
 
+    /// Reports a problem a construct found in its own inputs, at this construct's path. It is
+    /// listed with everything validation finds, and an error fails synthesis — the same powers
+    /// the library's own checks have, without a `Result` at every call.
+    pub fn report(
+        &mut self,
+        severity: crate::Severity,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
+        let path = self.path().to_owned();
+        let d = match severity {
+            crate::Severity::Error => Diagnostic::error(code, path, message),
+            crate::Severity::Warning => Diagnostic::warning(code, path, message),
+        };
+        self.stack.problems.push(d);
+    }
+
     /// Suppresses a guardrail rule for this construct and everything below it. The reason is
     /// mandatory (at least 10 characters): it is written into the template's metadata for
     /// reviewers and scanners, and listed by `synth`.

@@ -640,3 +640,29 @@ fn replacement_prediction_uses_create_only_paths() {
     assert_eq!(THING.replaces_on_change("Name"), Replacement::Always);
     assert_eq!(THING.replaces_on_change("Size"), Replacement::Never);
 }
+
+#[test]
+fn constructs_report_their_own_problems_at_their_path() {
+    let mut stack = Stack::new("S");
+    let mut root = stack.root();
+    let mut waf = root.child("Waf");
+    waf.report(
+        cfn_core::Severity::Warning,
+        "waf-count-only",
+        "rules only count requests here",
+    );
+    waf.report(
+        cfn_core::Severity::Error,
+        "waf-no-rules",
+        "a web ACL needs at least one rule",
+    );
+    let errs = errors(stack.synth().unwrap_err());
+    assert_eq!(codes(&errs), vec!["waf-no-rules"]);
+    assert_eq!(errs[0].construct_path, "S/Waf");
+    let mut ok = Stack::new("T");
+    ok.root()
+        .child("Waf")
+        .report(cfn_core::Severity::Warning, "w", "just so you know");
+    let out = ok.synth().unwrap();
+    assert_eq!(codes(&out.diagnostics), vec!["w"]);
+}

@@ -125,8 +125,10 @@ impl DifyStack {
     }
 }
 
-/// The production data key: Aurora, ElastiCache, secrets, Performance Insights and logs.
-fn data_key(root: &mut Scope<'_>, env: &Environment) -> kms::KeyHandle {
+/// The production data key (a `DataKey` child of `root`): Aurora, ElastiCache, secrets,
+/// Performance Insights and `/dify/*` log groups. Rotated, retained, aliased
+/// `alias/<stack>-data`.
+pub fn data_key(root: &mut Scope<'_>, env: &Environment) -> kms::KeyHandle {
     let mut s = root.child("DataKey");
     let key = s.add(
         "Key",
@@ -162,9 +164,10 @@ fn data_key(root: &mut Scope<'_>, env: &Environment) -> kms::KeyHandle {
     key
 }
 
-/// The account ALB log delivery writes as, in regions opened before August 2022; newer regions
-/// use the log-delivery service principal (the bucket's default).
-fn elb_log_principal(region: &str) -> Option<JsonValue> {
+/// The principal ALB log delivery writes as, for the access-log bucket's policy: the regional
+/// Elastic Load Balancing account in regions opened before August 2022, `None` for newer
+/// regions (which use the log-delivery service principal, `DifyStorage`'s default).
+pub fn elb_log_principal(region: &str) -> Option<JsonValue> {
     let account = match region {
         "us-east-1" => "127311923021",
         "us-east-2" => "033677994240",
@@ -193,9 +196,10 @@ fn elb_log_principal(region: &str) -> Option<JsonValue> {
     Some(json!({ "AWS": format!("arn:aws:iam::{account}:root") }))
 }
 
-/// Operational alarms: load balancer 5xx, database CPU and memory, cache memory. Deployment
-/// alarms (target 5xx, unhealthy targets) live with each service.
-fn alarms(
+/// Operational alarms (an `Alarms` child of `root`): load balancer 5xx, database CPU and
+/// memory (or ACU use), cache memory per node, to the environment's topic. Deployment alarms
+/// (target 5xx, unhealthy targets) live with each service.
+pub fn alarms(
     root: &mut Scope<'_>,
     env: &Environment,
     ingress: &DifyIngress,
