@@ -365,11 +365,12 @@ impl Wiring<'_> {
             Component::SsrfProxy => {
                 let mut s = ContainerSpec::new("ssrf_proxy", images.ssrf_proxy.clone());
                 // No bind mounts on Fargate: the config travels in the task definition and
-                // is written before squid starts.
+                // is written before squid starts. Squid itself is started (not the image's
+                // entry script) so nothing depends on how the image wraps it.
                 s.environment = vec![("SQUID_CONF".into(), SQUID_CONF.into())];
                 s.entry_point = Some(vec!["/bin/sh".into(), "-c".into()]);
                 s.command = Some(vec![
-                    "printf '%s\\n' \"$SQUID_CONF\" > /etc/squid/squid.conf && exec entrypoint.sh -f /etc/squid/squid.conf -NYC".into(),
+                    "printf '%s\\n' \"$SQUID_CONF\" > /etc/squid/squid.conf && exec /usr/sbin/squid -f /etc/squid/squid.conf -NYC".into(),
                 ]);
                 s
             }
@@ -403,4 +404,6 @@ http_port 3128
 cache deny all
 request_body_max_size 100 MB
 coredump_dir /var/spool/squid
+access_log stdio:/dev/stdout
+cache_log /dev/stderr
 ";
