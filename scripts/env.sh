@@ -17,6 +17,7 @@ ensure_venv() {
         echo "$want" > "$stamp"
     fi
     export CFN_LINT="$VENV/bin/cfn-lint"
+    export PYTHON="$VENV/bin/python"
     export CHECKOV="$VENV/bin/checkov"
     export AWS_CLI="$VENV/bin/aws"
     export CFN_SCHEMAS_DIR
@@ -46,4 +47,24 @@ stop_moto() {
         kill "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
     fi
+}
+
+# Starts the machine's PostgreSQL (Debian's packages) for the migration bootstrap test, with a
+# superuser the test uses to create its own roles and databases, and a stub `vector` extension
+# when pgvector is not packaged (the test checks the bootstrap's SQL, not pgvector). Root only:
+# it installs packages and writes into the server's extension directory. Exports PGTEST_*.
+ensure_postgres() {
+    if ! command -v pg_lsclusters >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    fi
+    local ver ext
+    ver="$(ls /etc/postgresql | sort -V | tail -n 1)"
+    pg_ctlcluster "$ver" main start 2>/dev/null || true
+    ext="/usr/share/postgresql/$ver/extension"
+    if [ ! -f "$ext/vector.control" ]; then
+        printf "comment = 'stub of pgvector for tests'\ndefault_version = '0.0.0'\nrelocatable = true\ntrusted = true\n" > "$ext/vector.control"
+        echo "-- stub: no objects" > "$ext/vector--0.0.0.sql"
+    fi
+    runuser -u postgres -- psql -q -c "DO \$\$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ci_admin') THEN CREATE ROLE ci_admin SUPERUSER LOGIN PASSWORD 'ci_admin'; END IF; END\$\$;" >/dev/null
+    export PGTEST_HOST=127.0.0.1 PGTEST_PORT=5432 PGTEST_USER=ci_admin PGTEST_PASSWORD=ci_admin
 }
