@@ -2,36 +2,10 @@
 //! A diagnostic tool for the validator's regex handling.
 #![allow(missing_docs)]
 
-use cfn_core::schema::{PropSpec, Shape};
 use std::time::Instant;
 
-fn collect(props: &'static [PropSpec], out: &mut Vec<&'static str>, depth: usize) {
-    if depth > 12 {
-        return;
-    }
-    for p in props {
-        shape(&p.shape, out, depth);
-    }
-}
-
-fn shape(s: &'static Shape, out: &mut Vec<&'static str>, depth: usize) {
-    match s {
-        Shape::String(rule) => out.extend(rule.pattern),
-        Shape::List { item, .. } | Shape::Map(item) => shape(item, out, depth + 1),
-        Shape::Object { properties, .. } => collect(properties, out, depth + 1),
-        _ => {}
-    }
-}
-
 fn main() {
-    let mut patterns = Vec::new();
-    for t in cfn_resources::TYPE_NAMES {
-        if let Some(s) = cfn_resources::schema_for(t) {
-            collect(s.properties, &mut patterns, 0);
-        }
-    }
-    patterns.sort_unstable();
-    patterns.dedup();
+    let patterns = integration_tests::registry_patterns();
     let mut costs: Vec<(u128, &str)> = patterns
         .iter()
         .map(|p| {

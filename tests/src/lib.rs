@@ -558,3 +558,62 @@ pub fn write_temp(name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     path
 }
+
+/// Runs checkov (CloudFormation framework, no downloads) on one template file and returns its
+/// report (the first one when checkov prints a list).
+pub fn checkov(checkov: &Path, file: &Path) -> serde_json::Value {
+    let run = Command::new(checkov)
+        .args([
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--quiet",
+            "-o",
+            "json",
+            "-f",
+        ])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", checkov.display()));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&run.stderr)
+        )
+    });
+    match report {
+        serde_json::Value::Array(mut a) if !a.is_empty() => a.swap_remove(0),
+        other => other,
+    }
+}
+
+/// Every distinct `pattern` in the vendored types' schemas (top level and nested).
+pub fn registry_patterns() -> Vec<&'static str> {
+    use cfn_core::schema::{PropSpec, Shape};
+    fn props(list: &'static [PropSpec], out: &mut Vec<&'static str>, depth: usize) {
+        // Recursive definitions (WAFv2 statements) repeat the same patterns further down.
+        if depth > 12 {
+            return;
+        }
+        for p in list {
+            shape(&p.shape, out, depth);
+        }
+    }
+    fn shape(s: &'static Shape, out: &mut Vec<&'static str>, depth: usize) {
+        match s {
+            Shape::String(rule) => out.extend(rule.pattern),
+            Shape::List { item, .. } | Shape::Map(item) => shape(item, out, depth + 1),
+            Shape::Object { properties, .. } => props(properties, out, depth + 1),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for t in cfn_resources::TYPE_NAMES {
+        if let Some(schema) = cfn_resources::schema_for(t) {
+            props(schema.properties, &mut out, 0);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}

@@ -340,30 +340,7 @@ fn checkov_finds_nothing_unjustified_in_production() {
     };
     let out = DifyStack::build(&env("prd")).stack.synth().unwrap();
     let path = write_temp("checkov-prd", &out.body);
-    let run = std::process::Command::new(checkov)
-        .args([
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--quiet",
-            "-o",
-            "json",
-            "-f",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report: Json = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&run.stderr)
-        )
-    });
-    let report = if report.is_array() {
-        &report[0]
-    } else {
-        &report
-    };
+    let report = integration_tests::checkov(&checkov, &path);
     let failed = &report["results"]["failed_checks"];
     assert_eq!(
         report["summary"]["failed"], 0,

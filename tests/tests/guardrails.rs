@@ -320,30 +320,7 @@ const NOT_APPLICABLE: [(&str, Applies, &str); 6] = [
 /// One failed checkov check: (check ID, logical ID).
 fn checkov_failures(checkov: &std::path::Path, name: &str, body: &str) -> Vec<(String, String)> {
     let path = write_temp(&format!("guardrails-{name}"), body);
-    let run = std::process::Command::new(checkov)
-        .args([
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--quiet",
-            "-o",
-            "json",
-            "-f",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let report: Json = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&run.stderr)
-        )
-    });
-    let report = if report.is_array() {
-        report[0].clone()
-    } else {
-        report
-    };
+    let report = integration_tests::checkov(checkov, &path);
     let mut out: Vec<(String, String)> = report["results"]["failed_checks"]
         .as_array()
         .into_iter()

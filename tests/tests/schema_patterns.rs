@@ -1,36 +1,12 @@
 //! How many of the registry's string patterns synth-time validation can enforce.
 #![allow(missing_docs)]
 
-use cfn_core::schema::{PropSpec, Shape, pattern_is_enforced};
-
-fn collect(props: &'static [PropSpec], out: &mut Vec<&'static str>, depth: usize) {
-    if depth > 12 {
-        return; // recursive definitions (WAFv2 statements) repeat the same patterns
-    }
-    for p in props {
-        shape(&p.shape, out, depth);
-    }
-}
-
-fn shape(s: &'static Shape, out: &mut Vec<&'static str>, depth: usize) {
-    match s {
-        Shape::String(rule) => out.extend(rule.pattern),
-        Shape::List { item, .. } | Shape::Map(item) => shape(item, out, depth + 1),
-        Shape::Object { properties, .. } => collect(properties, out, depth + 1),
-        _ => {}
-    }
-}
+use cfn_core::schema::pattern_is_enforced;
+use integration_tests::registry_patterns;
 
 #[test]
 fn nearly_every_registry_pattern_is_enforced() {
-    let mut patterns = Vec::new();
-    for t in cfn_resources::TYPE_NAMES {
-        if let Some(schema) = cfn_resources::schema_for(t) {
-            collect(schema.properties, &mut patterns, 0);
-        }
-    }
-    patterns.sort_unstable();
-    patterns.dedup();
+    let patterns = registry_patterns();
     let skipped: Vec<&str> = patterns
         .iter()
         .copied()
