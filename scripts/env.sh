@@ -54,7 +54,8 @@ stop_moto() {
 # when pgvector is not packaged (the test checks the bootstrap's SQL, not pgvector). Root only:
 # it installs packages and writes into the server's extension directory. Exports PGTEST_*.
 ensure_postgres() {
-    if ! command -v pg_lsclusters >/dev/null 2>&1; then
+    # A machine may carry only the client (psql); the server brings a cluster in /etc/postgresql.
+    if [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
     fi
     local ver ext
