@@ -315,43 +315,38 @@ fn wire_security_groups(
 ) {
     use Component::*;
     let mut rules = s.child("Rules");
-    for (c, p) in [(Web, 3000), (Api, 5001), (PluginDaemon, 5002)] {
-        d.ingress.connect(
-            &mut rules,
-            &format!("LoadBalancerTo{}", c.camel()),
-            &g[&c],
-            p,
-        );
+    for c in [Web, Api, PluginDaemon] {
+        if let Some(p) = port(c) {
+            d.ingress.connect(
+                &mut rules,
+                &format!("LoadBalancerTo{}", c.camel()),
+                &g[&c],
+                p,
+            );
+        }
     }
-    let internal: [(Component, Component, u16, &str); 8] = [
-        (Api, PluginDaemon, 5002, "api calls the plugin daemon"),
-        (Worker, PluginDaemon, 5002, "worker calls the plugin daemon"),
-        (PluginDaemon, Api, 5001, "plugin daemon calls the inner API"),
-        (Api, Sandbox, 8194, "api runs code in the sandbox"),
-        (Worker, Sandbox, 8194, "worker runs code in the sandbox"),
-        (Api, SsrfProxy, 3128, "api egress through the SSRF proxy"),
-        (
-            Worker,
-            SsrfProxy,
-            3128,
-            "worker egress through the SSRF proxy",
-        ),
-        (
-            Sandbox,
-            SsrfProxy,
-            3128,
-            "sandbox egress through the SSRF proxy",
-        ),
+    // Caller, callee (on the callee's port), why.
+    let internal: [(Component, Component, &str); 8] = [
+        (Api, PluginDaemon, "api calls the plugin daemon"),
+        (Worker, PluginDaemon, "worker calls the plugin daemon"),
+        (PluginDaemon, Api, "plugin daemon calls the inner API"),
+        (Api, Sandbox, "api runs code in the sandbox"),
+        (Worker, Sandbox, "worker runs code in the sandbox"),
+        (Api, SsrfProxy, "api egress through the SSRF proxy"),
+        (Worker, SsrfProxy, "worker egress through the SSRF proxy"),
+        (Sandbox, SsrfProxy, "sandbox egress through the SSRF proxy"),
     ];
-    for (from, to, p, why) in internal {
-        allow(
-            &mut rules,
-            &format!("{}To{}", from.camel(), to.camel()),
-            &g[&to],
-            &g[&from],
-            p,
-            why,
-        );
+    for (from, to, why) in internal {
+        if let Some(p) = port(to) {
+            allow(
+                &mut rules,
+                &format!("{}To{}", from.camel(), to.camel()),
+                &g[&to],
+                &g[&from],
+                p,
+                why,
+            );
+        }
     }
     for c in [Api, Worker, Beat, PluginDaemon] {
         let name = c.camel();

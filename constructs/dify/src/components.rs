@@ -48,14 +48,26 @@ pub struct Wiring<'a> {
     pub network_vpc_id: Value<String>,
 }
 
-/// Container ports.
+/// web (Next.js).
+pub const WEB_PORT: u16 = 3000;
+/// api (gunicorn).
+pub const API_PORT: u16 = 5001;
+/// The plugin daemon.
+pub const PLUGIN_DAEMON_PORT: u16 = 5002;
+/// The sandbox.
+pub const SANDBOX_PORT: u16 = 8194;
+/// The SSRF proxy (squid).
+pub const SSRF_PROXY_PORT: u16 = 3128;
+
+/// Container ports: the one place every port mapping, health check, target group and
+/// security-group rule takes them from.
 pub fn port(c: Component) -> Option<u16> {
     match c {
-        Component::Web => Some(3000),
-        Component::Api => Some(5001),
-        Component::PluginDaemon => Some(5002),
-        Component::Sandbox => Some(8194),
-        Component::SsrfProxy => Some(3128),
+        Component::Web => Some(WEB_PORT),
+        Component::Api => Some(API_PORT),
+        Component::PluginDaemon => Some(PLUGIN_DAEMON_PORT),
+        Component::Sandbox => Some(SANDBOX_PORT),
+        Component::SsrfProxy => Some(SSRF_PROXY_PORT),
         Component::Worker | Component::Beat => None,
     }
 }
@@ -250,7 +262,7 @@ impl Wiring<'_> {
                 s.secrets = self.api_secrets();
                 if c == Component::Api {
                     s.health = Some((
-                        "curl -fsS http://localhost:5001/health || exit 1".into(),
+                        format!("curl -fsS http://localhost:{API_PORT}/health || exit 1"),
                         120,
                     ));
                     s.stop_timeout = 60;
@@ -277,11 +289,11 @@ impl Wiring<'_> {
                     ("TEXT_GENERATION_TIMEOUT_MS".into(), "600000".into()),
                     // Next.js standalone binds to HOSTNAME; the task's own name is not routable.
                     ("HOSTNAME".into(), "0.0.0.0".into()),
-                    ("PORT".into(), "3000".into()),
+                    ("PORT".into(), WEB_PORT.to_string().into()),
                 ];
                 // The web image is Alpine: wget, not curl.
                 s.health = Some((
-                    "wget -q -O /dev/null http://127.0.0.1:3000/ || exit 1".into(),
+                    format!("wget -q -O /dev/null http://127.0.0.1:{WEB_PORT}/ || exit 1"),
                     60,
                 ));
                 s
@@ -289,7 +301,7 @@ impl Wiring<'_> {
             Component::PluginDaemon => {
                 let mut s = ContainerSpec::new("plugin_daemon", images.plugin_daemon());
                 let env: Vec<(&str, Value<String>)> = vec![
-                    ("SERVER_PORT", "5002".into()),
+                    ("SERVER_PORT", PLUGIN_DAEMON_PORT.to_string().into()),
                     (
                         "DIFY_INNER_API_URL",
                         self.internal_url(Component::Api).into(),
@@ -335,7 +347,9 @@ impl Wiring<'_> {
                     ),
                 ];
                 s.health = Some((
-                    "curl -fsS http://localhost:5002/health/check || exit 1".into(),
+                    format!(
+                        "curl -fsS http://localhost:{PLUGIN_DAEMON_PORT}/health/check || exit 1"
+                    ),
                     300,
                 ));
                 s.stop_timeout = 60;
@@ -346,7 +360,7 @@ impl Wiring<'_> {
                 let proxy = self.internal_url(Component::SsrfProxy);
                 s.environment = vec![
                     ("GIN_MODE".into(), "release".into()),
-                    ("SANDBOX_PORT".into(), "8194".into()),
+                    ("SANDBOX_PORT".into(), SANDBOX_PORT.to_string().into()),
                     ("WORKER_TIMEOUT".into(), "15".into()),
                     ("ENABLE_NETWORK".into(), "true".into()),
                     ("HTTP_PROXY".into(), proxy.clone().into()),
@@ -357,7 +371,7 @@ impl Wiring<'_> {
                     Self::generated(&self.secrets.sandbox_api_key),
                 )];
                 s.health = Some((
-                    "curl -fsS http://localhost:8194/health || exit 1".into(),
+                    format!("curl -fsS http://localhost:{SANDBOX_PORT}/health || exit 1"),
                     30,
                 ));
                 s
@@ -407,3 +421,13 @@ coredump_dir /var/spool/squid
 access_log stdio:/dev/stdout
 cache_log /dev/stderr
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squid_listens_where_the_proxy_url_points() {
+        assert!(SQUID_CONF.contains(&format!("\nhttp_port {SSRF_PROXY_PORT}\n")));
+    }
+}

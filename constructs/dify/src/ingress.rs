@@ -12,6 +12,7 @@ use cfn_resources::route53;
 use cfn_resources::s3::BucketHandle;
 
 use crate::common::closed_security_group;
+use crate::components::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
 use crate::config::{Domain, Ingress};
 use crate::network::DifyNetwork;
 
@@ -178,7 +179,7 @@ impl DifyIngress {
             &mut s,
             "WebTargets",
             Health {
-                port: 3000,
+                port: WEB_PORT,
                 path: "/",
                 codes: "200-399",
             },
@@ -187,7 +188,7 @@ impl DifyIngress {
             &mut s,
             "ApiTargets",
             Health {
-                port: 5001,
+                port: API_PORT,
                 path: "/health",
                 codes: "200",
             },
@@ -196,7 +197,7 @@ impl DifyIngress {
             &mut s,
             "PluginDaemonTargets",
             Health {
-                port: 5002,
+                port: PLUGIN_DAEMON_PORT,
                 path: "/health/check",
                 codes: "200",
             },
