@@ -17,7 +17,7 @@
 //! ```
 
 use cfn_core::rules::Enforcement;
-use cfn_core::{Output, RemovalPolicy, Scope, Stack, fns};
+use cfn_core::{Output, Stack};
 use cfn_resources::{kms, rds};
 use dify_constructs::cache::CacheLogs;
 use dify_constructs::cluster::ClusterDeps;
@@ -127,7 +127,7 @@ impl PlatformDify {
         let data_key = env
             .database
             .customer_managed_key
-            .then(|| data_key(&mut root, env));
+            .then(|| dify_constructs::stack::data_key(&mut root, env));
         let key_arn = data_key.as_ref().map(|k| k.arn());
 
         // Every Dify construct under one `Dify` subtree, one by one: any of them could be left
@@ -138,7 +138,7 @@ impl PlatformDify {
             &mut dify,
             "Storage",
             env.ingress.access_logs,
-            elb_log_principal(&env.region),
+            dify_constructs::stack::elb_log_principal(&env.region),
         );
         let database = DifyDatabase::new(
             &mut dify,
@@ -240,54 +240,4 @@ impl PlatformDify {
             waf,
         })
     }
-}
-
-/// The production data key: rotated, retained, and usable by CloudWatch Logs for the
-/// `/dify/*` log groups (the same policy `DifyStack` gives its own key).
-fn data_key(root: &mut Scope<'_>, env: &Environment) -> kms::KeyHandle {
-    let mut s = root.child("DataKey");
-    let key = s.add(
-        "Key",
-        kms::Key::new()
-            .description(format!("Platform Dify {} data key", env.name))
-            .enable_key_rotation(true)
-            .pending_window_in_days(30)
-            .key_policy(json!({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": fns::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                    "Action": "kms:*",
-                    "Resource": "*"
-                }, {
-                    "Sid": "CloudWatchLogsEncrypts",
-                    "Effect": "Allow",
-                    "Principal": {"Service": fns::sub("logs.${AWS::Region}.amazonaws.com")},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                    "Resource": "*",
-                    "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": fns::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/dify/*")}}
-                }]
-            })),
-    );
-    s.stack()
-        .resource(&key)
-        .removal_policy(RemovalPolicy::Retain);
-    s.add(
-        "Alias",
-        kms::Alias::new(format!("alias/{}-data", env.stack_name), key.reference()),
-    );
-    key
-}
-
-/// The account ALB log delivery writes as in the regions this platform uses (regions opened
-/// before August 2022 need it); anywhere else, the log-delivery service principal (`None`).
-fn elb_log_principal(region: &str) -> Option<serde_json::Value> {
-    let account = match region {
-        "eu-west-1" => "156460612806",
-        "eu-central-1" => "054676820928",
-        "us-east-1" => "127311923021",
-        _ => return None,
-    };
-    Some(json!({ "AWS": format!("arn:aws:iam::{account}:root") }))
 }
