@@ -211,6 +211,14 @@ fn type_of(r: &Json) -> String {
         .to_owned()
 }
 
+/// The construct path of a resource of `template` by logical ID (from its metadata).
+pub fn path_in(template: Option<&Json>, logical_id: &str) -> Option<String> {
+    template?
+        .get("Resources")?
+        .get(logical_id)
+        .and_then(path_of)
+}
+
 /// The construct path recorded in a resource's metadata.
 pub fn path_of(r: &Json) -> Option<String> {
     r.get("Metadata")

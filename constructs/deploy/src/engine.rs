@@ -10,7 +10,7 @@ use cfn_core::synth::{TEMPLATE_BODY_LIMIT, TEMPLATE_URL_LIMIT};
 
 use crate::aws::Aws;
 use crate::changeset::{ChangeSet, ResourceChange, TemplateSource};
-use crate::diff::path_of;
+use crate::diff::path_in;
 use crate::error::DeployError;
 use crate::events::{PollConfig, StackOperation, horizon};
 use crate::project::Environment;
@@ -219,12 +219,11 @@ pub fn stateful_replacements(cs: &ChangeSet) -> Vec<&ResourceChange> {
 /// stay, from the deployed one for resources being removed.
 pub fn annotate_paths(cs: &mut ChangeSet, synth: &Synthesized, deployed: Option<&Json>) {
     for c in &mut cs.changes {
-        c.path = synth.paths.get(&c.logical_id).cloned().or_else(|| {
-            deployed
-                .and_then(|t| t.get("Resources"))
-                .and_then(|r| r.get(&c.logical_id))
-                .and_then(path_of)
-        });
+        c.path = synth
+            .paths
+            .get(&c.logical_id)
+            .cloned()
+            .or_else(|| path_in(deployed, &c.logical_id));
     }
 }
 

@@ -128,13 +128,7 @@ pub(super) async fn destroy<P: Project + ?Sized>(
     let op = engine::delete_stack(&aws, &s, resources.len(), &run.ctx.poll)
         .await
         .map_err(|e| CliError::deploy(&format!("deleting {name}"), e))?;
-    let paths = move |id: &str| {
-        template
-            .as_ref()
-            .and_then(|t| t.get("Resources"))
-            .and_then(|r| r.get(id))
-            .and_then(crate::diff::path_of)
-    };
+    let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
     match follow(run, op, &paths).await {
         Followed::Interrupted => interrupted(run, &name, &env.name),
         Followed::Done(Ok(o)) => {

@@ -203,13 +203,7 @@ pub(super) async fn watch<P: Project + ?Sized>(
         .await?;
     // Paths from the deployed template's metadata.
     let template = stack::template(&aws, &s.stack_id).await.ok().flatten();
-    let paths = move |id: &str| {
-        template
-            .as_ref()
-            .and_then(|t| t.get("Resources"))
-            .and_then(|r| r.get(id))
-            .and_then(crate::diff::path_of)
-    };
+    let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
     let console = run.console();
     let class = classify_status(&s.status);
     if class == StatusClass::Busy {
