@@ -292,11 +292,7 @@ impl DifyCluster {
             );
         }
         // Rules last: every group exists by now, and ingress resources reference both sides.
-        let groups: IndexMap<Component, SecurityGroupHandle> = services
-            .iter()
-            .map(|(c, svc): (&Component, &DifyService)| (*c, svc.security_group.clone()))
-            .collect();
-        wire_security_groups(&mut s, &d, &groups, &migration.security_group);
+        wire_security_groups(&mut s, &d, &services, &migration.security_group);
         DifyCluster {
             cluster,
             services,
@@ -310,19 +306,16 @@ impl DifyCluster {
 fn wire_security_groups(
     s: &mut Scope<'_>,
     d: &ClusterDeps<'_>,
-    g: &IndexMap<Component, SecurityGroupHandle>,
+    services: &IndexMap<Component, DifyService>,
     migration: &SecurityGroupHandle,
 ) {
+    let g = |c: Component| &services[&c].security_group;
     use Component::*;
     let mut rules = s.child("Rules");
     for c in [Web, Api, PluginDaemon] {
         if let Some(p) = port(c) {
-            d.ingress.connect(
-                &mut rules,
-                &format!("LoadBalancerTo{}", c.camel()),
-                &g[&c],
-                p,
-            );
+            d.ingress
+                .connect(&mut rules, &format!("LoadBalancerTo{}", c.camel()), g(c), p);
         }
     }
     // Caller, callee (on the callee's port), why.
@@ -341,8 +334,8 @@ fn wire_security_groups(
             allow(
                 &mut rules,
                 &format!("{}To{}", from.camel(), to.camel()),
-                &g[&to],
-                &g[&from],
+                g(to),
+                g(from),
                 p,
                 why,
             );
@@ -351,9 +344,9 @@ fn wire_security_groups(
     for c in [Api, Worker, Beat, PluginDaemon] {
         let name = c.camel();
         d.database
-            .allow_from(&mut rules, &format!("{name}ToDatabase"), &g[&c]);
+            .allow_from(&mut rules, &format!("{name}ToDatabase"), g(c));
         d.cache
-            .allow_from(&mut rules, &format!("{name}ToCache"), &g[&c]);
+            .allow_from(&mut rules, &format!("{name}ToCache"), g(c));
     }
     d.database
         .allow_from(&mut rules, "MigrationToDatabase", migration);
