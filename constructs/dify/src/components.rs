@@ -383,9 +383,7 @@ impl Wiring<'_> {
                 // entry script) so nothing depends on how the image wraps it.
                 s.environment = vec![("SQUID_CONF".into(), SQUID_CONF.into())];
                 s.entry_point = Some(vec!["/bin/sh".into(), "-c".into()]);
-                s.command = Some(vec![
-                    "printf '%s\\n' \"$SQUID_CONF\" > /etc/squid/squid.conf && exec /usr/sbin/squid -f /etc/squid/squid.conf -NYC".into(),
-                ]);
+                s.command = Some(vec![SQUID_START.trim_end().into()]);
                 s
             }
         };
@@ -403,24 +401,11 @@ fn posix_locale(tag: &str) -> String {
 /// only, and no destination in private, loopback, link-local (instance metadata) or
 /// carrier-grade NAT space, so code in the sandbox and tool calls from the api cannot reach
 /// anything inside the VPC.
-pub const SQUID_CONF: &str = "\
-acl localnet src 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 fc00::/7
-acl SSL_ports port 443
-acl Safe_ports port 80 443 1025-65535
-acl CONNECT method CONNECT
-acl to_private dst 0.0.0.0/8 10.0.0.0/8 100.64.0.0/10 127.0.0.0/8 169.254.0.0/16 172.16.0.0/12 192.168.0.0/16 fc00::/7 fe80::/10 ::1/128
-http_access deny !Safe_ports
-http_access deny CONNECT !SSL_ports
-http_access deny to_private
-http_access allow localnet
-http_access deny all
-http_port 3128
-cache deny all
-request_body_max_size 100 MB
-coredump_dir /var/spool/squid
-access_log stdio:/dev/stdout
-cache_log /dev/stderr
-";
+pub const SQUID_CONF: &str = include_str!("../assets/ssrf_proxy/squid.conf");
+
+/// The SSRF proxy container's command (run by `/bin/sh -c`): writes [`SQUID_CONF`] from the
+/// environment, then starts squid in the foreground.
+pub const SQUID_START: &str = include_str!("../assets/ssrf_proxy/start.sh");
 
 #[cfg(test)]
 mod tests {

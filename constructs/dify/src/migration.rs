@@ -26,100 +26,13 @@ use crate::database;
 use crate::task::{ContainerSpec, SecretSource, Task, TaskOptions, TaskSize};
 
 /// Runs in the api image as the master user; idempotent, so every rollout may run it.
-pub const BOOTSTRAP_SCRIPT: &str = r#"import json, os, psycopg2
-from psycopg2 import sql
-master = json.loads(os.environ["MASTER_CREDENTIALS"])
-app_user, app_password = os.environ["APP_USER"], os.environ["APP_PASSWORD"]
-def connect(db):
-    c = psycopg2.connect(host=os.environ["DB_HOST"], port=int(os.environ["DB_PORT"]), dbname=db,
-                         user=master["username"], password=master["password"], sslmode="require",
-                         connect_timeout=10)
-    c.autocommit = True
-    return c
-cur = connect(os.environ["DB_DATABASE"]).cursor()
-role = sql.Identifier(app_user)
-cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (app_user,))
-verb = "ALTER" if cur.fetchone() else "CREATE"
-cur.execute(sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD %s").format(role), (app_password,))
-cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(role))
-cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(os.environ["DB_DATABASE"]), role))
-cur.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
-for ext in ("vector", "uuid-ossp"):
-    cur.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(ext)))
-plugin_db = os.environ["PLUGIN_DB_DATABASE"]
-cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (plugin_db,))
-if not cur.fetchone():
-    cur.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(plugin_db), role))
-pcur = connect(plugin_db).cursor()
-pcur.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(role))
-pcur.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier("uuid-ossp")))
-print("bootstrap: role, databases and extensions are in place")
-"#;
+pub const BOOTSTRAP_SCRIPT: &str = include_str!("../assets/migration/bootstrap.py");
 
 /// The custom resource handler: start the task, wait for it to stop, report its exit codes.
 /// During a rollback, or a deliberate downgrade of `images.dify_version`, it reports success
 /// without running anything: the older image's migration would run against the already newer
 /// schema, and Dify's migrations only move forward. Tested in `tests/tests/migration_handler.rs` with boto3 stubbed.
-pub const HANDLER: &str = r#"import json, time, urllib.request
-import boto3
-ecs = boto3.client("ecs")
-cfn = boto3.client("cloudformation")
-def reply(event, status, reason, physical_id):
-    body = json.dumps({"Status": status, "Reason": reason[:3500], "PhysicalResourceId": physical_id,
-                       "StackId": event["StackId"], "RequestId": event["RequestId"],
-                       "LogicalResourceId": event["LogicalResourceId"]}).encode()
-    req = urllib.request.Request(event["ResponseURL"], data=body, method="PUT",
-                                 headers={"Content-Type": ""})
-    urllib.request.urlopen(req, timeout=30)
-def version(v):
-    try:
-        return tuple(int(x) for x in v.split("-")[0].split("."))
-    except (AttributeError, ValueError):
-        return None
-def downgrade(event):
-    new = version(event["ResourceProperties"].get("DifyVersion"))
-    old = version(event.get("OldResourceProperties", {}).get("DifyVersion"))
-    return new is not None and old is not None and new < old
-def rolling_back(event):
-    stacks = cfn.describe_stacks(StackName=event["StackId"])["Stacks"]
-    return bool(stacks) and stacks[0]["StackStatus"].endswith("ROLLBACK_IN_PROGRESS")
-def handler(event, context):
-    physical_id = event.get("PhysicalResourceId") or "dify-migration"
-    if event["RequestType"] == "Delete":
-        return reply(event, "SUCCESS", "nothing to undo", physical_id)
-    p = event["ResourceProperties"]
-    try:
-        # A rollback brings back the previous image; its upgrade-db would run against a schema
-        # that is already newer. Migrations only move forward: leave the schema as it is.
-        if event["RequestType"] == "Update" and rolling_back(event):
-            return reply(event, "SUCCESS", "rollback: schema kept as migrated", physical_id)
-        if event["RequestType"] == "Update" and downgrade(event):
-            return reply(event, "SUCCESS", "downgrade: schema kept as migrated", physical_id)
-        started = ecs.run_task(cluster=p["Cluster"], taskDefinition=p["TaskDefinition"],
-            launchType="FARGATE", count=1, startedBy="cloudformation",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": p["Subnets"],
-                "securityGroups": p["SecurityGroups"], "assignPublicIp": "DISABLED"}})
-        if started["failures"] or not started["tasks"]:
-            raise RuntimeError("RunTask failed: %s" % started["failures"])
-        arn = started["tasks"][0]["taskArn"]
-        print("started", arn)
-        while True:
-            if context.get_remaining_time_in_millis() < 30000:
-                raise RuntimeError("migration task %s still running when the handler timed out" % arn)
-            time.sleep(10)
-            task = ecs.describe_tasks(cluster=p["Cluster"], tasks=[arn])["tasks"][0]
-            if task["lastStatus"] != "STOPPED":
-                continue
-            codes = {c["name"]: c.get("exitCode") for c in task["containers"]}
-            bad = {n: c for n, c in codes.items() if c != 0}
-            if bad:
-                raise RuntimeError("migration task %s failed: exit codes %s, %s (logs: %s)" % (
-                    arn, bad, task.get("stoppedReason", ""), p["LogGroup"]))
-            return reply(event, "SUCCESS", "migrated with %s" % p["TaskDefinition"], physical_id)
-    except Exception as e:
-        print("error:", e)
-        return reply(event, "FAILED", str(e), physical_id)
-"#;
+pub const HANDLER: &str = include_str!("../assets/migration/handler.py");
 
 /// The migration task, its security group and the custom resource that runs it.
 #[derive(Debug, Clone)]
