@@ -128,8 +128,9 @@ fn no_generated_secret_or_password_appears_in_any_template() {
                 }
             }
         }
-        // DB master, DB app, cache token and four application keys, each its own secret.
-        assert_eq!(generated, 7, "{}: generated secrets", e.name);
+        // DB master, DB app, DB plugin daemon, cache token, four application keys and the
+        // install password, each its own secret.
+        assert_eq!(generated, 9, "{}: generated secrets", e.name);
         assert!(
             t.get("Parameters").is_none(),
             "{}: no parameters, so no secret can be passed as one",

@@ -181,6 +181,7 @@ impl PlatformDify {
                 ingress: &ingress,
                 kms_key: key_arn.as_ref(),
                 stack_name: &env.stack_name,
+                alarm_topic: None,
             },
         );
 
@@ -196,7 +197,7 @@ impl PlatformDify {
         stack.resource(&ingress.api).add_property_override(
             "TargetGroupAttributes",
             json!([
-                {"Key": "deregistration_delay.timeout_seconds", "Value": "30"},
+                {"Key": "deregistration_delay.timeout_seconds", "Value": env.ingress.idle_timeout_seconds.to_string()},
                 {"Key": "load_balancing.algorithm.type", "Value": "least_outstanding_requests"}
             ]),
         );

@@ -8,7 +8,7 @@ use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group
 use cfn_resources::logs::LogGroupHandle;
 use cfn_resources::secretsmanager;
 
-use crate::common::{GeneratedSecret, allow, closed_security_group, log_group};
+use crate::common::{GeneratedSecret, closed_security_group, link, log_group};
 use crate::config::{Cache, CacheEngine};
 use crate::network::DifyNetwork;
 
@@ -169,16 +169,21 @@ impl DifyCache {
         }
     }
 
-    /// Lets members of `source` connect on the Redis port.
-    pub fn allow_from(&self, scope: &mut Scope<'_>, id: &str, source: &SecurityGroupHandle) {
-        allow(
+    /// Lets members of `source` connect (ingress here, egress there) on the Redis port.
+    pub fn allow_from(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        source: &SecurityGroupHandle,
+    ) -> Vec<cfn_core::ResourceRef> {
+        link(
             scope,
             id,
-            &self.security_group,
             source,
+            &self.security_group,
             PORT,
             "Redis from a Dify service",
-        );
+        )
     }
 
     /// The primary endpoint's host name.

@@ -2,20 +2,20 @@
 //! scaled, secured and logged on its own, rolled out with zero downtime behind the migration
 //! step.
 
-use cfn_core::{Scope, Value, fns};
+use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
-use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecs::{self, ClusterHandle, ServiceHandle, service as svc};
 use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
 use cfn_resources::servicediscovery as sd;
 use indexmap::IndexMap;
 
-use crate::common::{GeneratedSecret, allow};
+use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
 use crate::components::{AppSecrets, Wiring, port};
 use crate::config::{Component, Environment};
 use crate::ingress::DifyIngress;
-use crate::migration::Migration;
+use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
 use crate::task::{Task, TaskOptions, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
@@ -65,6 +65,8 @@ pub struct ClusterDeps<'a> {
     pub kms_key: Option<&'a Value<String>>,
     /// The stack's name (prefix of physical names).
     pub stack_name: &'a str,
+    /// Where the deployment alarms notify (required in production by the configuration).
+    pub alarm_topic: Option<&'a Value<String>>,
 }
 
 impl DifyCluster {
@@ -127,6 +129,14 @@ impl DifyCluster {
                     "SandboxApiKey",
                     "Dify sandbox API key (api CODE_EXECUTION_API_KEY = sandbox API_KEY)",
                 ),
+                // Dify caps INIT_PASSWORD at 30 characters (api/configs/feature: max_length=30).
+                init_password: GeneratedSecret::random(
+                    &mut k,
+                    "InitPassword",
+                    "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
+                    24,
+                    d.kms_key,
+                ),
             }
         };
         let wiring = Wiring {
@@ -144,155 +154,49 @@ impl DifyCluster {
             &mut s,
             "Migration",
             &wiring,
-            &cluster,
-            &d.network.private_subnets,
-            d.kms_key,
-            d.stack_name,
+            MigrationProps {
+                cluster: &cluster,
+                subnets: &d.network.private_subnets,
+                kms_key: d.kms_key,
+                stack_name: d.stack_name,
+            },
         );
+
+        // Groups first, closed both ways; then the paths between them; then the services,
+        // each waiting for the paths it calls out on.
+        let mut nodes = IndexMap::new();
+        let mut groups: IndexMap<Component, SecurityGroupHandle> = IndexMap::new();
+        for c in Component::ALL {
+            let mut cs = s.child(&c.camel());
+            nodes.insert(c, cs.node_id());
+            let g = closed_security_group(
+                &mut cs,
+                "SecurityGroup",
+                &format!("Dify {}", c.dns_name()),
+                &d.network.vpc_id,
+            );
+            groups.insert(c, g);
+        }
+        let outbound = wire_security_groups(&mut s, &d, &wiring, &groups, &migration);
 
         let mut services = IndexMap::new();
         for c in Component::ALL {
-            let size = env.services.get(c);
-            let mut cs = s.child(&c.camel());
-            let security_group = cs.add(
-                "SecurityGroup",
-                ec2::SecurityGroup::new(format!("Dify {}", c.dns_name()))
-                    .vpc_id(d.network.vpc_id.clone()),
-            );
-            let task_statements = match c {
-                Component::Api | Component::Worker | Component::PluginDaemon => {
-                    vec![d.storage.read_write_statement()]
-                }
-                _ => Vec::new(),
-            };
-            let task = Task::new(
+            let mut cs = s.stack().scope(nodes[&c]);
+            let service = DifyService::new(
                 &mut cs,
-                TaskOptions {
-                    family: format!("{}-{}", d.stack_name, c.dns_name()),
-                    log_group_name: format!("/dify/{}/{}", env.name, c.dns_name()),
-                    log_retention_days: env.log_retention_days,
-                    kms_key: d.kms_key,
-                    task_statements,
-                    size: TaskSize {
-                        cpu: size.cpu,
-                        memory: size.memory,
-                        ephemeral_storage_gib: size.ephemeral_storage_gib,
-                    },
-                },
-                &wiring.containers(c),
-            );
-            let target = match c {
-                Component::Web => Some(&d.ingress.web),
-                Component::Api => Some(&d.ingress.api),
-                Component::PluginDaemon => Some(&d.ingress.plugin_daemon),
-                _ => None,
-            };
-            let deployment_alarms = target
-                .map(|tg| deployment_alarms(&mut cs, &d, c, tg))
-                .unwrap_or_default();
-            let discovery = port(c).filter(|_| c != Component::Web).map(|_| {
-                cs.add(
-                    "Discovery",
-                    sd::Service::new()
-                        .name(c.dns_name())
-                        .namespace_id(namespace.id())
-                        .dns_config(
-                            sd::service::DnsConfig::new(vec![sd::service::DnsRecord::new(
-                                10.0, "A",
-                            )])
-                            .routing_policy("MULTIVALUE"),
-                        )
-                        .health_check_custom_config(
-                            sd::service::HealthCheckCustomConfig::new().failure_threshold(1.0),
-                        ),
-                )
-            });
-            // Beat must never run twice (duplicate schedules): stop the old task before the
-            // new one starts. Everything else overlaps old and new for zero downtime.
-            let (min_healthy, max_percent) = if c == Component::Beat {
-                (0, 100)
-            } else {
-                (100, 200)
-            };
-            let mut deployment = svc::DeploymentConfiguration::new()
-                .minimum_healthy_percent(min_healthy)
-                .maximum_percent(max_percent)
-                .deployment_circuit_breaker(svc::DeploymentCircuitBreaker::new(true, true));
-            if !deployment_alarms.is_empty() {
-                deployment = deployment.alarms(svc::DeploymentAlarms::new(
-                    deployment_alarms
-                        .iter()
-                        .map(|a| Value::from(a.as_str()))
-                        .collect::<Vec<_>>(),
-                    true,
-                    true,
-                ));
-            }
-            let mut service = ecs::Service::new()
-                .cluster(cluster.reference())
-                .service_name(format!("{}-{}", d.stack_name, c.dns_name()))
-                .task_definition(task.definition.reference())
-                .desired_count(i64::from(size.desired))
-                .launch_type("FARGATE")
-                .platform_version("LATEST")
-                .propagate_tags("SERVICE")
-                .enable_ecs_managed_tags(true)
-                .deployment_configuration(deployment)
-                .network_configuration(
-                    svc::NetworkConfiguration::new().awsvpc_configuration(
-                        svc::AwsVpcConfiguration::new()
-                            .subnets(d.network.private_subnets.clone())
-                            .security_groups(vec![security_group.group_id()])
-                            .assign_public_ip("DISABLED"),
-                    ),
-                );
-            if let (Some(tg), Some(p)) = (target, port(c)) {
-                service = service
-                    .load_balancers(vec![
-                        svc::LoadBalancer::new()
-                            .container_name(c.key())
-                            .container_port(i64::from(p))
-                            .target_group_arn(tg.target_group_arn()),
-                    ])
-                    .health_check_grace_period_seconds(match c {
-                        Component::PluginDaemon => 300,
-                        _ => 180,
-                    });
-            }
-            if let Some(reg) = &discovery {
-                service = service
-                    .service_registries(vec![svc::ServiceRegistry::new().registry_arn(reg.arn())]);
-            }
-            let service = cs.add("Service", service);
-            // The new task definition rolls out only after the migration step succeeded, and a
-            // service behind the load balancer only after its routes exist.
-            let mut r = cs
-                .stack()
-                .resource(&service)
-                .depends_on(&migration.resource);
-            if target.is_some() {
-                for rule in &d.ingress.rules {
-                    r = r.depends_on(rule);
-                }
-                r.depends_on(&d.ingress.listener);
-            }
-            if size.max > size.min {
-                autoscaling(
-                    &mut cs, &cluster, &service, c, size.min, size.max, target, d.ingress,
-                );
-            }
-            services.insert(
-                c,
-                DifyService {
-                    service,
-                    task,
-                    security_group,
-                    deployment_alarms,
+                &d,
+                &wiring,
+                ServiceParts {
+                    component: c,
+                    cluster: &cluster,
+                    namespace: &namespace,
+                    security_group: &groups[&c],
+                    waits_for: &outbound[&c],
+                    migration: &migration,
                 },
             );
+            services.insert(c, service);
         }
-        // Rules last: every group exists by now, and ingress resources reference both sides.
-        wire_security_groups(&mut s, &d, &services, &migration.security_group);
         DifyCluster {
             cluster,
             services,
@@ -302,26 +206,217 @@ impl DifyCluster {
     }
 }
 
-/// Who may talk to whom, on which port. Everything not listed is closed.
+/// What one component's service is made of, besides the shared dependencies.
+struct ServiceParts<'a> {
+    component: Component,
+    cluster: &'a ClusterHandle,
+    namespace: &'a sd::PrivateDnsNamespaceHandle,
+    security_group: &'a SecurityGroupHandle,
+    /// The rules that open the paths the service calls out on.
+    waits_for: &'a [ResourceRef],
+    migration: &'a Migration,
+}
+
+impl DifyService {
+    fn new(
+        cs: &mut Scope<'_>,
+        d: &ClusterDeps<'_>,
+        wiring: &Wiring<'_>,
+        p: ServiceParts<'_>,
+    ) -> DifyService {
+        let c = p.component;
+        let size = d.env.services.get(c);
+        let task = Task::new(
+            cs,
+            TaskOptions {
+                family: format!("{}-{}", d.stack_name, c.dns_name()),
+                log_group_name: format!("/dify/{}/{}", d.env.name, c.dns_name()),
+                log_retention_days: d.env.log_retention_days,
+                kms_key: d.kms_key,
+                task_statements: task_statements(c, d.storage),
+                size: TaskSize {
+                    cpu: size.cpu,
+                    memory: size.memory,
+                    ephemeral_storage_gib: size.ephemeral_storage_gib,
+                },
+            },
+            &wiring.containers(c),
+        );
+        let target = target_group(c, d.ingress);
+        let deployment_alarms = target
+            .map(|tg| deployment_alarms(cs, d, c, tg))
+            .unwrap_or_default();
+        let discovery = port(c)
+            .filter(|_| c != Component::Web)
+            .map(|_| discovery(cs, c, p.namespace));
+        let mut service = ecs::Service::new()
+            .cluster(p.cluster.reference())
+            .service_name(format!("{}-{}", d.stack_name, c.dns_name()))
+            .task_definition(task.definition.reference())
+            .desired_count(i64::from(size.desired))
+            .launch_type("FARGATE")
+            .platform_version("LATEST")
+            .propagate_tags("SERVICE")
+            .enable_ecs_managed_tags(true)
+            .deployment_configuration(deployment_configuration(c, &deployment_alarms))
+            .network_configuration(
+                svc::NetworkConfiguration::new().awsvpc_configuration(
+                    svc::AwsVpcConfiguration::new()
+                        .subnets(d.network.private_subnets.clone())
+                        .security_groups(vec![p.security_group.group_id()])
+                        .assign_public_ip("DISABLED"),
+                ),
+            );
+        if let (Some(tg), Some(port)) = (target, port(c)) {
+            service = service
+                .load_balancers(vec![
+                    svc::LoadBalancer::new()
+                        .container_name(c.key())
+                        .container_port(i64::from(port))
+                        .target_group_arn(tg.target_group_arn()),
+                ])
+                .health_check_grace_period_seconds(match c {
+                    Component::PluginDaemon => 300,
+                    _ => 180,
+                });
+        }
+        if let Some(reg) = &discovery {
+            service = service
+                .service_registries(vec![svc::ServiceRegistry::new().registry_arn(reg.arn())]);
+        }
+        let service = cs.add("Service", service);
+        // The new task definition rolls out only after the migration step succeeded, a service
+        // behind the load balancer only after its routes exist, and every service only after
+        // the paths it calls out on are open.
+        let mut r = cs
+            .stack()
+            .resource(&service)
+            .depends_on(&p.migration.resource);
+        for rule in p.waits_for {
+            r = r.depends_on(rule);
+        }
+        if target.is_some() {
+            for rule in &d.ingress.rules {
+                r = r.depends_on(rule);
+            }
+            r.depends_on(&d.ingress.listener);
+        }
+        if size.max > size.min {
+            autoscaling(
+                cs, p.cluster, &service, c, size.min, size.max, target, d.ingress,
+            );
+        }
+        DifyService {
+            service,
+            task,
+            security_group: p.security_group.clone(),
+            deployment_alarms,
+        }
+    }
+}
+
+/// The task role's statements: the file bucket for the components that read and write it.
+fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
+    match c {
+        Component::Api | Component::Worker => vec![storage.read_write_statement()],
+        Component::PluginDaemon => vec![storage.plugin_daemon_statement()],
+        _ => Vec::new(),
+    }
+}
+
+fn target_group(c: Component, ingress: &DifyIngress) -> Option<&TargetGroupHandle> {
+    match c {
+        Component::Web => Some(&ingress.web),
+        Component::Api => Some(&ingress.api),
+        Component::PluginDaemon => Some(&ingress.plugin_daemon),
+        _ => None,
+    }
+}
+
+/// A Cloud Map name (`api.dify-prd.internal`) for a component other services call.
+fn discovery(
+    cs: &mut Scope<'_>,
+    c: Component,
+    namespace: &sd::PrivateDnsNamespaceHandle,
+) -> sd::ServiceHandle {
+    cs.add(
+        "Discovery",
+        sd::Service::new()
+            .name(c.dns_name())
+            .namespace_id(namespace.id())
+            .dns_config(
+                sd::service::DnsConfig::new(vec![sd::service::DnsRecord::new(10.0, "A")])
+                    .routing_policy("MULTIVALUE"),
+            )
+            .health_check_custom_config(
+                sd::service::HealthCheckCustomConfig::new().failure_threshold(1.0),
+            ),
+    )
+}
+
+/// Beat must never run twice (duplicate schedules): stop the old task before the new one
+/// starts. Everything else overlaps old and new for zero downtime: 100 % stay healthy while up
+/// to 200 % run.
+fn deployment_configuration(c: Component, alarms: &[String]) -> svc::DeploymentConfiguration {
+    let (min_healthy, max_percent) = if c == Component::Beat {
+        (0, 100)
+    } else {
+        (100, 200)
+    };
+    let mut deployment = svc::DeploymentConfiguration::new()
+        .minimum_healthy_percent(min_healthy)
+        .maximum_percent(max_percent)
+        .deployment_circuit_breaker(svc::DeploymentCircuitBreaker::new(true, true));
+    if !alarms.is_empty() {
+        deployment = deployment.alarms(svc::DeploymentAlarms::new(
+            alarms
+                .iter()
+                .map(|a| Value::from(a.as_str()))
+                .collect::<Vec<_>>(),
+            true,
+            true,
+        ));
+    }
+    deployment
+}
+
+/// Who may talk to whom, on which port; everything not listed is closed both ways. Returns,
+/// per component, the rules that open the paths it calls out on (its service waits for them).
 fn wire_security_groups(
     s: &mut Scope<'_>,
     d: &ClusterDeps<'_>,
-    services: &IndexMap<Component, DifyService>,
-    migration: &SecurityGroupHandle,
-) {
-    let g = |c: Component| &services[&c].security_group;
+    wiring: &Wiring<'_>,
+    g: &IndexMap<Component, SecurityGroupHandle>,
+    migration: &Migration,
+) -> IndexMap<Component, Vec<ResourceRef>> {
     use Component::*;
     let mut rules = s.child("Rules");
+    let mut out: IndexMap<Component, Vec<ResourceRef>> = Component::ALL
+        .into_iter()
+        .map(|c| (c, Vec::new()))
+        .collect();
     for c in [Web, Api, PluginDaemon] {
         if let Some(p) = port(c) {
-            d.ingress
-                .connect(&mut rules, &format!("LoadBalancerTo{}", c.camel()), g(c), p);
+            d.ingress.connect(
+                &mut rules,
+                &format!("LoadBalancerTo{}", c.camel()),
+                &g[&c],
+                p,
+            );
         }
     }
     // Caller, callee (on the callee's port), why.
-    let internal: [(Component, Component, &str); 8] = [
+    let internal: [(Component, Component, &str); 9] = [
         (Api, PluginDaemon, "api calls the plugin daemon"),
         (Worker, PluginDaemon, "worker calls the plugin daemon"),
+        // In local mode a daemon node redirects a plugin call to the node that runs the
+        // plugin, at http://<node-ip>:5002 (internal/cluster/redirect.go); during a rollout
+        // old and new nodes must reach each other.
+        (
+            PluginDaemon,
+            PluginDaemon,
+            "plugin daemon nodes redirect to each other",
+        ),
         (PluginDaemon, Api, "plugin daemon calls the inner API"),
         (Api, Sandbox, "api runs code in the sandbox"),
         (Worker, Sandbox, "worker runs code in the sandbox"),
@@ -331,27 +426,36 @@ fn wire_security_groups(
     ];
     for (from, to, why) in internal {
         if let Some(p) = port(to) {
-            allow(
-                &mut rules,
-                &format!("{}To{}", from.camel(), to.camel()),
-                g(to),
-                g(from),
-                p,
-                why,
-            );
+            let id = format!("{}To{}", from.camel(), to.camel());
+            out[&from].extend(link(&mut rules, &id, &g[&from], &g[&to], p, why));
         }
     }
     for c in [Api, Worker, Beat, PluginDaemon] {
         let name = c.camel();
-        d.database
-            .allow_from(&mut rules, &format!("{name}ToDatabase"), g(c));
-        d.cache
-            .allow_from(&mut rules, &format!("{name}ToCache"), g(c));
+        let db = d
+            .database
+            .allow_from(&mut rules, &format!("{name}ToDatabase"), &g[&c]);
+        let cache = d
+            .cache
+            .allow_from(&mut rules, &format!("{name}ToCache"), &g[&c]);
+        out[&c].extend(db.into_iter().chain(cache));
     }
-    d.database
-        .allow_from(&mut rules, "MigrationToDatabase", migration);
-    d.cache
-        .allow_from(&mut rules, "MigrationToCache", migration);
+    migration.connect(&mut rules, wiring);
+    for c in Component::ALL {
+        let mut cs = rules.child(&c.camel());
+        out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c]));
+        if let (Some(smtp), Api | Worker) = (&d.env.smtp, c) {
+            out[&c].push(egress(
+                &mut cs,
+                "SmtpEgress",
+                &g[&c],
+                Destination::Cidr("0.0.0.0/0"),
+                smtp.port,
+                "mail to the SMTP relay",
+            ));
+        }
+    }
+    out
 }
 
 /// Alarms that roll a deployment back: target 5xx and unhealthy targets.
@@ -410,7 +514,9 @@ fn deployment_alarms(
                 .threshold(threshold)
                 .comparison_operator("GreaterThanThreshold")
                 .treat_missing_data("notBreaching")
-                .dimensions(dims()),
+                .dimensions(dims())
+                .alarm_actions(d.alarm_topic.cloned().into_iter().collect::<Vec<_>>())
+                .ok_actions(d.alarm_topic.cloned().into_iter().collect::<Vec<_>>()),
         );
         names.push(name);
     }

@@ -1,13 +1,13 @@
 //! Small building blocks the Dify constructs share: security groups and generated secrets.
 
-use cfn_core::{Scope, Value, dynamic, fns};
+use cfn_core::{Handle, ResourceRef, Scope, Value, dynamic, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
 use cfn_resources::logs::{self, LogGroupHandle};
 use cfn_resources::secretsmanager::{self, SecretHandle};
 use serde_json::json;
 
-/// A security group with no egress at all (for the database and the cache, which never call
-/// out). CloudFormation adds allow-all egress when none is given, so this names one rule that
+/// A security group with no egress at all until [`egress`] rules open exactly what its members
+/// call. CloudFormation adds allow-all egress when none is given, so this names one rule that
 /// matches nothing, as the AWS CDK does.
 pub fn closed_security_group(
     scope: &mut Scope<'_>,
@@ -30,7 +30,8 @@ pub fn closed_security_group(
 }
 
 /// Opens `port` on `target` to members of `source`, as a separate ingress resource so two
-/// groups can reference each other without a dependency cycle.
+/// groups can reference each other without a dependency cycle. Returns the rule, for whatever
+/// must not start before the path is open.
 pub fn allow(
     scope: &mut Scope<'_>,
     id: &str,
@@ -38,8 +39,8 @@ pub fn allow(
     source: &SecurityGroupHandle,
     port: u16,
     description: &str,
-) {
-    scope.add(
+) -> ResourceRef {
+    let rule = scope.add(
         id,
         ec2::SecurityGroupIngress::new("tcp")
             .group_id(target.group_id())
@@ -48,6 +49,61 @@ pub fn allow(
             .to_port(i64::from(port))
             .description(description),
     );
+    rule.resource_ref().clone()
+}
+
+/// Opens the path from members of `from` to members of `to` on `port`: the ingress rule on
+/// `to` (named `id`) and the egress rule on `from` (named `<id>Egress`), since every group is
+/// created closed both ways. Returns both rules, for whatever must wait for the path.
+pub fn link(
+    scope: &mut Scope<'_>,
+    id: &str,
+    from: &SecurityGroupHandle,
+    to: &SecurityGroupHandle,
+    port: u16,
+    description: &str,
+) -> Vec<ResourceRef> {
+    vec![
+        allow(scope, id, to, from, port, description),
+        egress(
+            scope,
+            &format!("{id}Egress"),
+            from,
+            Destination::Group(to),
+            port,
+            description,
+        ),
+    ]
+}
+
+/// Where an egress rule may go.
+#[derive(Debug, Clone)]
+pub enum Destination<'a> {
+    /// Members of a security group.
+    Group(&'a SecurityGroupHandle),
+    /// An IPv4 range (`0.0.0.0/0` for the internet through the NAT).
+    Cidr(&'a str),
+}
+
+/// Lets members of `group` open TCP connections to `to` on `port` (a separate egress
+/// resource; the group itself is created closed, see [`closed_security_group`]).
+pub fn egress(
+    scope: &mut Scope<'_>,
+    id: &str,
+    group: &SecurityGroupHandle,
+    to: Destination<'_>,
+    port: u16,
+    description: &str,
+) -> ResourceRef {
+    let mut rule = ec2::SecurityGroupEgress::new(group.group_id(), "tcp")
+        .from_port(i64::from(port))
+        .to_port(i64::from(port))
+        .description(description);
+    rule = match to {
+        Destination::Group(g) => rule.destination_security_group_id(g.group_id()),
+        Destination::Cidr(c) => rule.cidr_ip(c),
+    };
+    scope.add(id, rule).resource_ref().clone()
 }
 
 /// A log group with a fixed name (operators type it: `aws logs tail /dify/prd/api`), a

@@ -5,12 +5,14 @@
 //! `INNER_API_KEY_FOR_PLUGIN` = daemon `DIFY_INNER_API_KEY`, `CODE_EXECUTION_API_KEY` = sandbox
 //! `API_KEY`) come from one generated secret each, so they cannot drift apart.
 
-use cfn_core::{Value, fns, pseudo};
+use cfn_core::{ResourceRef, Scope, Value, fns, pseudo};
+use cfn_resources::ec2::SecurityGroupHandle;
 
 use crate::cache::{self, DifyCache};
-use crate::common::GeneratedSecret;
+use crate::common::{Destination, GeneratedSecret, egress};
 use crate::config::{Component, Environment};
 use crate::database::{self, DifyDatabase};
+use crate::sizing;
 use crate::storage::DifyStorage;
 use crate::task::{ContainerSpec, SecretSource};
 
@@ -25,6 +27,8 @@ pub struct AppSecrets {
     pub inner_api_key: GeneratedSecret,
     /// api `CODE_EXECUTION_API_KEY` = sandbox `API_KEY`.
     pub sandbox_api_key: GeneratedSecret,
+    /// api `INIT_PASSWORD`: without it, the first visitor to `/install` becomes the owner.
+    pub init_password: GeneratedSecret,
 }
 
 /// Everything a component's containers are wired to.
@@ -73,6 +77,24 @@ pub fn port(c: Component) -> Option<u16> {
 }
 
 impl Wiring<'_> {
+    /// HTTPS to anywhere, through the NAT: what Fargate itself needs for a task on this group
+    /// (image pulls, Secrets Manager, CloudWatch Logs) and what Dify calls out to (LLM APIs,
+    /// the marketplace, PyPI). Returns the rule, for whatever must wait for it.
+    pub fn outbound_internet(
+        &self,
+        scope: &mut Scope<'_>,
+        group: &SecurityGroupHandle,
+    ) -> Vec<ResourceRef> {
+        vec![egress(
+            scope,
+            "HttpsEgress",
+            group,
+            Destination::Cidr("0.0.0.0/0"),
+            443,
+            "HTTPS out through the NAT (image pulls, secrets, logs, external APIs)",
+        )]
+    }
+
     /// `http://<component>.<namespace>:<port>`.
     pub fn internal_url(&self, c: Component) -> String {
         format!(
@@ -123,7 +145,6 @@ impl Wiring<'_> {
             .into(),
         );
         set("MIGRATION_ENABLED", "false".into());
-        set("LANG", posix_locale(&e.dify.language).into());
         for k in [
             "CONSOLE_API_URL",
             "CONSOLE_WEB_URL",
@@ -207,6 +228,48 @@ impl Wiring<'_> {
         v
     }
 
+    /// How many processes a task of `c` runs and the database pools each opens (see
+    /// [`crate::sizing`]); read by `api/docker/entrypoint.sh` and `api/configs` at 1.13.3.
+    pub fn process_environment(&self, c: Component) -> Vec<(String, Value<String>)> {
+        let size = self.env.services.get(c);
+        let pools = sizing::pools(c);
+        let mut v: Vec<(String, Value<String>)> = vec![
+            (
+                "SQLALCHEMY_POOL_SIZE".into(),
+                pools.pool_size.to_string().into(),
+            ),
+            (
+                "SQLALCHEMY_MAX_OVERFLOW".into(),
+                pools.max_overflow.to_string().into(),
+            ),
+            (
+                "PGVECTOR_MAX_CONNECTION".into(),
+                pools.pgvector_max.to_string().into(),
+            ),
+        ];
+        match c {
+            Component::Api => {
+                v.push((
+                    "SERVER_WORKER_AMOUNT".into(),
+                    size.processes.to_string().into(),
+                ));
+                v.push(("SERVER_WORKER_CLASS".into(), "gevent".into()));
+                v.push((
+                    "SERVER_WORKER_CONNECTIONS".into(),
+                    size.connections.to_string().into(),
+                ));
+            }
+            Component::Worker => {
+                v.push((
+                    "CELERY_WORKER_AMOUNT".into(),
+                    size.processes.to_string().into(),
+                ));
+            }
+            _ => {}
+        }
+        v
+    }
+
     /// The secrets api, worker, beat and the migration share.
     pub fn api_secrets(&self) -> Vec<(String, SecretSource)> {
         let s = self.secrets;
@@ -259,8 +322,14 @@ impl Wiring<'_> {
                 };
                 s.environment.push(("MODE".into(), mode.into()));
                 s.environment.extend(self.api_environment());
+                s.environment.extend(self.process_environment(c));
                 s.secrets = self.api_secrets();
                 if c == Component::Api {
+                    // Only api serves /install; the other modes never need it.
+                    s.secrets.push((
+                        "INIT_PASSWORD".into(),
+                        Self::generated(&self.secrets.init_password),
+                    ));
                     s.health = Some((
                         format!("curl -fsS http://localhost:{API_PORT}/health || exit 1"),
                         120,
@@ -310,6 +379,10 @@ impl Wiring<'_> {
                     ("DB_PORT", database::PORT.to_string().into()),
                     ("DB_DATABASE", database::PLUGIN_DATABASE_NAME.into()),
                     ("DB_SSL_MODE", "require".into()),
+                    (
+                        "DB_MAX_OPEN_CONNS",
+                        sizing::PLUGIN_DAEMON_MAX_OPEN_CONNS.to_string().into(),
+                    ),
                     ("REDIS_HOST", self.cache.host()),
                     ("REDIS_PORT", cache::PORT.to_string().into()),
                     ("REDIS_DB", "0".into()),
@@ -339,8 +412,16 @@ impl Wiring<'_> {
                         "DIFY_INNER_API_KEY".into(),
                         Self::generated(&self.secrets.inner_api_key),
                     ),
-                    ("DB_USERNAME".into(), self.db_user()),
-                    ("DB_PASSWORD".into(), self.db_password()),
+                    // Its own role, owner of dify_plugin only: plugins inherit the daemon's
+                    // environment (local_runtime: cmd.Env = cmd.Environ()).
+                    (
+                        "DB_USERNAME".into(),
+                        SecretSource::Generated(self.database.plugin.clone(), Some("username")),
+                    ),
+                    (
+                        "DB_PASSWORD".into(),
+                        SecretSource::Generated(self.database.plugin.clone(), Some("password")),
+                    ),
                     (
                         "REDIS_PASSWORD".into(),
                         Self::generated(&self.cache.auth_token),
@@ -390,11 +471,6 @@ impl Wiring<'_> {
         spec.port = port(c);
         vec![spec]
     }
-}
-
-/// `ja-JP` → `ja_JP.UTF-8`.
-fn posix_locale(tag: &str) -> String {
-    format!("{}.UTF-8", tag.replace('-', "_"))
 }
 
 /// Squid as Dify's SSRF filter: clients from the VPC's private ranges only, CONNECT to 443

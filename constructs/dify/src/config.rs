@@ -159,6 +159,7 @@ struct RawDatabase {
     monitoring_interval_seconds: Option<u32>,
     customer_managed_key: Option<bool>,
     adopt_cluster_logical_id: Option<String>,
+    auto_minor_version_upgrade: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -208,6 +209,8 @@ struct RawService {
     min: Option<u32>,
     max: Option<u32>,
     ephemeral_storage_gib: Option<u32>,
+    processes: Option<u32>,
+    connections: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -373,6 +376,12 @@ pub struct Database {
     pub customer_managed_key: bool,
     /// Pin the cluster's logical ID, to adopt a cluster an earlier stack created.
     pub adopt_cluster_logical_id: Option<String>,
+    /// Let RDS apply minor versions in the maintenance window. Only with a major-only
+    /// `engine_version` ("16"): a pinned minor ("16.9") would then lag what runs, and the next
+    /// deploy would ask CloudFormation to go back to it, which fails
+    /// (aws-samples/dify-self-hosted-on-aws#101). Default false: minor upgrades are a
+    /// deliberate change of `engine_version`.
+    pub auto_minor_version_upgrade: bool,
 }
 
 /// Cache engines.
@@ -467,6 +476,12 @@ pub struct ServiceSize {
     pub max: u32,
     /// Task ephemeral storage in GiB (21-200; 20 is Fargate's free default).
     pub ephemeral_storage_gib: u32,
+    /// Processes per task: gunicorn workers on api (`SERVER_WORKER_AMOUNT`), Celery
+    /// concurrency on worker (`CELERY_WORKER_AMOUNT`); 1 elsewhere. Default: from CPU and
+    /// memory ([`crate::sizing::default_processes`]).
+    pub processes: u32,
+    /// Concurrent requests per api process (gevent, `SERVER_WORKER_CONNECTIONS`).
+    pub connections: u32,
 }
 
 /// The Dify components, each its own ECS service.
@@ -566,6 +581,8 @@ impl Component {
             min,
             max,
             ephemeral_storage_gib: storage,
+            processes: crate::sizing::default_processes(self, cpu, memory),
+            connections: crate::sizing::DEFAULT_API_CONNECTIONS,
         }
     }
 }
@@ -656,7 +673,7 @@ static IMAGE_REF: LazyLock<Regex> = LazyLock::new(|| {
         r"^[a-z0-9]([a-z0-9._/:-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$",
     )
 });
-static DB_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^1[3-7]\.\d+$"));
+static DB_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^1[3-7](\.\d+)?$"));
 static DB_CLASS: LazyLock<Regex> = LazyLock::new(|| re(r"^db\.[a-z0-9]+\.[a-z0-9]+$"));
 static CACHE_NODE: LazyLock<Regex> = LazyLock::new(|| re(r"^cache\.[a-z0-9]+\.[a-z0-9]+$"));
 static CACHE_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+(\.\d+)?$"));
@@ -937,6 +954,13 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
         "an SNS topic ARN",
     );
     c.opt_pattern("alarms.email", &alarms.email, &EMAIL, "an e-mail address");
+    if production && alarms.topic_arn.is_none() && alarms.email.is_none() {
+        c.fail(
+            "alarms",
+            None,
+            "production alarms must page someone: set alarms.topic_arn (an SNS topic) or alarms.email",
+        );
+    }
     // Cross-field checks only on values that are well-formed themselves, so one typo is one
     // error.
     let account_ok = raw.account.as_deref().filter(|a| ACCOUNT.is_match(a));
@@ -975,11 +999,14 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
             );
         }
     }
+    if let Err(msg) = crate::sizing::check_connections(&services, &database.capacity) {
+        c.fail("services", None, msg);
+    }
     if ingress.internet_facing && ingress.allowlist.is_empty() && production {
         c.fail(
             "ingress.allowlist",
             None,
-            "an internet-facing production load balancer needs an allowlist (named groups of CIDRs); set ingress.allowlist.everyone = [\"0.0.0.0/0\", \"::/0\"] to open it deliberately",
+            "an internet-facing production load balancer needs an allowlist (named groups of CIDRs); set ingress.allowlist.everyone = [\"0.0.0.0/0\"] to open it deliberately",
         );
     }
     if ingress.internet_facing
@@ -1168,7 +1195,21 @@ fn resolve_ingress(c: &mut Checker<'_>, i: RawIngress, production: bool) -> Ingr
         let nets: Vec<IpNet> = cidrs
             .iter()
             .enumerate()
-            .filter_map(|(n, s)| c.cidr(&format!("ingress.allowlist.{group}[{n}]"), s))
+            .filter_map(|(n, s)| {
+                let field = format!("ingress.allowlist.{group}[{n}]");
+                let net = c.cidr(&field, s)?;
+                // The load balancer is IPv4-only behind an A record: an IPv6 rule would never
+                // match anything, and look like access that is not there.
+                if let IpNet::V6(_) = net {
+                    c.fail(
+                        &field,
+                        Some(quote(s)),
+                        "the load balancer is IPv4-only (an A record): IPv6 clients reach it over IPv4, so list the office's IPv4 egress addresses instead",
+                    );
+                    return None;
+                }
+                Some(net)
+            })
             .collect();
         allowlist.insert(group, nets);
     }
@@ -1203,7 +1244,7 @@ fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Da
         "database.engine_version",
         &engine_version,
         &DB_VERSION,
-        "an Aurora PostgreSQL version (e.g. 16.9)",
+        "an Aurora PostgreSQL version (16.9, or 16 with auto_minor_version_upgrade)",
     );
     let capacity = match (d.serverless, d.provisioned) {
         (Some(_), Some(_)) => {
@@ -1283,8 +1324,20 @@ fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Da
             "a logical ID is 1-255 ASCII letters and digits",
         );
     }
+    let auto_minor_version_upgrade = d.auto_minor_version_upgrade.unwrap_or(false);
+    if auto_minor_version_upgrade && engine_version.contains('.') {
+        c.fail(
+            "database.auto_minor_version_upgrade",
+            Some("true".into()),
+            format!(
+                "contradicts the pinned minor version engine_version = \"{engine_version}\": once RDS upgrades the instances, the next deploy asks to go back to it and fails; pin only the major version (engine_version = \"{}\") or set auto_minor_version_upgrade = false",
+                engine_version.split('.').next().unwrap_or_default()
+            ),
+        );
+    }
     Database {
         engine_version,
+        auto_minor_version_upgrade,
         capacity,
         backup_retention_days,
         backup_window,
@@ -1511,6 +1564,26 @@ fn resolve_services(
         }
         let ephemeral_storage_gib = s.ephemeral_storage_gib.unwrap_or(d.ephemeral_storage_gib);
         c.range(&f("ephemeral_storage_gib"), ephemeral_storage_gib, 21, 200);
+        let processes = s
+            .processes
+            .unwrap_or_else(|| crate::sizing::default_processes(component, cpu, memory));
+        if s.processes.is_some() && !matches!(component, Component::Api | Component::Worker) {
+            c.fail(
+                &f("processes"),
+                Some(processes.to_string()),
+                "only api (gunicorn workers) and worker (Celery concurrency) run several processes",
+            );
+        }
+        c.range(&f("processes"), processes, 1, 64);
+        let connections = s.connections.unwrap_or(d.connections);
+        if s.connections.is_some() && component != Component::Api {
+            c.fail(
+                &f("connections"),
+                Some(connections.to_string()),
+                "only api serves concurrent requests per process (SERVER_WORKER_CONNECTIONS)",
+            );
+        }
+        c.range(&f("connections"), connections, 1, 1000);
         sizes.insert(
             component,
             ServiceSize {
@@ -1520,6 +1593,8 @@ fn resolve_services(
                 min,
                 max,
                 ephemeral_storage_gib,
+                processes,
+                connections,
             },
         );
     }

@@ -5,11 +5,11 @@
 
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
-use cfn_resources::rds::{self, DbClusterHandle, db_cluster};
+use cfn_resources::rds::{self, DbClusterHandle, DbInstanceHandle, db_cluster};
 use cfn_resources::{iam, secretsmanager};
 use serde_json::json;
 
-use crate::common::{GeneratedSecret, allow, closed_security_group};
+use crate::common::{GeneratedSecret, closed_security_group, link};
 use crate::config::{Database, DbCapacity};
 use crate::network::DifyNetwork;
 
@@ -19,6 +19,8 @@ pub const DATABASE_NAME: &str = "dify";
 pub const PLUGIN_DATABASE_NAME: &str = "dify_plugin";
 /// The application role every service connects as (owner of both databases, not superuser).
 pub const APP_USER: &str = "dify";
+/// The plugin daemon's role: owner of [`PLUGIN_DATABASE_NAME`], no CONNECT on `dify`.
+pub const PLUGIN_USER: &str = "dify_plugin";
 /// PostgreSQL's port.
 pub const PORT: u16 = 5432;
 
@@ -31,8 +33,14 @@ pub struct DifyDatabase {
     pub security_group: SecurityGroupHandle,
     /// The master credential (bootstrap only).
     pub master: GeneratedSecret,
-    /// The application credential (every service).
+    /// The application credential (api, worker, beat, migration).
     pub app: GeneratedSecret,
+    /// The plugin daemon's own credential: owner of `dify_plugin` only, no access to `dify`.
+    /// The daemon's environment is inherited by every plugin it runs.
+    pub plugin: GeneratedSecret,
+    /// The instances, writer first. A cluster is CREATE_COMPLETE before any instance exists:
+    /// anything that connects at deploy time depends on [`Self::writer`].
+    pub instances: Vec<DbInstanceHandle>,
 }
 
 impl DifyDatabase {
@@ -64,6 +72,13 @@ impl DifyDatabase {
             "AppCredentials",
             "Aurora application user for Dify's services",
             APP_USER,
+            kms_key,
+        );
+        let plugin = GeneratedSecret::credentials(
+            &mut s,
+            "PluginCredentials",
+            "Aurora user of Dify's plugin daemon (owns dify_plugin only)",
+            PLUGIN_USER,
             kms_key,
         );
         let subnets = s.add(
@@ -159,13 +174,14 @@ impl DifyDatabase {
                 )]),
             )
         });
+        let mut instances = Vec::new();
         for i in 0..count {
             let mut instance = rds::DbInstance::new()
                 .db_cluster_identifier(cluster.reference())
                 .db_instance_class(class.as_str())
                 .engine("aurora-postgresql")
                 .publicly_accessible(false)
-                .auto_minor_version_upgrade(true)
+                .auto_minor_version_upgrade(cfg.auto_minor_version_upgrade)
                 .promotion_tier(i64::from(i.min(1)))
                 .enable_performance_insights(cfg.performance_insights);
             if cfg.performance_insights {
@@ -186,25 +202,38 @@ impl DifyDatabase {
             };
             let h = s.add(&name, instance);
             s.stack().resource(&h).removal_policy(policy);
+            instances.push(h);
         }
         DifyDatabase {
             cluster,
             security_group,
             master,
             app,
+            plugin,
+            instances,
         }
     }
 
-    /// Lets members of `source` connect on the PostgreSQL port.
-    pub fn allow_from(&self, scope: &mut Scope<'_>, id: &str, source: &SecurityGroupHandle) {
-        allow(
+    /// Lets members of `source` connect (ingress here, egress there) on the PostgreSQL port.
+    pub fn allow_from(
+        &self,
+        scope: &mut Scope<'_>,
+        id: &str,
+        source: &SecurityGroupHandle,
+    ) -> Vec<cfn_core::ResourceRef> {
+        link(
             scope,
             id,
-            &self.security_group,
             source,
+            &self.security_group,
             PORT,
             "PostgreSQL from a Dify service",
-        );
+        )
+    }
+
+    /// The writer instance: what a deploy-time client of the cluster must wait for.
+    pub fn writer(&self) -> Option<&DbInstanceHandle> {
+        self.instances.first()
     }
 
     /// The writer endpoint's host name.

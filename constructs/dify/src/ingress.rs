@@ -167,11 +167,14 @@ impl DifyIngress {
                     .unhealthy_threshold_count(3)
                     .matcher(target_group::Matcher::new().http_code(h.codes))
                     .target_group_attributes(vec![
-                        // Short drain: Dify's streams outlive any sane delay anyway, and a
-                        // rollout should not wait 5 minutes per task.
+                        // Drain as long as the load balancer lets a request sit idle: a chat
+                        // or workflow stream (TEXT_GENERATION_TIMEOUT_MS, 600 s) must finish
+                        // on the old task before a rollout or scale-in stops it. Draining ends
+                        // as soon as a target has no requests in flight, so short requests
+                        // cost nothing; ECS sends SIGTERM only after draining.
                         target_group::TargetGroupAttribute::new()
                             .key("deregistration_delay.timeout_seconds")
-                            .value("30"),
+                            .value(cfg.idle_timeout_seconds.to_string()),
                     ]),
             )
         };
@@ -320,8 +323,9 @@ impl DifyIngress {
         id: &str,
         service: &SecurityGroupHandle,
         port: u16,
-    ) {
-        scope.add(
+    ) -> Vec<cfn_core::ResourceRef> {
+        use cfn_core::Handle as _;
+        let egress = scope.add(
             &format!("{id}Egress"),
             ec2::SecurityGroupEgress::new(self.security_group.group_id(), "tcp")
                 .destination_security_group_id(service.group_id())
@@ -329,7 +333,7 @@ impl DifyIngress {
                 .to_port(i64::from(port))
                 .description("load balancer to a Dify service"),
         );
-        crate::common::allow(
+        let ingress = crate::common::allow(
             scope,
             &format!("{id}Ingress"),
             service,
@@ -337,5 +341,6 @@ impl DifyIngress {
             port,
             "from the load balancer",
         );
+        vec![egress.resource_ref().clone(), ingress]
     }
 }

@@ -14,6 +14,7 @@ pub mod ingress;
 pub mod migration;
 pub mod network;
 pub mod prelude;
+pub mod sizing;
 pub mod stack;
 pub mod storage;
 pub mod task;

@@ -97,6 +97,11 @@ impl DifyStack {
             &network,
             storage.access_logs.as_ref(),
         );
+        // The alarm topic comes first: the services' deployment alarms notify it too.
+        let (alarms_node, topic) = {
+            let mut a = root.child("Alarms");
+            (a.node_id(), alarm_topic(&mut a, env))
+        };
         let cluster = DifyCluster::new(
             &mut root,
             "App",
@@ -109,9 +114,15 @@ impl DifyStack {
                 ingress: &ingress,
                 kms_key: kms_arn.as_ref(),
                 stack_name: &stack_name,
+                alarm_topic: topic.as_ref(),
             },
         );
-        alarms(&mut root, env, &ingress, &database, &cache);
+        alarms(
+            &mut root.stack().scope(alarms_node),
+            env,
+            topic.as_ref(),
+            (&ingress, &database, &cache),
+        );
         outputs(&mut stack, &ingress, &cluster, &storage);
         DifyStack {
             stack,
@@ -196,34 +207,38 @@ pub fn elb_log_principal(region: &str) -> Option<JsonValue> {
     Some(json!({ "AWS": format!("arn:aws:iam::{account}:root") }))
 }
 
-/// Operational alarms (an `Alarms` child of `root`): load balancer 5xx, database CPU and
-/// memory (or ACU use), cache memory per node, to the environment's topic. Deployment alarms
-/// (target 5xx, unhealthy targets) live with each service.
-pub fn alarms(
-    root: &mut Scope<'_>,
-    env: &Environment,
-    ingress: &DifyIngress,
-    database: &DifyDatabase,
-    cache: &DifyCache,
-) {
-    let mut s = root.child("Alarms");
-    let topic: Option<Value<String>> = match (&env.alarms.topic_arn, &env.alarms.email) {
+/// Where alarms notify: the environment's `alarms.topic_arn`, or a topic (an `AlarmTopic` child
+/// of `scope`) with an e-mail subscription; `None` when neither is configured (allowed outside
+/// production only).
+pub fn alarm_topic(scope: &mut Scope<'_>, env: &Environment) -> Option<Value<String>> {
+    match (&env.alarms.topic_arn, &env.alarms.email) {
         (Some(arn), _) => Some(arn.into()),
         (None, Some(email)) => {
-            let topic = s.add(
+            let topic = scope.add(
                 "Topic",
                 sns::Topic::new()
                     .display_name(format!("Dify {} alarms", env.name))
                     .kms_master_key_id("alias/aws/sns"),
             );
-            s.add(
+            scope.add(
                 "EmailSubscription",
                 sns::Subscription::new("email", topic.topic_arn()).endpoint(email.as_str()),
             );
             Some(topic.topic_arn())
         }
         (None, None) => None,
-    };
+    }
+}
+
+/// Operational alarms, added to `s` (the stack's `Alarms` construct): load balancer 5xx, database CPU and
+/// memory (or ACU use), cache memory per node, to the environment's topic. Deployment alarms
+/// (target 5xx, unhealthy targets) live with each service.
+pub fn alarms(
+    s: &mut Scope<'_>,
+    env: &Environment,
+    topic: Option<&Value<String>>,
+    (ingress, database, cache): (&DifyIngress, &DifyDatabase, &DifyCache),
+) {
     let alarm = |name: &str,
                  namespace: &str,
                  metric: &str,
@@ -243,7 +258,7 @@ pub fn alarms(
             .comparison_operator(op)
             .treat_missing_data("notBreaching")
             .dimensions(dims);
-        if let Some(t) = &topic {
+        if let Some(t) = topic {
             a = a.alarm_actions(vec![t.clone()]).ok_actions(vec![t.clone()]);
         }
         a

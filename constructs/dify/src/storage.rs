@@ -130,6 +130,29 @@ impl DifyStorage {
     }
 }
 
+/// Where the plugin daemon keeps its data in the shared bucket (`PLUGIN_STORAGE_OSS_BUCKET`):
+/// the key prefixes of dify-plugin-daemon's storage layer (see docs/research-dify-daemon.md).
+pub const PLUGIN_DAEMON_PREFIXES: [&str; 4] =
+    ["plugin_packages/", "assets/", "persistence/", "plugin/"];
+
+impl DifyStorage {
+    /// The IAM statements the plugin daemon needs: its own prefixes only. Its environment is
+    /// inherited by every plugin it runs, so it must not reach Dify's files, above all each
+    /// tenant's `privkeys/<tenant>/private.pem`, which decrypts provider credentials.
+    pub fn plugin_daemon_statement(&self) -> JsonValue {
+        let prefixed: Vec<Value<String>> = PLUGIN_DAEMON_PREFIXES
+            .iter()
+            .map(|p| fns::join("", [self.bucket.arn(), format!("/{p}*").into()]))
+            .collect();
+        json!({
+            "Sid": "PluginDaemonPrefixes",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": prefixed
+        })
+    }
+}
+
 fn objects(b: &BucketHandle) -> Value<String> {
     fns::join("", [b.arn(), "/*".into()])
 }

@@ -12,6 +12,8 @@ private_subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 public_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
 [ingress.allowlist]
 office = ["203.0.113.10/32"]
+[alarms]
+email = "ops@example.com"
 "#;
 
 fn errors(name: &str, text: &str) -> Vec<ConfigError> {
@@ -90,12 +92,69 @@ fn bad_cidrs_are_explained() {
     assert!(e.message.contains("add a prefix length"), "{e}");
     let e = one_error("dev.toml", &MINIMAL.replace("203.0.113.10/32", "office-ip"));
     assert!(e.message.contains("not an IPv4 or IPv6 CIDR"), "{e}");
-    // IPv6 is fine.
-    Environment::from_toml_str(
+    // The load balancer is IPv4-only: an IPv6 entry would never match, so it is an error.
+    let e = one_error(
         "dev.toml",
         &MINIMAL.replace("203.0.113.10/32", "2001:db8::/48"),
+    );
+    assert_eq!(e.field, "ingress.allowlist.office[0]");
+    assert!(e.message.contains("IPv4-only"), "{e}");
+}
+
+#[test]
+fn production_alarms_must_notify_someone() {
+    let text = MINIMAL.replace("[alarms]\nemail = \"ops@example.com\"\n", "");
+    let e = one_error("prd.toml", &text);
+    assert_eq!(e.field, "alarms");
+    // Elsewhere alarms without a topic are allowed.
+    Environment::from_toml_str("dev.toml", &text).unwrap();
+}
+
+#[test]
+fn automatic_minor_upgrades_need_a_major_only_version() {
+    let e = one_error(
+        "dev.toml",
+        &format!(
+            "{MINIMAL}[database]\nengine_version = \"16.9\"\nauto_minor_version_upgrade = true\n"
+        ),
+    );
+    assert_eq!(e.field, "database.auto_minor_version_upgrade");
+    assert!(e.message.contains("engine_version = \"16\""), "{e}");
+    let env = Environment::from_toml_str(
+        "dev.toml",
+        &format!(
+            "{MINIMAL}[database]\nengine_version = \"16\"\nauto_minor_version_upgrade = true\n"
+        ),
     )
     .unwrap();
+    assert!(env.database.auto_minor_version_upgrade);
+    // The default pins the minor version and leaves upgrades to a deliberate change.
+    let env = Environment::from_toml_str("dev.toml", MINIMAL).unwrap();
+    assert!(!env.database.auto_minor_version_upgrade);
+}
+
+#[test]
+fn processes_follow_the_task_size_and_fit_the_database() {
+    let env = Environment::from_toml_str(
+        "dev.toml",
+        &format!("{MINIMAL}[services.api]\ncpu = 2048\nmemory = 4096\n[services.worker]\ncpu = 2048\nmemory = 4096\n"),
+    )
+    .unwrap();
+    assert_eq!(env.services.get(Component::Api).processes, 2);
+    assert_eq!(env.services.get(Component::Worker).processes, 4);
+    // Forty api tasks of eight processes cannot fit a 4-ACU database.
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[services.api]\nmax = 40\nprocesses = 8\n"),
+    );
+    assert_eq!(e.field, "services");
+    assert!(e.message.contains("max_connections"), "{e}");
+    // Only api and worker run several processes.
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[services.beat]\nprocesses = 2\n"),
+    );
+    assert_eq!(e.field, "services.beat.processes");
 }
 
 #[test]
