@@ -49,6 +49,24 @@ stop_moto() {
     fi
 }
 
+# Installs the servers the artifact tests run for real (Debian's packages): squid (the SSRF
+# proxy's command and config), redis-server with TLS (Celery and redis-py as Dify configures
+# them), PostgreSQL (the migration's bootstrap and gate), and unshare/ip for the proxy test's
+# private namespaces. Root only; a no-op when everything is there.
+ensure_system_packages() {
+    local missing=()
+    [ -x /usr/sbin/squid ] || missing+=(squid)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    [ -n "$(ls /etc/postgresql 2>/dev/null)" ] || missing+=(postgresql)
+    command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "==> installing ${missing[*]} (Debian packages) for the artifact tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
 # Starts the machine's PostgreSQL (Debian's packages) for the migration bootstrap test, with a
 # superuser the test uses to create its own roles and databases, and a stub `vector` extension
 # when pgvector is not packaged (the test checks the bootstrap's SQL, not pgvector). Root only:

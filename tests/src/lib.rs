@@ -504,19 +504,12 @@ pub fn python_tool(env_var: &str, name: &str) -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// Finds a tool or decides the test's fate without it: in CI (`CI` set) a missing tool fails
-/// the test; on a developer machine the test is skipped with the command that installs it.
-pub fn require_tool(env_var: &str, name: &str) -> Option<PathBuf> {
-    match python_tool(env_var, name) {
-        Some(p) => Some(p),
-        None if std::env::var_os("CI").is_some() => {
-            panic!("{name} is not installed; scripts/test.sh installs it into .venv")
-        }
-        None => {
-            eprintln!("skipped: {name} is not installed (run scripts/test.sh to install it)");
-            None
-        }
-    }
+/// Finds a tool the test needs. A missing tool fails the test with the command that installs
+/// it: a test that returned early would count as passed and prove nothing.
+pub fn require_tool(env_var: &str, name: &str) -> PathBuf {
+    python_tool(env_var, name).unwrap_or_else(|| {
+        panic!("{name} is not installed: run scripts/test.sh, which installs it into .venv (or set {env_var})")
+    })
 }
 
 /// One cfn-lint finding.

@@ -71,9 +71,7 @@ fn aws(endpoint: &str) -> (tokio::runtime::Runtime, Aws) {
 
 #[test]
 fn starter_stack_create_no_change_update_diff_and_destroy() {
-    let Some(moto) = support::moto::endpoint() else {
-        return;
-    };
+    let moto = support::moto::endpoint();
     let stack = unique("StarterE2e");
     let env = stack.to_lowercase();
     let o = opts(&moto);
@@ -177,9 +175,7 @@ fn starter_stack_create_no_change_update_diff_and_destroy() {
 
 #[test]
 fn a_template_over_51200_bytes_goes_through_the_s3_staging_bucket() {
-    let Some(moto) = support::moto::endpoint() else {
-        return;
-    };
+    let moto = support::moto::endpoint();
     let stack = unique("StarterBig");
     let env = stack.to_lowercase();
     let big = starter(&stack, "flags = 150");
@@ -298,9 +294,7 @@ fn a_template_over_51200_bytes_goes_through_the_s3_staging_bucket() {
 
 #[test]
 fn the_staging_bucket_policy_denies_plain_http_on_a_real_policy_evaluator() {
-    let Some(moto) = support::moto::endpoint() else {
-        return;
-    };
+    let moto = support::moto::endpoint();
     let bucket = unique("tls-only").to_lowercase();
     let (rt, aws) = aws(&moto);
     rt.block_on(async {
@@ -341,9 +335,7 @@ fn the_staging_bucket_policy_denies_plain_http_on_a_real_policy_evaluator() {
 
 #[test]
 fn the_account_and_region_guards_refuse_before_anything_is_called() {
-    let Some(moto) = support::moto::endpoint() else {
-        return;
-    };
+    let moto = support::moto::endpoint();
     let stack = unique("StarterGuard");
     let o = opts(&moto);
 
@@ -380,9 +372,7 @@ fn the_account_and_region_guards_refuse_before_anything_is_called() {
 
 #[test]
 fn with_retries_off_a_moto_500_is_reported_not_hidden() {
-    let Some(moto) = support::moto::endpoint() else {
-        return;
-    };
+    let moto = support::moto::endpoint();
     // moto 5.2.5 crashes (HTTP 500) on an SSM parameter's map-shaped Tags, which is the shape
     // CloudFormation documents.
     let stack = unique("Moto500");

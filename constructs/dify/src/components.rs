@@ -181,7 +181,6 @@ impl Wiring<'_> {
         set("REDIS_USE_SSL", "true".into());
         set("REDIS_SSL_CERT_REQS", "CERT_REQUIRED".into());
         set("REDIS_SSL_CA_CERTS", cache::CA_BUNDLE.into());
-        set("BROKER_USE_SSL", "true".into());
         set("CELERY_BACKEND", "redis".into());
         // Files: the shared bucket through the task role, no access keys.
         set("STORAGE_TYPE", "s3".into());
@@ -210,6 +209,13 @@ impl Wiring<'_> {
         set("MARKETPLACE_API_URL", "https://marketplace.dify.ai".into());
         // Streams (SSE) last minutes; the ALB idle timeout is set to match.
         set("GUNICORN_TIMEOUT", "360".into());
+        // A blocking-mode app call may be silent until the app's time limit (Dify's default
+        // 1200 s): bound it by what the load balancer lets sit idle, which every target group
+        // also drains for.
+        set(
+            "APP_MAX_EXECUTION_TIME",
+            e.ingress.idle_timeout_seconds.to_string().into(),
+        );
         if let Some(smtp) = &e.smtp {
             set("MAIL_TYPE", "smtp".into());
             set("MAIL_DEFAULT_SEND_FROM", smtp.from.as_str().into());
@@ -232,7 +238,7 @@ impl Wiring<'_> {
     /// [`crate::sizing`]); read by `api/docker/entrypoint.sh` and `api/configs` at 1.13.3.
     pub fn process_environment(&self, c: Component) -> Vec<(String, Value<String>)> {
         let size = self.env.services.get(c);
-        let pools = sizing::pools(c);
+        let pools = sizing::pools(c, size.processes);
         let mut v: Vec<(String, Value<String>)> = vec![
             (
                 "SQLALCHEMY_POOL_SIZE".into(),

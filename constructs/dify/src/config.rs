@@ -40,7 +40,7 @@ pub const DEFAULT_PLUGIN_DAEMON_VERSION: &str = "0.5.3-local";
 pub const DEFAULT_SANDBOX_VERSION: &str = "0.2.14";
 /// The squid image for the SSRF proxy. Pinned: Dify's compose uses `latest`, which makes a
 /// redeploy silently change the egress filter.
-pub const DEFAULT_SSRF_PROXY_IMAGE: &str = "ubuntu/squid:6.6-24.04_edge";
+pub const DEFAULT_SSRF_PROXY_IMAGE: &str = "ubuntu/squid:6.6-24.04_edge@sha256:8a3baed477e2c282ab8aa5edad442f69873246964f225c5c2ae8364b6610963c";
 /// Aurora PostgreSQL's default engine version (a supported 16.x).
 pub const DEFAULT_DB_ENGINE_VERSION: &str = "16.9";
 
@@ -623,8 +623,6 @@ pub struct Smtp {
 /// Dify settings that are not infrastructure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DifySettings {
-    /// UI and default language (`ja-JP`, `en-US`, …).
-    pub language: String,
     /// `DEBUG`, `INFO`, `WARNING` or `ERROR` (default `INFO`; the seed's `DEBUG` leaks data).
     pub log_level: String,
     /// Extra non-secret environment for api, worker and beat.
@@ -677,7 +675,6 @@ static DB_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^1[3-7](\.\d+)?$"));
 static DB_CLASS: LazyLock<Regex> = LazyLock::new(|| re(r"^db\.[a-z0-9]+\.[a-z0-9]+$"));
 static CACHE_NODE: LazyLock<Regex> = LazyLock::new(|| re(r"^cache\.[a-z0-9]+\.[a-z0-9]+$"));
 static CACHE_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+(\.\d+)?$"));
-static LANGUAGE: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z]{2}(-[A-Z][a-zA-Z]{1,3})?$"));
 static ENV_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Z][A-Z0-9_]*$"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"));
 static TAG_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$"));
@@ -939,7 +936,7 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
     let ingress = resolve_ingress(c, raw.ingress, production);
     let database = resolve_database(c, raw.database, production);
     let cache = resolve_cache(c, raw.cache, production);
-    let images = resolve_images(c, raw.images);
+    let images = resolve_images(c, raw.images, production);
     let services = resolve_services(c, raw.services, production);
     let smtp = raw.smtp.map(|s| resolve_smtp(c, s));
     let dify = resolve_dify(c, raw.dify);
@@ -1455,7 +1452,7 @@ fn resolve_cache(c: &mut Checker<'_>, k: RawCache, production: bool) -> Cache {
     }
 }
 
-fn resolve_images(c: &mut Checker<'_>, i: RawImages) -> Images {
+fn resolve_images(c: &mut Checker<'_>, i: RawImages, production: bool) -> Images {
     let dify_version = i
         .dify_version
         .unwrap_or_else(|| DEFAULT_DIFY_VERSION.into());
@@ -1496,7 +1493,13 @@ fn resolve_images(c: &mut Checker<'_>, i: RawImages) -> Images {
         &IMAGE_REF,
         "an image reference",
     );
-    if images.ssrf_proxy.ends_with(":latest") || !images.ssrf_proxy.contains(':') {
+    if production && !images.ssrf_proxy.contains("@sha256:") {
+        c.fail(
+            "images.ssrf_proxy",
+            Some(quote(&images.ssrf_proxy)),
+            "production pins the SSRF proxy by digest (image@sha256:…): its tags (_edge, _beta) move, and with them the egress filter",
+        );
+    } else if images.ssrf_proxy.ends_with(":latest") || !images.ssrf_proxy.contains(':') {
         c.fail(
             "images.ssrf_proxy",
             Some(quote(&images.ssrf_proxy)),
@@ -1666,13 +1669,13 @@ fn resolve_smtp(c: &mut Checker<'_>, s: RawSmtp) -> Smtp {
 }
 
 fn resolve_dify(c: &mut Checker<'_>, d: RawDify) -> DifySettings {
-    let language = d.language.unwrap_or_else(|| "en-US".into());
-    c.pattern(
-        "dify.language",
-        &language,
-        &LANGUAGE,
-        "a language tag (ja-JP, en-US, …)",
-    );
+    if let Some(language) = &d.language {
+        c.fail(
+            "dify.language",
+            Some(quote(language)),
+            "Dify has no server-side language setting: the web UI follows each browser (the locale cookie, then Accept-Language) and the first admin's language is chosen at /install; remove it",
+        );
+    }
     let log_level = d.log_level.unwrap_or_else(|| "INFO".into());
     if !["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"].contains(&log_level.as_str()) {
         c.fail(
@@ -1698,7 +1701,6 @@ fn resolve_dify(c: &mut Checker<'_>, d: RawDify) -> DifySettings {
         }
     }
     DifySettings {
-        language,
         log_level,
         extra_env: d.extra_env,
     }

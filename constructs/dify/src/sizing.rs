@@ -3,12 +3,14 @@
 //!
 //! Dify's defaults are sized for a laptop: the api entrypoint starts gunicorn with
 //! `SERVER_WORKER_AMOUNT` (1) gevent worker and `SERVER_WORKER_CONNECTIONS` (10), and the worker
-//! runs `celery … -c ${CELERY_WORKER_AMOUNT:-1}` (`api/docker/entrypoint.sh` at 1.13.3), so a
-//! 2-vCPU api task serves 10 requests, SSE streams included, and a worker runs one task at a
-//! time. Every process has its own SQLAlchemy pool (`SQLALCHEMY_POOL_SIZE` +
-//! `SQLALCHEMY_MAX_OVERFLOW`) and its own pgvector pool (`PGVECTOR_MAX_CONNECTION`), so
-//! connections grow with processes × tasks; with a 100/200 rollout old and new tasks run side
-//! by side, so the budget counts every service at twice its maximum.
+//! runs `celery … -P gevent -c ${CELERY_WORKER_AMOUNT:-1}` (`api/docker/entrypoint.sh` at
+//! 1.13.3), so a 2-vCPU api task serves 10 requests, SSE streams included, and a worker runs
+//! one task at a time. Every gunicorn worker process has its own SQLAlchemy pool
+//! (`SQLALCHEMY_POOL_SIZE` + `SQLALCHEMY_MAX_OVERFLOW`) and pgvector pools
+//! (`PGVECTOR_MAX_CONNECTION`); a Celery worker is one gevent process whose greenlets share one
+//! pool. Connections grow with processes × tasks; with a 100/200 rollout old and new tasks run
+//! side by side, so the budget counts every service at twice its maximum.
+//! (`docs/research-dify-api.md` quotes the sources.)
 
 use crate::config::{Component, DbCapacity, Services};
 
@@ -35,13 +37,19 @@ impl Pools {
     }
 }
 
-/// The pools a component's processes use. api serves many greenlets per process; a Celery
-/// process runs one task at a time, so a small pool is enough.
-pub fn pools(c: Component) -> Pools {
+/// The pools a component's processes use. api serves many greenlets per process from a
+/// moderate pool; a Celery worker's greenlets (`concurrency`) share one pool, one connection
+/// each; beat barely touches the database.
+pub fn pools(c: Component, concurrency: u32) -> Pools {
     match c {
         Component::Api => Pools {
             pool_size: 8,
             max_overflow: 4,
+            pgvector_max: 3,
+        },
+        Component::Worker => Pools {
+            pool_size: concurrency,
+            max_overflow: 2,
             pgvector_max: 3,
         },
         _ => Pools {
@@ -55,8 +63,8 @@ pub fn pools(c: Component) -> Pools {
 /// The plugin daemon's `DB_MAX_OPEN_CONNS` (its default is 30; `internal/types/app/config.go`).
 pub const PLUGIN_DAEMON_MAX_OPEN_CONNS: u32 = 20;
 
-/// Processes per task from its size: one gunicorn worker per vCPU on api; on worker, two
-/// Celery processes per vCPU as long as each has 1 GiB; one elsewhere.
+/// Processes per task from its size: one gunicorn worker per vCPU on api; on worker, Celery
+/// concurrency (greenlets) of two per vCPU as long as each has 1 GiB; one elsewhere.
 pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
     match c {
         Component::Api => (cpu / 1024).max(1),
@@ -68,13 +76,13 @@ pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
 /// The most connections the services and the migration step may hold at once: every service
 /// at twice its maximum task count (old and new tasks during a rollout).
 pub fn connections_needed(services: &Services) -> u32 {
-    let mut total = pools(Component::Api).per_process(); // the migration task
+    let mut total = pools(Component::Api, 1).per_process(); // the migration task
     for c in Component::ALL {
         let s = services.get(c);
         let per_task = match c {
-            Component::Api | Component::Worker | Component::Beat => {
-                s.processes * pools(c).per_process()
-            }
+            Component::Api | Component::Beat => s.processes * pools(c, 1).per_process(),
+            // One gevent process whatever the concurrency.
+            Component::Worker => pools(c, s.processes).per_process(),
             Component::PluginDaemon => PLUGIN_DAEMON_MAX_OPEN_CONNS,
             Component::Web | Component::Sandbox | Component::SsrfProxy => 0,
         };

@@ -3,8 +3,7 @@
 //! `MOTO_ENDPOINT` (set by `scripts/test.sh`) wins. Otherwise the tests start
 //! `moto_server -H 127.0.0.1 -p <free port>` from `.venv/bin` (or `/tmp/venv/bin`) once per test
 //! binary; it dies with the test process (a shell holds moto and kills it when our end of its
-//! stdin closes). Without moto the tests fail when `CI` is set and are skipped, with the
-//! reason printed, otherwise.
+//! stdin closes). Without moto the tests fail, with the reason and how to get moto.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -85,17 +84,13 @@ fn start() -> Result<String, String> {
     ))
 }
 
-/// The moto endpoint, or `None` (test skipped, reason printed) when there is none and `CI`
-/// is unset. Panics when `CI` is set and moto is missing.
-pub fn endpoint() -> Option<String> {
+/// The moto endpoint. A missing moto fails the test with the reason and how to get it: a
+/// test that returned early would count as passed and prove nothing.
+pub fn endpoint() -> String {
     match SERVER.get_or_init(start) {
-        Ok(e) => Some(e.clone()),
-        Err(reason) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set, so the moto end-to-end tests must run: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipping moto end-to-end test: {reason}");
-            None
-        }
+        Ok(e) => e.clone(),
+        Err(reason) => panic!(
+            "the moto end-to-end tests need moto (scripts/test.sh installs and starts it): {reason}"
+        ),
     }
 }
