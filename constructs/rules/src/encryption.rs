@@ -1,9 +1,11 @@
 //! Encryption at rest: databases, caches, buckets, file systems, logs, secrets and keys.
 
 use cfn_core::Json;
-use cfn_core::rules::{Finding, Rule, RuleContext};
+use cfn_core::rules::{Finding, ResourceView, Rule, RuleContext};
 
-use crate::util::{Tri, flag, in_cluster, items, meta, str_is};
+use crate::util::{
+    At, Tri, elb_attribute, flag, in_cluster, is_alb, items, meta, ref_target, str_is,
+};
 
 /// `enc-rds-storage`: Aurora and RDS clusters, and DB instances outside a cluster, set
 /// `StorageEncrypted: true`.
@@ -86,6 +88,15 @@ impl Rule for EncElasticacheAtRest {
     }
 }
 
+/// The `SSEAlgorithm` of each default encryption rule of a bucket, with its position.
+fn sse_algorithms<'a>(r: &ResourceView<'a>) -> impl Iterator<Item = (At, &'a Json)> {
+    items(r.get("BucketEncryption.ServerSideEncryptionConfiguration")).filter_map(|(at, rule)| {
+        rule.get("ServerSideEncryptionByDefault")
+            .and_then(|d| d.get("SSEAlgorithm"))
+            .map(|a| (at, a))
+    })
+}
+
 /// `enc-s3-bucket`: buckets declare default encryption (`BucketEncryption` with an
 /// `SSEAlgorithm`).
 ///
@@ -104,18 +115,77 @@ impl Rule for EncS3Bucket {
     );
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         for r in ctx.resources_of_type("AWS::S3::Bucket") {
-            let mut rules = items(r.get("BucketEncryption.ServerSideEncryptionConfiguration"));
-            let ok = rules.any(|(_, rule)| {
-                rule.get("ServerSideEncryptionByDefault")
-                    .and_then(|d| d.get("SSEAlgorithm"))
-                    .is_some()
-            });
-            if !ok {
+            if sse_algorithms(&r).next().is_none() {
                 out.push(r.finding(
                     self,
                     Some("BucketEncryption"),
                     "the bucket declares no default encryption",
                 ));
+            }
+        }
+    }
+}
+
+/// Whether a bucket receives an application load balancer's access logs (the load balancer's
+/// `access_logs.s3.bucket` refers to it or names it).
+fn alb_log_bucket(ctx: &RuleContext<'_>, bucket: &ResourceView<'_>) -> bool {
+    let name = bucket.get("BucketName").and_then(|n| ctx.resolve_str(n));
+    ctx.resources_of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")
+        .filter(|lb| is_alb(ctx, lb))
+        .filter_map(|lb| elb_attribute(&lb, "LoadBalancerAttributes", "access_logs.s3.bucket"))
+        .any(|v| {
+            ref_target(v) == Some(bucket.logical_id) || name.is_some() && ctx.resolve_str(v) == name
+        })
+}
+
+/// `enc-s3-kms` (production): buckets encrypt with SSE-KMS by default (`SSEAlgorithm`
+/// `aws:kms` or `aws:kms:dsse`), except a bucket an application load balancer writes its
+/// access logs to: ALB log delivery supports SSE-S3 only.
+///
+/// `enc-s3-bucket` asks every bucket, in every profile, to state an encryption; this rule, for
+/// production, asks for a KMS key, whose policy is a second access control over the data and
+/// whose use CloudTrail records. An algorithm only deploy time knows is not a finding.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EncS3Kms;
+
+impl Rule for EncS3Kms {
+    meta!(
+        "enc-s3-kms",
+        Error,
+        "production data should be encrypted with a KMS key, whose policy controls and logs who may decrypt it",
+        "set BucketEncryption.ServerSideEncryptionConfiguration SSEAlgorithm aws:kms with KMSMasterKeyID (a customer key) and BucketKeyEnabled: true",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for b in ctx.resources_of_type("AWS::S3::Bucket") {
+            if alb_log_bucket(ctx, &b) {
+                continue;
+            }
+            let algorithms: Vec<(At, Option<String>)> = sse_algorithms(&b)
+                .map(|(at, a)| (at, ctx.resolve_str(a)))
+                .collect();
+            let kms_or_unknown = |a: &Option<String>| {
+                a.as_deref().is_none_or(|a| {
+                    ["aws:kms", "aws:kms:dsse"].contains(&a.to_ascii_lowercase().as_str())
+                })
+            };
+            match algorithms.first() {
+                None => out.push(b.finding(
+                    self,
+                    Some("BucketEncryption"),
+                    "the bucket declares no default encryption: S3 uses SSE-S3, not a KMS key",
+                )),
+                Some(_) if algorithms.iter().any(|(_, a)| kms_or_unknown(a)) => {}
+                Some((at, a)) => {
+                    let prop = format!(
+                        "BucketEncryption.ServerSideEncryptionConfiguration{at}.ServerSideEncryptionByDefault.SSEAlgorithm"
+                    );
+                    let message = format!(
+                        "the bucket encrypts with {}, not a KMS key",
+                        a.as_deref().unwrap_or("?")
+                    );
+                    out.push(b.finding(self, Some(&prop), message));
+                }
             }
         }
     }

@@ -1,20 +1,19 @@
-//! Public exposure: security groups open to the internet, public buckets, public databases,
-//! caches anyone on the network can use.
+//! Public exposure: security groups open to the internet or letting everything out, public
+//! buckets, public databases, caches anyone on the network can use, load balancers without a
+//! web application firewall.
 
 use std::collections::HashSet;
 
 use cfn_core::Json;
 use cfn_core::rules::{Finding, Rule, RuleContext};
 
-use crate::util::{Tri, flag, in_cluster, is_alb, items, meta, number, ref_target, str_is};
+use crate::util::{Tri, flag, in_cluster, is_public_alb, items, meta, number, ref_target, str_is};
 
 /// Security groups of internet-facing application load balancers in the template.
 fn public_alb_groups<'a>(ctx: &RuleContext<'a>) -> HashSet<&'a str> {
     let mut out = HashSet::new();
     for lb in ctx.resources_of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") {
-        let internet_facing =
-            lb.get("Scheme").is_none() || str_is(ctx, lb.get("Scheme"), "internet-facing");
-        if is_alb(ctx, &lb) && internet_facing {
+        if is_public_alb(ctx, &lb) {
             for (_, g) in items(lb.get("SecurityGroups")) {
                 if let Some(id) = ref_target(g) {
                     out.insert(id);
@@ -25,8 +24,9 @@ fn public_alb_groups<'a>(ctx: &RuleContext<'a>) -> HashSet<&'a str> {
     out
 }
 
-/// The open-to-everyone source of an ingress rule: its property name and CIDR.
-fn open_source(ctx: &RuleContext<'_>, rule: &Json) -> Option<(&'static str, &'static str)> {
+/// The open-to-everyone CIDR of a security group rule (the source of an ingress rule, the
+/// destination of an egress rule): its property name and CIDR.
+fn open_cidr(ctx: &RuleContext<'_>, rule: &Json) -> Option<(&'static str, &'static str)> {
     if str_is(ctx, rule.get("CidrIp"), "0.0.0.0/0") {
         Some(("CidrIp", "0.0.0.0/0"))
     } else if str_is(ctx, rule.get("CidrIpv6"), "::/0") {
@@ -76,7 +76,7 @@ impl Rule for ExposureSgOpenIngress {
         let public = public_alb_groups(ctx);
         for sg in ctx.resources_of_type("AWS::EC2::SecurityGroup") {
             for (suffix, rule) in items(sg.get("SecurityGroupIngress")) {
-                let Some((prop, cidr)) = open_source(ctx, rule) else {
+                let Some((prop, cidr)) = open_cidr(ctx, rule) else {
                     continue;
                 };
                 let (what, web) = ports(ctx, rule);
@@ -91,7 +91,7 @@ impl Rule for ExposureSgOpenIngress {
             }
         }
         for r in ctx.resources_of_type("AWS::EC2::SecurityGroupIngress") {
-            let Some((prop, cidr)) = open_source(ctx, r.properties) else {
+            let Some((prop, cidr)) = open_cidr(ctx, r.properties) else {
                 continue;
             };
             let (what, web) = ports(ctx, r.properties);
@@ -228,6 +228,113 @@ impl Rule for ExposureCacheNoAuth {
                     self,
                     Some("AuthToken"),
                     "the cache accepts unauthenticated clients",
+                ));
+            }
+        }
+    }
+}
+
+/// `exposure-sg-declares-egress`: every security group declares its outbound rules
+/// (`SecurityGroupEgress`, not empty).
+///
+/// Without it — or with an empty list — CloudFormation gives the group a rule allowing all
+/// outbound traffic, and standalone `AWS::EC2::SecurityGroupEgress` resources add to that rule
+/// instead of replacing it. A group that needs no outbound traffic declares one rule matching
+/// nothing (`icmp` type 252 code 86 to `255.255.255.255/32`, as the AWS CDK does).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExposureSgDeclaresEgress;
+
+impl Rule for ExposureSgDeclaresEgress {
+    meta!(
+        "exposure-sg-declares-egress",
+        Error,
+        "a security group without SecurityGroupEgress lets all outbound traffic out: CloudFormation adds an allow-all rule that standalone egress rules do not remove",
+        "declare SecurityGroupEgress with the outbound rules the group needs (for none, one rule matching nothing: icmp 252/86 to 255.255.255.255/32)",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for sg in ctx.resources_of_type("AWS::EC2::SecurityGroup") {
+            let message = match sg.get("SecurityGroupEgress") {
+                None | Some(Json::Null) => {
+                    "no SecurityGroupEgress: CloudFormation adds a rule allowing all outbound traffic"
+                }
+                Some(Json::Array(a)) if a.is_empty() => {
+                    "an empty SecurityGroupEgress keeps CloudFormation's rule allowing all outbound traffic"
+                }
+                Some(_) => continue,
+            };
+            out.push(sg.finding(self, Some("SecurityGroupEgress"), message));
+        }
+    }
+}
+
+/// The open destination of an egress rule allowing every protocol (`IpProtocol: -1`).
+fn all_traffic_out(ctx: &RuleContext<'_>, rule: &Json) -> Option<(&'static str, &'static str)> {
+    let proto = rule.get("IpProtocol").and_then(|p| ctx.resolve_str(p))?;
+    if proto.trim() == "-1" {
+        open_cidr(ctx, rule)
+    } else {
+        None
+    }
+}
+
+/// `exposure-sg-egress-all` (warning): no security group egress rule (inline or
+/// `AWS::EC2::SecurityGroupEgress`) allows every protocol (`IpProtocol: -1`) to `0.0.0.0/0` or
+/// `::/0` — CloudFormation's allow-all default, declared explicitly.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExposureSgEgressAll;
+
+impl Rule for ExposureSgEgressAll {
+    meta!(
+        "exposure-sg-egress-all",
+        Warning,
+        "a group that may send anything anywhere lets a compromised workload exfiltrate data and reach any host",
+        "allow the ports and destinations the workload needs (security groups, prefix lists, CIDRs) instead of all traffic to 0.0.0.0/0 or ::/0",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for sg in ctx.resources_of_type("AWS::EC2::SecurityGroup") {
+            for (at, rule) in items(sg.get("SecurityGroupEgress")) {
+                if let Some((prop, cidr)) = all_traffic_out(ctx, rule) {
+                    let prop = format!("SecurityGroupEgress{at}.{prop}");
+                    let message = format!("all traffic may leave to {cidr}");
+                    out.push(sg.finding(self, Some(&prop), message));
+                }
+            }
+        }
+        for r in ctx.resources_of_type("AWS::EC2::SecurityGroupEgress") {
+            if let Some((prop, cidr)) = all_traffic_out(ctx, r.properties) {
+                let message = format!("all traffic may leave to {cidr}");
+                out.push(r.finding(self, Some(prop), message));
+            }
+        }
+    }
+}
+
+/// `alb-waf` (production): every internet-facing application load balancer has an AWS WAF web
+/// ACL (`AWS::WAFv2::WebACLAssociation` whose `ResourceArn` refers to it).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AlbWaf;
+
+impl Rule for AlbWaf {
+    meta!(
+        "alb-waf",
+        Error,
+        "an internet-facing load balancer without a web application firewall passes every scan, injection attempt and request flood to the application",
+        "associate an AWS WAF web ACL (AWS::WAFv2::WebACLAssociation with ResourceArn referring to the load balancer), with the AWS managed rule groups and a rate limit",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let protected: HashSet<&str> = ctx
+            .resources_of_type("AWS::WAFv2::WebACLAssociation")
+            .filter_map(|a| a.get("ResourceArn").and_then(ref_target))
+            .collect();
+        for lb in ctx.resources_of_type("AWS::ElasticLoadBalancingV2::LoadBalancer") {
+            if is_public_alb(ctx, &lb) && !protected.contains(lb.logical_id) {
+                out.push(lb.finding(
+                    self,
+                    None,
+                    "no AWS WAF web ACL is associated with the internet-facing load balancer",
                 ));
             }
         }

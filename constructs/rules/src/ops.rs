@@ -1,5 +1,5 @@
 //! Operations: log retention, Container Insights, deployment circuit breakers, health checks,
-//! access logs; and the load balancer's handling of invalid headers.
+//! access logs, alarms that notify someone; and the load balancer's handling of invalid headers.
 
 use cfn_core::rules::{Finding, Rule, RuleContext};
 
@@ -211,6 +211,42 @@ impl Rule for AlbDropInvalidHeaders {
                     self,
                     Some("LoadBalancerAttributes"),
                     "invalid header fields are forwarded",
+                ));
+            }
+        }
+    }
+}
+
+/// `ops-alarm-actions` (production): every CloudWatch alarm notifies someone: it has
+/// `AlarmActions`, and `ActionsEnabled` is not false.
+///
+/// An alarm that only feeds something else (a composite alarm, an ECS deployment's rollback)
+/// still tells no person when it fires outside that use: suppress the rule on it with that
+/// reason if that is intended.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpsAlarmActions;
+
+impl Rule for OpsAlarmActions {
+    meta!(
+        "ops-alarm-actions",
+        Error,
+        "an alarm without actions fires and nobody hears it",
+        "set AlarmActions to an SNS topic that reaches the on-call (and leave ActionsEnabled true)",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for r in ctx.resources_of_type("AWS::CloudWatch::Alarm") {
+            if flag(ctx, r.get("ActionsEnabled"), true) == Tri::No {
+                out.push(r.finding(
+                    self,
+                    Some("ActionsEnabled"),
+                    "the alarm's actions are disabled: it notifies nobody",
+                ));
+            } else if items(r.get("AlarmActions")).next().is_none() {
+                out.push(r.finding(
+                    self,
+                    Some("AlarmActions"),
+                    "the alarm has no actions: it notifies nobody",
                 ));
             }
         }

@@ -1,50 +1,13 @@
 //! Secrets: in container and function environments, in template parameters, in SSM String
-//! parameters, and in database logs. See the crate's `detect` heuristics for what "looks like
+//! parameters, in database logs, and database passwords that never rotate. See the crate's `detect` heuristics for what "looks like
 //! a secret" means.
 
 use cfn_core::Json;
-use cfn_core::rules::{Finding, Rule, RuleContext};
+use cfn_core::rules::{Finding, ResourceView, Rule, RuleContext};
 
 use crate::detect::{secret_name, secret_value};
-use crate::util::{env_vars, meta, no_echo, shape, str_is};
-
-/// Every `Ref` target and `Fn::Sub` variable in a value.
-fn references(v: &Json, out: &mut Vec<String>) {
-    match v {
-        Json::Object(o) => {
-            for (k, x) in o {
-                match (k.as_str(), x) {
-                    ("Ref", Json::String(s)) => out.push(s.clone()),
-                    ("Fn::Sub", Json::String(s)) => sub_vars(s, out),
-                    ("Fn::Sub", Json::Array(a)) => {
-                        if let Some(Json::String(s)) = a.first() {
-                            sub_vars(s, out);
-                        }
-                        for y in a.iter().skip(1) {
-                            references(y, out);
-                        }
-                    }
-                    _ => references(x, out),
-                }
-            }
-        }
-        Json::Array(a) => a.iter().for_each(|x| references(x, out)),
-        _ => {}
-    }
-}
-
-fn sub_vars(s: &str, out: &mut Vec<String>) {
-    let mut rest = s;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else { return };
-        let name = &after[..end];
-        if !name.starts_with('!') && !name.contains('.') {
-            out.push(name.to_owned());
-        }
-        rest = &after[end + 1..];
-    }
-}
+use crate::graph::references;
+use crate::util::{env_vars, meta, named, no_echo, ref_target, shape, str_is};
 
 /// Whether any string in a value is a dynamic reference to a secret.
 fn resolves_secret(v: &Json) -> bool {
@@ -63,15 +26,17 @@ fn plaintext_secret(ctx: &RuleContext<'_>, v: &Json) -> Option<String> {
     if resolves_secret(v) {
         return Some("resolves a secret (dynamic reference) into plain text".into());
     }
-    let mut refs = Vec::new();
-    references(v, &mut refs);
     let params = ctx.template().get("Parameters");
-    for name in refs {
-        if let Some(p) = params.and_then(|ps| ps.get(&name)) {
+    for name in references(v)
+        .into_iter()
+        .filter(|r| r.attr.is_none())
+        .map(|r| r.target)
+    {
+        if let Some(p) = params.and_then(|ps| ps.get(name)) {
             if no_echo(ctx, p) {
                 return Some(format!("puts the NoEcho parameter {name} in plain text"));
             }
-            if secret_name(&name) {
+            if secret_name(name) {
                 return Some(format!(
                     "puts parameter {name}, a secret by its name, in plain text"
                 ));
@@ -285,6 +250,100 @@ impl Rule for SecretDbStatementLogging {
                     "log_min_duration_statement=0 logs every statement, passwords included",
                 ));
             }
+        }
+    }
+}
+
+const SECRET: &str = "AWS::SecretsManager::Secret";
+
+/// The secret a resource stands for: a secret, or the secret of a `SecretTargetAttachment`
+/// (whose `Ref` is the secret's ARN, as the AWS CDK uses it).
+fn secret_of<'a>(ctx: &RuleContext<'a>, id: &str) -> Option<ResourceView<'a>> {
+    let r = ctx.resource(id)?;
+    match r.type_name {
+        SECRET => Some(r),
+        "AWS::SecretsManager::SecretTargetAttachment" => {
+            let target = r.get("SecretId").and_then(ref_target)?;
+            ctx.resource(target).filter(|s| s.type_name == SECRET)
+        }
+        _ => None,
+    }
+}
+
+/// A secret's literal `Name`.
+fn literal_name(ctx: &RuleContext<'_>, secret: &ResourceView<'_>) -> Option<String> {
+    secret.get("Name").and_then(|n| ctx.resolve_str(n))
+}
+
+/// The secret of this template a `{{resolve:secretsmanager:…}}` value reads: by reference
+/// (`Fn::Join`/`Fn::Sub` of its `Ref`) or by its literal name.
+fn password_secret<'a>(ctx: &RuleContext<'a>, v: &Json) -> Option<ResourceView<'a>> {
+    references(v)
+        .into_iter()
+        .find_map(|r| secret_of(ctx, r.target))
+        .or_else(|| {
+            let text = shape(ctx, v);
+            ctx.resources_of_type(SECRET).find(|s| {
+                literal_name(ctx, s).is_some_and(|n| {
+                    let by_name = format!("{{{{resolve:secretsmanager:{n}");
+                    text.contains(&format!("{by_name}:"))
+                        || text.contains(&format!("{by_name}}}}}"))
+                })
+            })
+        })
+}
+
+/// Whether an `AWS::SecretsManager::RotationSchedule` rotates the secret (its `SecretId`
+/// refers to it, to an attachment of it, or names it).
+fn rotated(ctx: &RuleContext<'_>, secret: &ResourceView<'_>) -> bool {
+    ctx.resources_of_type("AWS::SecretsManager::RotationSchedule")
+        .filter_map(|r| r.get("SecretId"))
+        .any(|id| {
+            let by_ref = ref_target(id).and_then(|t| secret_of(ctx, t));
+            let name = literal_name(ctx, secret);
+            by_ref.is_some_and(|s| s.logical_id == secret.logical_id)
+                || name.is_some() && ctx.resolve_str(id) == name
+        })
+}
+
+/// `secret-db-rotation` (production): an Aurora/RDS cluster or DB instance with a
+/// `MasterUserPassword` either lets RDS manage it (`ManageMasterUserPassword: true`) or reads
+/// it from a Secrets Manager secret of the template (`{{resolve:secretsmanager:…}}` of its
+/// `Ref`, or of its name) that an `AWS::SecretsManager::RotationSchedule` rotates.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecretDbRotation;
+
+impl Rule for SecretDbRotation {
+    meta!(
+        "secret-db-rotation",
+        Error,
+        "a master password that never rotates stays valid for everyone who ever read it",
+        "set ManageMasterUserPassword: true (RDS rotates it), or add an AWS::SecretsManager::RotationSchedule for the secret the password resolves from",
+        []
+    );
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for db in ctx
+            .resources_of_type("AWS::RDS::DBCluster")
+            .chain(ctx.resources_of_type("AWS::RDS::DBInstance"))
+        {
+            let Some(pw) = db.get("MasterUserPassword") else {
+                continue;
+            };
+            if ctx.is_true(db.get("ManageMasterUserPassword")) {
+                continue;
+            }
+            let message = match password_secret(ctx, pw) {
+                Some(s) if rotated(ctx, &s) => continue,
+                Some(s) => format!(
+                    "the master password comes from secret {}, which nothing rotates",
+                    named(&s)
+                ),
+                None if shape(ctx, pw).contains("{{resolve:secretsmanager:") => {
+                    "the master password comes from a secret outside the template, whose rotation cannot be checked".into()
+                }
+                None => "the master password is neither managed by RDS nor read from a rotated secret".into(),
+            };
+            out.push(db.finding(self, Some("MasterUserPassword"), message));
         }
     }
 }

@@ -210,14 +210,37 @@ pub(crate) fn lb_attribute(
     r: &ResourceView<'_>,
     key: &str,
 ) -> Option<String> {
-    items(r.get("LoadBalancerAttributes"))
+    elb_attribute(r, "LoadBalancerAttributes", key).and_then(|v| ctx.resolve_str(v))
+}
+
+/// The raw value of an Elastic Load Balancing attribute in the key/value list `list`
+/// (`LoadBalancerAttributes`, `TargetGroupAttributes`).
+pub(crate) fn elb_attribute<'a>(r: &ResourceView<'a>, list: &str, key: &str) -> Option<&'a Json> {
+    items(r.get(list))
         .find(|(_, a)| a.get("Key").and_then(Json::as_str) == Some(key))
-        .and_then(|(_, a)| a.get("Value").and_then(|v| ctx.resolve_str(v)))
+        .and_then(|(_, a)| a.get("Value"))
 }
 
 /// Whether a load balancer is an application load balancer (the default `Type`).
 pub(crate) fn is_alb(ctx: &RuleContext<'_>, r: &ResourceView<'_>) -> bool {
     r.get("Type").is_none() || str_is(ctx, r.get("Type"), "application")
+}
+
+/// Whether a load balancer is an internet-facing application load balancer (`Scheme` absent
+/// or `internet-facing`).
+pub(crate) fn is_public_alb(ctx: &RuleContext<'_>, r: &ResourceView<'_>) -> bool {
+    let scheme = r.get("Scheme");
+    is_alb(ctx, r) && (scheme.is_none() || str_is(ctx, scheme, "internet-facing"))
+}
+
+/// How a message names another resource: its construct path and logical ID (the ID alone when
+/// the template has no construct tree behind it).
+pub(crate) fn named(r: &ResourceView<'_>) -> String {
+    if r.path == r.logical_id {
+        r.logical_id.to_owned()
+    } else {
+        format!("{} ({})", r.path, r.logical_id)
+    }
 }
 
 /// Whether a DB instance belongs to an Aurora (or Multi-AZ) cluster, whose cluster carries
