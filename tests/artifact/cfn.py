@@ -35,6 +35,8 @@ PSEUDO = {
     "AWS::StackId": "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/dify-test/1",
 }
 
+MANAGED = "MasterUserSecret"
+
 _DYNAMIC = re.compile(r"\{\{resolve:secretsmanager:([^:}]+(?::[^:}]+)*)\}\}")
 
 
@@ -130,6 +132,10 @@ class Template:
     def _lookup(self, key: str) -> str:
         if key in self.values:
             return self.values[key]
+        # RDS's managed master secret (ManageMasterUserPassword): a JSON credential RDS
+        # creates, stood in for like a generated secret.
+        if key.endswith(".MasterUserSecret.SecretArn"):
+            return self.secret_arn(key.split(".")[0] + MANAGED)
         raise Unresolved(f"no local value for {key} (pass it in `values`)")
 
     # --- secrets --------------------------------------------------------------------------
@@ -143,6 +149,15 @@ class Template:
         m = re.fullmatch(r"arn:aws:secretsmanager:[^:]+:\d+:secret:(.+)-AbCdEf", arn)
         if m and m.group(1) in self.resources:
             return self.secret_string(m.group(1))
+        if m and m.group(1).endswith(MANAGED):
+            cluster = m.group(1)[: -len(MANAGED)]
+            if cluster not in self._secrets:
+                user = self.resources[cluster]["Properties"]["MasterUsername"]
+                self._secrets[cluster] = _generate(
+                    {"PasswordLength": 32, "ExcludePunctuation": True,
+                     "SecretStringTemplate": json.dumps({"username": user}),
+                     "GenerateStringKey": "password"})
+            return self._secrets[cluster]
         if arn in self.values:
             return self.values[arn]
         raise Unresolved(f"no local value for secret {arn}")

@@ -20,7 +20,8 @@
 pub mod guardrails;
 pub mod platform;
 pub mod project;
-pub mod waf;
+/// The WAF construct, now part of the Dify constructs (first written here).
+pub use dify_constructs::waf;
 
 /// The guide to writing a construct (`docs/writing-constructs.md`), included here so that its
 /// Rust examples compile and run as doctests.

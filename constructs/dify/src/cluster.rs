@@ -317,11 +317,14 @@ impl DifyService {
 
 /// The task role's statements: the file bucket for the components that read and write it.
 fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
-    match c {
-        Component::Api | Component::Worker => vec![storage.read_write_statement()],
-        Component::PluginDaemon => vec![storage.plugin_daemon_statement()],
-        _ => Vec::new(),
-    }
+    let bucket = match c {
+        Component::Api | Component::Worker => storage.read_write_statement(),
+        Component::PluginDaemon => storage.plugin_daemon_statement(),
+        _ => return Vec::new(),
+    };
+    std::iter::once(bucket)
+        .chain(storage.key_statement())
+        .collect()
 }
 
 fn target_group(c: Component, ingress: &DifyIngress) -> Option<&TargetGroupHandle> {

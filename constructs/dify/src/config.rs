@@ -143,6 +143,15 @@ struct RawIngress {
     deletion_protection: Option<bool>,
     idle_timeout_seconds: Option<u32>,
     access_logs: Option<bool>,
+    waf: Option<RawWaf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWaf {
+    enabled: Option<bool>,
+    rate_limit: Option<i64>,
+    count_only: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -322,7 +331,7 @@ pub struct Domain {
 pub struct Ingress {
     /// Internet-facing (true) or internal.
     pub internet_facing: bool,
-    /// Named groups of CIDRs allowed in (IPv4 and IPv6), like the seed's office list.
+    /// Named groups of IPv4 CIDRs allowed in, like the seed's office list.
     pub allowlist: IndexMap<String, Vec<IpNet>>,
     /// Load balancer deletion protection (default: production).
     pub deletion_protection: bool,
@@ -330,6 +339,9 @@ pub struct Ingress {
     pub idle_timeout_seconds: u32,
     /// Access logs to an S3 bucket the stack creates.
     pub access_logs: bool,
+    /// A WAFv2 web ACL in front of the load balancer (AWS managed rules and a per-IP rate
+    /// limit, [`crate::waf::WafSettings`]); on by default in production (`[ingress.waf]`).
+    pub waf: Option<crate::waf::WafSettings>,
 }
 
 /// Aurora PostgreSQL capacity.
@@ -1224,7 +1236,21 @@ fn resolve_ingress(c: &mut Checker<'_>, i: RawIngress, production: bool) -> Ingr
         1,
         4000,
     );
+    let raw_waf = i.waf.unwrap_or_default();
+    let waf = raw_waf.enabled.unwrap_or(production).then(|| {
+        let defaults = crate::waf::WafSettings::default();
+        let settings = crate::waf::WafSettings {
+            rate_limit: raw_waf.rate_limit.unwrap_or(defaults.rate_limit),
+            count_only: raw_waf.count_only.unwrap_or(false),
+            ..defaults
+        };
+        if let Err(e) = settings.validate() {
+            c.fail("ingress.waf", None, e.to_string());
+        }
+        settings
+    });
     Ingress {
+        waf,
         internet_facing: i.internet_facing.unwrap_or(true),
         allowlist,
         deletion_protection: i.deletion_protection.unwrap_or(production),

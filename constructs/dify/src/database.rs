@@ -5,8 +5,8 @@
 
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
+use cfn_resources::iam;
 use cfn_resources::rds::{self, DbClusterHandle, DbInstanceHandle, db_cluster};
-use cfn_resources::{iam, secretsmanager};
 use serde_json::json;
 
 use crate::common::{GeneratedSecret, closed_security_group, link};
@@ -17,6 +17,8 @@ use crate::network::DifyNetwork;
 pub const DATABASE_NAME: &str = "dify";
 /// The plugin daemon's database, created by the bootstrap step.
 pub const PLUGIN_DATABASE_NAME: &str = "dify_plugin";
+/// The master user (not a superuser on Aurora): used by the bootstrap step only.
+pub const MASTER_USER: &str = "dify_admin";
 /// The application role every service connects as (owner of both databases, not superuser).
 pub const APP_USER: &str = "dify";
 /// The plugin daemon's role: owner of [`PLUGIN_DATABASE_NAME`], no CONNECT on `dify`.
@@ -31,8 +33,9 @@ pub struct DifyDatabase {
     pub cluster: DbClusterHandle,
     /// The cluster's security group: closed to everything until [`Self::allow_from`].
     pub security_group: SecurityGroupHandle,
-    /// The master credential (bootstrap only).
-    pub master: GeneratedSecret,
+    /// The ARN of the master credential's secret, which RDS manages and rotates
+    /// (`{"username", "password"}`; bootstrap only).
+    pub master_secret_arn: Value<String>,
     /// The application credential (api, worker, beat, migration).
     pub app: GeneratedSecret,
     /// The plugin daemon's own credential: owner of `dify_plugin` only, no access to `dify`.
@@ -59,13 +62,6 @@ impl DifyDatabase {
             "SecurityGroup",
             "Aurora PostgreSQL for Dify - reachable from Dify services only",
             &network.vpc_id,
-        );
-        let master = GeneratedSecret::credentials(
-            &mut s,
-            "MasterCredentials",
-            "Aurora master user for Dify; used only by the bootstrap step",
-            "dify_admin",
-            kms_key,
         );
         let app = GeneratedSecret::credentials(
             &mut s,
@@ -104,8 +100,10 @@ impl DifyDatabase {
             .engine("aurora-postgresql")
             .engine_version(cfg.engine_version.as_str())
             .database_name(DATABASE_NAME)
-            .master_username(master.resolve_key("username"))
-            .master_user_password(master.resolve())
+            .master_username(MASTER_USER)
+            // RDS keeps the master password in Secrets Manager and rotates it (every 7 days):
+            // only the bootstrap step reads it, at each rollout.
+            .manage_master_user_password(true)
             .port(i64::from(PORT))
             .db_subnet_group_name(subnets.reference())
             .vpc_security_group_ids(vec![security_group.group_id()])
@@ -119,7 +117,9 @@ impl DifyDatabase {
             .enable_cloudwatch_logs_exports(vec!["postgresql"])
             .enable_iam_database_authentication(true);
         if let Some(k) = kms_key {
-            cluster = cluster.kms_key_id(k.clone());
+            cluster = cluster
+                .kms_key_id(k.clone())
+                .master_user_secret(db_cluster::MasterUserSecret::new().kms_key_id(k.clone()));
         }
         let (class, count) = match &cfg.capacity {
             DbCapacity::Serverless {
@@ -149,14 +149,6 @@ impl DifyDatabase {
             RemovalPolicy::Delete
         };
         s.stack().resource(&cluster).removal_policy(policy);
-        s.add(
-            "MasterCredentialsAttachment",
-            secretsmanager::SecretTargetAttachment::new(
-                master.arn(),
-                cluster.reference(),
-                "AWS::RDS::DBCluster",
-            ),
-        );
 
         let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
             s.add(
@@ -205,9 +197,9 @@ impl DifyDatabase {
             instances.push(h);
         }
         DifyDatabase {
+            master_secret_arn: cluster.master_user_secret_secret_arn(),
             cluster,
             security_group,
-            master,
             app,
             plugin,
             instances,

@@ -18,6 +18,7 @@ pub mod sizing;
 pub mod stack;
 pub mod storage;
 pub mod task;
+pub mod waf;
 
 pub use cache::DifyCache;
 pub use cluster::DifyCluster;

@@ -108,7 +108,9 @@ impl Migration {
                 log_group_name: format!("/dify/{}/migration", w.env.name),
                 log_retention_days: w.env.log_retention_days,
                 kms_key: props.kms_key,
-                task_statements: vec![w.storage.read_write_statement()],
+                task_statements: std::iter::once(w.storage.read_write_statement())
+                    .chain(w.storage.key_statement())
+                    .collect(),
                 size: TaskSize {
                     cpu: 1024,
                     memory: 2048,
@@ -195,7 +197,7 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
     bootstrap.secrets = vec![
         (
             "MASTER_CREDENTIALS".into(),
-            SecretSource::Generated(w.database.master.clone(), None),
+            SecretSource::Managed(w.database.master_secret_arn.clone()),
         ),
         ("APP_USER".into(), secret(&w.database.app, "username")),
         ("APP_PASSWORD".into(), secret(&w.database.app, "password")),

@@ -62,12 +62,15 @@ impl DifyStack {
             .then(|| data_key(&mut root, env));
         let kms_arn = kms_key.as_ref().map(|k| k.arn());
         let network = DifyNetwork::new(&mut root, "Network", &env.network);
-        let storage = DifyStorage::new(
+        let mut storage = DifyStorage::new(
             &mut root,
             "Storage",
             env.ingress.access_logs,
             elb_log_principal(&env.region),
         );
+        if let Some(key) = &kms_arn {
+            storage.encrypt_with(&mut root, key);
+        }
         let database = DifyDatabase::new(
             &mut root,
             "Database",
@@ -97,6 +100,18 @@ impl DifyStack {
             &network,
             storage.access_logs.as_ref(),
         );
+        if let Some(settings) = &env.ingress.waf {
+            // Settings were validated with the environment file; a failure here is a bug.
+            if let Err(e) =
+                crate::waf::AlbWaf::new(&mut root, "Waf", settings, &ingress.load_balancer)
+            {
+                root.report(
+                    cfn_core::Severity::Error,
+                    "dify-waf",
+                    format!("WAF settings: {e}"),
+                );
+            }
+        }
         // The alarm topic comes first: the services' deployment alarms notify it too.
         let (alarms_node, topic) = {
             let mut a = root.child("Alarms");

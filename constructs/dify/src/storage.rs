@@ -13,6 +13,9 @@ pub struct DifyStorage {
     pub bucket: BucketHandle,
     /// Load balancer access logs.
     pub access_logs: Option<BucketHandle>,
+    /// The customer key the file bucket is encrypted with (SSE-KMS), after
+    /// [`Self::encrypt_with`]; task roles get to use it with their bucket access.
+    pub kms_key: Option<Value<String>>,
 }
 
 impl DifyStorage {
@@ -110,7 +113,45 @@ impl DifyStorage {
         DifyStorage {
             bucket: files,
             access_logs,
+            kms_key: None,
         }
+    }
+
+    /// Encrypts the file bucket with a customer key (SSE-KMS with a bucket key): a grant or a
+    /// key policy then decides who reads Dify's files, not S3 permissions alone. The
+    /// access-log bucket stays on SSE-S3, the only encryption ALB log delivery supports.
+    pub fn encrypt_with(&mut self, scope: &mut Scope<'_>, key: &Value<String>) {
+        if let Some(props) = scope
+            .stack()
+            .resource(&self.bucket)
+            .props_mut::<s3::Bucket>()
+        {
+            props.bucket_encryption = Some(
+                bucket::BucketEncryption::new(vec![
+                    bucket::ServerSideEncryptionRule::new()
+                        .bucket_key_enabled(true)
+                        .server_side_encryption_by_default(
+                            bucket::ServerSideEncryptionByDefault::new("aws:kms")
+                                .kms_master_key_id(key.clone()),
+                        ),
+                ])
+                .into(),
+            );
+        }
+        self.kms_key = Some(key.clone());
+    }
+
+    /// The statement that lets a task role use the bucket's key, if it has one.
+    pub fn key_statement(&self) -> Option<JsonValue> {
+        self.kms_key.as_ref().map(|k| {
+            json!({
+                "Sid": "DifyFilesKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": k,
+                "Condition": {"StringEquals": {"kms:ViaService": fns::sub("s3.${AWS::Region}.amazonaws.com")}}
+            })
+        })
     }
 
     /// The IAM statement a task role needs to read and write the file bucket, and nothing else.

@@ -16,6 +16,8 @@ pub enum SecretSource {
     Generated(GeneratedSecret, Option<&'static str>),
     /// An existing Secrets Manager secret, by ARN (e.g. the SMTP password).
     External(String),
+    /// A secret another resource manages (e.g. RDS's master secret), by its ARN.
+    Managed(Value<String>),
 }
 
 impl SecretSource {
@@ -23,6 +25,7 @@ impl SecretSource {
         match self {
             SecretSource::Generated(s, key) => s.value_from_key(*key),
             SecretSource::External(arn) => arn.into(),
+            SecretSource::Managed(arn) => arn.clone(),
         }
     }
 
@@ -32,6 +35,7 @@ impl SecretSource {
         match self {
             SecretSource::Generated(s, _) => s.arn(),
             SecretSource::External(arn) => Value::from(format!("{arn}*")),
+            SecretSource::Managed(arn) => arn.clone(),
         }
     }
 }

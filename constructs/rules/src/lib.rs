@@ -6,7 +6,7 @@
 //! ([`PRODUCTION_ONLY`]: customer KMS keys for logs, secrets and buckets, deletion protection,
 //! removal policies, backup and snapshot retention, WAF, alarm actions, password rotation).
 //! Each rule is also a public unit struct, so a team can compose a pack of its own, add rules
-//! to this one, or drop some. [`staged_pack`] holds rules not yet in the default pack.
+//! to this one, or drop some.
 //!
 //! Rule IDs are stable, kebab-case, with a category prefix: `enc-` (encryption at rest),
 //! `tls-` (in transit), `exposure-`, `iam-`, `secret-`, `data-` (data protection), `ops-`
@@ -133,7 +133,7 @@ impl Profile {
     }
 }
 
-/// The rules only [`Profile::Production`] runs (in [`default_pack`] or [`staged_pack`]).
+/// The rules only [`Profile::Production`] runs.
 pub const PRODUCTION_ONLY: [&str; 10] = [
     "enc-log-group-kms",
     "enc-secret-kms",
@@ -141,7 +141,7 @@ pub const PRODUCTION_ONLY: [&str; 10] = [
     "data-removal-policy",
     "data-db-backup-retention",
     "data-cache-snapshots",
-    // Staged (see `staged_pack`).
+    // Production hardening.
     "alb-waf",
     "ops-alarm-actions",
     "enc-s3-kms",
@@ -156,15 +156,12 @@ fn for_profile(pack: RulePack, profile: Profile) -> RulePack {
     }
 }
 
-/// Rules that are written, tested and documented but not yet in [`default_pack`], for a
-/// profile (named `staged-production` or `staged-non-production`): deploy ordering
-/// (`ops-wait-for-db-instance`, `ops-wait-for-sg-rules`), `alb-drain-covers-idle-timeout`,
-/// security group egress (`exposure-sg-declares-egress`, `exposure-sg-egress-all`), and the
-/// production-only `alb-waf`, `ops-alarm-actions`, `enc-s3-kms` and `secret-db-rotation`.
-///
-/// Try them with `default_pack(p).extend(&staged_pack(p))`. To register them, move these
-/// `.with(…)` lines into [`default_pack`] (their production-only IDs are already in
-/// [`PRODUCTION_ONLY`]).
+/// The nine rules added for deploy-time ordering, rollouts, egress and production hardening
+/// (`ops-wait-for-db-instance`, `ops-wait-for-sg-rules`, `alb-drain-covers-idle-timeout`,
+/// `exposure-sg-declares-egress`, `exposure-sg-egress-all`, and the production-only `alb-waf`,
+/// `ops-alarm-actions`, `enc-s3-kms`, `secret-db-rotation`) as a pack of their own (named
+/// `staged-production` or `staged-non-production`), for a team that composes its own pack.
+/// [`default_pack`] includes them.
 pub fn staged_pack(profile: Profile) -> RulePack {
     let pack = RulePack::new(format!("staged-{}", profile.name()))
         .with(OpsWaitForDbInstance)
@@ -172,7 +169,6 @@ pub fn staged_pack(profile: Profile) -> RulePack {
         .with(AlbDrainCoversIdleTimeout)
         .with(ExposureSgDeclaresEgress)
         .with(ExposureSgEgressAll)
-        // Production only.
         .with(AlbWaf)
         .with(OpsAlarmActions)
         .with(EncS3Kms)
@@ -226,6 +222,18 @@ pub fn default_pack(profile: Profile) -> RulePack {
         .with(OpsTargetGroupHealthCheck)
         .with(OpsS3AccessLogs)
         .with(OpsAlbAccessLogs)
-        .with(AlbDropInvalidHeaders);
+        .with(AlbDropInvalidHeaders)
+        // Deploy-time ordering and rollouts.
+        .with(OpsWaitForDbInstance)
+        .with(OpsWaitForSgRules)
+        .with(AlbDrainCoversIdleTimeout)
+        // Egress.
+        .with(ExposureSgDeclaresEgress)
+        .with(ExposureSgEgressAll)
+        // Production only.
+        .with(AlbWaf)
+        .with(OpsAlarmActions)
+        .with(EncS3Kms)
+        .with(SecretDbRotation);
     for_profile(pack, profile)
 }

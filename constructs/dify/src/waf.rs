@@ -1,14 +1,13 @@
-//! `AlbWaf`: a construct of the platform team's own — a WAFv2 web ACL in front of an
-//! application load balancer, with AWS managed rule groups and a per-IP rate limit.
-//!
-//! It is built exactly like the Dify constructs: a function of a scope, an id, its settings and
-//! the typed handle of what it protects, returning typed handles. Its resources get construct
-//! paths, logical IDs, inherited tags, schema validation and guardrails like every other.
+//! `AlbWaf`: a WAFv2 web ACL in front of an application load balancer, with AWS managed rule
+//! groups (IP reputation, common rules, known bad inputs) and a per-IP rate limit. `DifyStack`
+//! puts one in front of Dify's load balancer in production (`[ingress.waf]`); any stack can use
+//! it in front of its own. It began as the platform example's own construct
+//! (`docs/writing-constructs.md` walks through it), which now re-exports it.
 //!
 //! ```
 //! use cfn_core::prelude::*;
 //! use cfn_resources::elasticloadbalancingv2 as elbv2;
-//! use platform_example::waf::{AlbWaf, WafSettings};
+//! use dify_constructs::waf::{AlbWaf, WafSettings};
 //!
 //! let mut stack = Stack::new("Demo");
 //! let mut root = stack.root();
@@ -22,7 +21,7 @@
 //!     "AWS::WAFv2::WebACLAssociation",
 //!     serde_json::json!({"ResourceArn": alb.load_balancer_arn(), "WebACLArn": waf.web_acl.arn()}),
 //! );
-//! # Ok::<(), platform_example::waf::WafError>(())
+//! # Ok::<(), dify_constructs::waf::WafError>(())
 //! ```
 
 use cfn_core::{Handle, Scope};
