@@ -318,13 +318,14 @@ impl DifyService {
 /// The task role's statements: the file bucket for the components that read and write it.
 fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
     let bucket = match c {
-        Component::Api | Component::Worker => storage.read_write_statement(),
-        Component::PluginDaemon => storage.plugin_daemon_statement(),
+        Component::Api | Component::Worker => vec![storage.read_write_statement()],
+        Component::PluginDaemon => vec![
+            storage.plugin_daemon_statement(),
+            storage.plugin_daemon_list_statement(),
+        ],
         _ => return Vec::new(),
     };
-    std::iter::once(bucket)
-        .chain(storage.key_statement())
-        .collect()
+    bucket.into_iter().chain(storage.key_statement()).collect()
 }
 
 fn target_group(c: Component, ingress: &DifyIngress) -> Option<&TargetGroupHandle> {

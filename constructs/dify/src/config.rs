@@ -35,7 +35,7 @@ use thiserror::Error;
 /// always share the version; web follows it unless `images.web` says otherwise.
 pub const DEFAULT_DIFY_VERSION: &str = "1.13.3";
 /// The plugin daemon paired with [`DEFAULT_DIFY_VERSION`] in Dify's own compose file.
-pub const DEFAULT_PLUGIN_DAEMON_VERSION: &str = "0.5.3-local";
+pub const DEFAULT_PLUGIN_DAEMON_VERSION: &str = "0.5.5-local";
 /// The sandbox paired with [`DEFAULT_DIFY_VERSION`] in Dify's own compose file.
 pub const DEFAULT_SANDBOX_VERSION: &str = "0.2.14";
 /// The squid image for the SSRF proxy. Pinned: Dify's compose uses `latest`, which makes a
@@ -1530,6 +1530,18 @@ fn resolve_images(c: &mut Checker<'_>, i: RawImages, production: bool) -> Images
             "images.ssrf_proxy",
             Some(quote(&images.ssrf_proxy)),
             "pin a tag or digest",
+        );
+    }
+    if let Some(row) =
+        crate::compat::check(&images.dify_version, &images.plugin_daemon, &images.sandbox)
+    {
+        c.fail(
+            "images",
+            Some(format!(
+                "dify {} + plugin_daemon {} + sandbox {}",
+                images.dify_version, images.plugin_daemon, images.sandbox
+            )),
+            format!("a known-broken combination: {} ({})", row.why, row.source),
         );
     }
     c.pattern(

@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod cluster;
 pub mod common;
+pub mod compat;
 pub mod components;
 pub mod config;
 pub mod database;

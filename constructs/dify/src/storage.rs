@@ -172,7 +172,9 @@ impl DifyStorage {
 }
 
 /// Where the plugin daemon keeps its data in the shared bucket (`PLUGIN_STORAGE_OSS_BUCKET`):
-/// the key prefixes of dify-plugin-daemon's storage layer (see docs/research-dify-daemon.md).
+/// the key prefixes of dify-plugin-daemon's storage layer at 0.5.5: `plugin/`
+/// (`PLUGIN_INSTALLED_PATH`), `plugin_packages/`, `assets/` and `persistence/<tenant>/…`
+/// (docs/research-dify-daemon.md quotes the code).
 pub const PLUGIN_DAEMON_PREFIXES: [&str; 4] =
     ["plugin_packages/", "assets/", "persistence/", "plugin/"];
 
@@ -190,6 +192,22 @@ impl DifyStorage {
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             "Resource": prefixed
+        })
+    }
+
+    /// The daemon lists its `plugin/` prefix every 30 s to find installed plugins, and only
+    /// its own prefixes may be listed.
+    pub fn plugin_daemon_list_statement(&self) -> JsonValue {
+        let prefixes: Vec<String> = PLUGIN_DAEMON_PREFIXES
+            .iter()
+            .map(|p| format!("{p}*"))
+            .collect();
+        json!({
+            "Sid": "PluginDaemonListsItsPrefixes",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": self.bucket.arn(),
+            "Condition": {"StringLike": {"s3:prefix": prefixes}}
         })
     }
 }
