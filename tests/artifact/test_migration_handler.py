@@ -13,9 +13,10 @@ written as `index.py` and run under Python in a subprocess (this file is its har
   task stops when an essential container exits or nothing more can start. A container that
   never ran has no exit code. StopTask stops the task (running containers exit 137) with its
   reason; ListTasks filters by startedBy (only as its sole filter, as ECS wants), family and
-  desired status. Tasks others started (a service's, an operator's) run alongside. A `migrate`
-  that starts while another task's `migrate` runs finds `db_upgrade_lock` taken: it skips,
-  exits 0, and that task's `verify` exits 1.
+  desired status; DescribeTasks does not find a task in the first 2 s after RunTask (the ECS
+  API is eventually consistent). Tasks others started (a service's, an operator's) run
+  alongside. A `migrate` that starts while another task's `migrate` runs finds
+  `db_upgrade_lock` taken: it skips, exits 0, and that task's `verify` exits 1.
 * Lambda. `Invoke` with `InvocationType=Event` queues the payload; the harness runs it as a
   fresh invocation (the module loaded anew, a full timeout) once the current one has returned.
   Invocations run one after another, never side by side.
@@ -74,7 +75,7 @@ class World:
         self.replies: list = []
         self.invocations: list = []
         for i, f in enumerate(spec["ecs"].get("foreign", [])):
-            self.add_task(f["family"], f["startedBy"],
+            self.add_task(f["family"], f.get("startedBy"),  # None: the same as the handler's
                           {"provision": 0, "pull": 0, "containers": {}},
                           [{"name": "main", "essential": True, "depends_on": []}], f"other{i}")
 
@@ -293,7 +294,9 @@ class Ecs:
             raise ClientError("InvalidParameterException", "DescribeTasks", "1 to 100 tasks")
         if fault and fault.get("respond") == "missing":
             return {"tasks": [], "failures": [{"arn": a, "reason": "MISSING"} for a in kw["tasks"]]}
-        known = [a for a in kw["tasks"] if a in self.w.tasks]
+        # Eventually consistent: a task just started is not found for a moment.
+        known = [a for a in kw["tasks"]
+                 if a in self.w.tasks and self.w.now >= self.w.tasks[a].created + 2]
         malformed = bool(fault and fault.get("respond") == "malformed")
         return {"tasks": [self.w.tasks[a].view(self.w.now, malformed) for a in known],
                 "failures": [{"arn": a, "reason": "MISSING"}
@@ -321,7 +324,7 @@ class Ecs:
             t.arn for t in self.w.tasks.values()
             if t.desired(self.w.now) == want
             and kw.get("family") in (None, t.family)
-            and kw.get("startedBy") in (None, t.started_by)]}
+            and (t.started_by is None or kw.get("startedBy") in (None, t.started_by))]}
 
 
 class Lambda:
@@ -758,6 +761,14 @@ def test_a_task_that_cannot_start_fails_the_resource(setup, tmp_path, fault, exp
     assert not r.started()
 
 
+def bystanders(setup: Setup) -> list[dict]:
+    """Tasks the handler must leave alone: a service's, an operator's run of the migration, and
+    another stack's migration under the same startedBy (a resource of the same logical ID)."""
+    return [{"family": "dify-prd-api", "startedBy": "ecs-svc/1234567890123456789"},
+            {"family": setup.task_definition["family"], "startedBy": "operator"},
+            {"family": "dify-stg-migration"}]
+
+
 def test_a_rollback_keeps_the_migrated_schema_and_runs_nothing(setup, tmp_path):
     rollback = request(setup, "Update", DifyVersion="1.13.3", old={"DifyVersion": "1.13.3"})
     r = run(setup, tmp_path, [rollback], stack_status=[[0, "UPDATE_ROLLBACK_IN_PROGRESS"]])
@@ -776,7 +787,7 @@ def test_a_rollback_stops_the_forward_migration_still_running(setup, tmp_path):
     rollback = request(setup, "Update", at=600, old=new, **old)
     r = run(setup, tmp_path, [forward, rollback], containers={"migrate": {"run": 30 * 60}},
             stack_status=[[0, "UPDATE_IN_PROGRESS"], [600, "UPDATE_ROLLBACK_IN_PROGRESS"]],
-            foreign=[{"family": "dify-prd-api", "startedBy": "ecs-svc/1234567890123456789"}])
+            foreign=bystanders(setup))
     assert r.reply(rollback)["Status"] == "SUCCESS"
     assert r.reply(forward)["Status"] == "FAILED"  # CloudFormation no longer listens; harmless
     assert len(r.calls("ecs.RunTask")) == 1
@@ -794,13 +805,12 @@ def test_a_downgrade_keeps_the_migrated_schema_and_runs_nothing(setup, tmp_path)
 
 def test_delete_stops_a_migration_still_running_and_nothing_else(setup, tmp_path):
     """A create CloudFormation gave up on (another resource failed) is cleaned up with a Delete
-    while its task still migrates. Tasks others started, even of the same family, keep running."""
+    while its task still migrates. Tasks others started keep running."""
     create = request(setup, "Create")
     delete = request(setup, "Delete", at=600)
     r = run(setup, tmp_path, [create, delete], containers={"migrate": {"run": 30 * 60}},
             stack_status=[[0, "CREATE_IN_PROGRESS"], [600, "ROLLBACK_IN_PROGRESS"]],
-            foreign=[{"family": "dify-prd-api", "startedBy": "ecs-svc/1234567890123456789"},
-                     {"family": setup.task_definition["family"], "startedBy": "operator"}])
+            foreign=bystanders(setup))
     assert r.reply(delete)["Status"] == "SUCCESS"
     assert r.reply(create)["Status"] == "FAILED"
     (task,) = r.started()
@@ -811,8 +821,7 @@ def test_delete_stops_a_migration_still_running_and_nothing_else(setup, tmp_path
 
 def test_delete_with_nothing_running_succeeds(setup, tmp_path):
     delete = request(setup, "Delete")
-    r = run(setup, tmp_path, [delete],
-            foreign=[{"family": setup.task_definition["family"], "startedBy": "operator"}])
+    r = run(setup, tmp_path, [delete], foreign=bystanders(setup))
     assert r.reply(delete)["Status"] == "SUCCESS"
     assert not r.calls("ecs.StopTask") and not r.calls("ecs.RunTask")
 

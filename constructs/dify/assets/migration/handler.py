@@ -3,7 +3,7 @@
 CloudFormation waits up to the resource's ServiceTimeout (an hour) for the answer, but one
 invocation of this function lasts at most 15 minutes: less than an image pull, the bootstrap,
 `upgrade-db` and `verify` may take together. So when this invocation's time runs short it invokes
-itself asynchronously with the event plus what it waits on (event[WAIT]: the task, the deadline)
+itself asynchronously with the event plus what it waits on (event[WAIT]: the task, its start)
 and returns without answering; the invocation that sees the task stop, or the deadline pass,
 answers.
 
@@ -25,6 +25,7 @@ WAIT = "DifyMigrationWait"  # what a hand-over adds to the event
 DEADLINE = 55 * 60  # from the first invocation: 5 of ServiceTimeout's 60 min left to stop, answer
 HAND_OVER = 60  # seconds left in an invocation when the wait passes to a new one
 POLL = 15
+UNSEEN = 60  # ECS is eventually consistent: a task just started may not be found for a while
 
 
 def handler(event, context):
@@ -61,7 +62,7 @@ def respond(event, context, wait):
             return "SUCCESS", "rollback: schema kept as migrated"
         if event["RequestType"] == "Update" and downgrade(event):
             return "SUCCESS", "downgrade: schema kept as migrated"
-        wait["deadline"] = time.time() + DEADLINE
+        wait["started"] = time.time()
         start(event, wait)
     return watch(event, context, wait)
 
@@ -85,11 +86,14 @@ def watch(event, context, wait):
     while True:
         out = ecs.describe_tasks(cluster=p["Cluster"], tasks=[arn])
         if out.get("failures") or not out.get("tasks"):
-            raise RuntimeError("DescribeTasks %s: %s" % (arn, out.get("failures")))
-        task = out["tasks"][0]
+            if time.time() > wait["started"] + UNSEEN:
+                raise RuntimeError("DescribeTasks %s: %s" % (arn, out.get("failures")))
+            task = {"lastStatus": "not found yet"}
+        else:
+            task = out["tasks"][0]
         if task["lastStatus"] == "STOPPED":
             return verdict(p, task)
-        if time.time() >= wait["deadline"]:
+        if time.time() >= wait["started"] + DEADLINE:
             return "FAILED", "migration task %s still %s after %d minutes" % (
                 arn, task["lastStatus"], DEADLINE // 60)
         left = context.get_remaining_time_in_millis() / 1000 - HAND_OVER
@@ -98,7 +102,7 @@ def watch(event, context, wait):
                        Payload=json.dumps(event))
             print("waiting on", arn, "continues in a new invocation")
             return None
-        time.sleep(max(0, min(POLL, left, wait["deadline"] - time.time())))
+        time.sleep(max(0, min(POLL, left, wait["started"] + DEADLINE - time.time())))
 
 
 def verdict(p, task):
