@@ -61,10 +61,13 @@ fn no_container_environment_carries_a_secret() {
                 }
                 for s in c["Secrets"].as_array().into_iter().flatten() {
                     // Every injected secret names a Secrets Manager secret (a generated one by
-                    // Ref, or the configured SMTP secret ARN), never an SSM String.
+                    // Ref, RDS's managed master secret, or the configured SMTP secret ARN),
+                    // never an SSM String.
                     let from = s["ValueFrom"].to_string();
                     assert!(
-                        from.contains("\"Ref\"") || from.contains(":secretsmanager:"),
+                        from.contains("\"Ref\"")
+                            || from.contains("MasterUserSecret.SecretArn")
+                            || from.contains(":secretsmanager:"),
                         "{}: {id}: {} comes from {from}",
                         e.name,
                         s["Name"]
@@ -128,9 +131,9 @@ fn no_generated_secret_or_password_appears_in_any_template() {
                 }
             }
         }
-        // DB master, DB app, DB plugin daemon, cache token, four application keys and the
-        // install password, each its own secret.
-        assert_eq!(generated, 9, "{}: generated secrets", e.name);
+        // DB app, DB plugin daemon, cache token, four application keys and the install
+        // password, each its own secret (RDS generates and rotates the master's).
+        assert_eq!(generated, 8, "{}: generated secrets", e.name);
         assert!(
             t.get("Parameters").is_none(),
             "{}: no parameters, so no secret can be passed as one",
