@@ -362,3 +362,44 @@ fn checkov_finds_nothing_unjustified_in_production() {
         }
     }
 }
+
+#[test]
+fn production_pulls_every_image_through_the_ecr_cache_and_waits_for_it() {
+    let t = template(&env("prd"));
+    let rules = of_type(&t, "AWS::ECR::PullThroughCacheRule");
+    assert_eq!(rules.len(), 1, "one Docker Hub cache rule");
+    let (rule_id, rule) = rules[0];
+    let prefix = rule["Properties"]["EcrRepositoryPrefix"].as_str().unwrap();
+    assert_eq!(rule["Properties"]["UpstreamRegistry"], "docker-hub");
+    for (id, td) in of_type(&t, "AWS::ECS::TaskDefinition") {
+        for c in td["Properties"]["ContainerDefinitions"].as_array().unwrap() {
+            let image = c["Image"]["Fn::Sub"].as_str().unwrap_or_default();
+            assert!(
+                image.starts_with(&format!(
+                    "${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{prefix}/"
+                )),
+                "{id}/{}: {} does not come from the account's ECR cache",
+                c["Name"],
+                c["Image"]
+            );
+        }
+    }
+    // Nothing starts a task before the rule exists.
+    let starters = of_type(&t, "AWS::ECS::Service")
+        .into_iter()
+        .chain(of_type(&t, "Custom::DifyMigration"));
+    for (id, r) in starters {
+        let deps: Vec<&str> = r["DependsOn"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str())
+            .collect();
+        assert!(
+            deps.contains(&rule_id.as_str()),
+            "{id} does not wait for {rule_id}"
+        );
+    }
+    // dev may pull from Docker Hub.
+    assert!(of_type(&template(&env("dev")), "AWS::ECR::PullThroughCacheRule").is_empty());
+}

@@ -6,6 +6,7 @@ use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
 use cfn_resources::ec2::SecurityGroupHandle;
+use cfn_resources::ecr;
 use cfn_resources::ecs::{self, ClusterHandle, ServiceHandle, service as svc};
 use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
 use cfn_resources::servicediscovery as sd;
@@ -13,7 +14,7 @@ use indexmap::IndexMap;
 
 use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
 use crate::components::{AppSecrets, Wiring, port};
-use crate::config::{Component, Environment};
+use crate::config::{Component, Environment, PullThroughCache};
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
@@ -148,6 +149,11 @@ impl DifyCluster {
             url: d.ingress.url.clone(),
             namespace: namespace_name,
             network_vpc_id: d.network.vpc_id.clone(),
+            pull_through: env
+                .images
+                .pull_through_cache
+                .as_ref()
+                .map(|cache| pull_through_cache(&mut s, cache)),
         };
 
         let migration = Migration::new(
@@ -206,6 +212,24 @@ impl DifyCluster {
     }
 }
 
+/// The ECR pull-through cache rule for Docker Hub (an `Images` child): tasks pull
+/// `<account ECR>/<prefix>/<namespace>/<image>` and ECR fetches it from Docker Hub once, with
+/// the configured credentials, instead of every task pulling anonymously.
+fn pull_through_cache(s: &mut Scope<'_>, cache: &PullThroughCache) -> ResourceRef {
+    use cfn_core::Handle as _;
+    let mut i = s.child("Images");
+    i.add(
+        "DockerHubCache",
+        ecr::PullThroughCacheRule::new()
+            .ecr_repository_prefix(cache.repository_prefix.as_str())
+            .upstream_registry("docker-hub")
+            .upstream_registry_url("registry-1.docker.io")
+            .credential_arn(cache.credential_arn.as_str()),
+    )
+    .resource_ref()
+    .clone()
+}
+
 /// What one component's service is made of, besides the shared dependencies.
 struct ServiceParts<'a> {
     component: Component,
@@ -234,6 +258,7 @@ impl DifyService {
                 log_retention_days: d.env.log_retention_days,
                 kms_key: d.kms_key,
                 task_statements: task_statements(c, d.storage),
+                execution_statements: wiring.pull_statements(),
                 size: TaskSize {
                     cpu: size.cpu,
                     memory: size.memory,
@@ -292,7 +317,7 @@ impl DifyService {
             .stack()
             .resource(&service)
             .depends_on(&p.migration.resource);
-        for rule in p.waits_for {
+        for rule in p.waits_for.iter().chain(&wiring.pull_through) {
             r = r.depends_on(rule);
         }
         if target.is_some() {

@@ -50,6 +50,8 @@ pub struct Wiring<'a> {
     pub namespace: String,
     /// The VPC, for task security groups.
     pub network_vpc_id: Value<String>,
+    /// The ECR pull-through cache rule every image is pulled through, when configured.
+    pub pull_through: Option<ResourceRef>,
 }
 
 /// web (Next.js).
@@ -93,6 +95,50 @@ impl Wiring<'_> {
             443,
             "HTTPS out through the NAT (image pulls, secrets, logs, external APIs)",
         )]
+    }
+
+    /// Where a task pulls a Docker Hub image from: Docker Hub itself, or the account's ECR
+    /// pull-through cache (`<account>.dkr.ecr.<region>.<suffix>/<prefix>/<image>`).
+    pub fn image(&self, reference: String) -> Value<String> {
+        match &self.env.images.pull_through_cache {
+            None => reference.into(),
+            Some(cache) => fns::sub(format!(
+                "${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}/{reference}",
+                cache.repository_prefix
+            )),
+        }
+    }
+
+    /// What an execution role needs to pull through the cache: ECR creates each cached
+    /// repository on its first pull, on the puller's behalf (`ecr:CreateRepository`,
+    /// `ecr:BatchImportUpstreamImage`), then serves it like any other.
+    pub fn pull_statements(&self) -> Vec<serde_json::Value> {
+        let Some(cache) = &self.env.images.pull_through_cache else {
+            return Vec::new();
+        };
+        vec![
+            serde_json::json!({
+                "Sid": "EcrLogin",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*"
+            }),
+            serde_json::json!({
+                "Sid": "PullThroughCache",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchImportUpstreamImage",
+                    "ecr:CreateRepository"
+                ],
+                "Resource": fns::sub(format!(
+                    "arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}/*",
+                    cache.repository_prefix
+                ))
+            }),
+        ]
     }
 
     /// `http://<component>.<namespace>:<port>`.
@@ -320,7 +366,7 @@ impl Wiring<'_> {
         let images = &self.env.images;
         let mut spec = match c {
             Component::Api | Component::Worker | Component::Beat => {
-                let mut s = ContainerSpec::new(c.key(), images.api());
+                let mut s = ContainerSpec::new(c.key(), self.image(images.api()));
                 let mode = match c {
                     Component::Api => "api",
                     Component::Worker => "worker",
@@ -348,7 +394,7 @@ impl Wiring<'_> {
                 s
             }
             Component::Web => {
-                let mut s = ContainerSpec::new("web", images.web());
+                let mut s = ContainerSpec::new("web", self.image(images.web()));
                 s.environment = vec![
                     ("CONSOLE_API_URL".into(), self.public("")),
                     ("APP_API_URL".into(), self.public("")),
@@ -374,7 +420,7 @@ impl Wiring<'_> {
                 s
             }
             Component::PluginDaemon => {
-                let mut s = ContainerSpec::new("plugin_daemon", images.plugin_daemon());
+                let mut s = ContainerSpec::new("plugin_daemon", self.image(images.plugin_daemon()));
                 let env: Vec<(&str, Value<String>)> = vec![
                     ("SERVER_PORT", PLUGIN_DAEMON_PORT.to_string().into()),
                     (
@@ -443,7 +489,7 @@ impl Wiring<'_> {
                 s
             }
             Component::Sandbox => {
-                let mut s = ContainerSpec::new("sandbox", images.sandbox());
+                let mut s = ContainerSpec::new("sandbox", self.image(images.sandbox()));
                 let proxy = self.internal_url(Component::SsrfProxy);
                 s.environment = vec![
                     ("GIN_MODE".into(), "release".into()),
@@ -464,7 +510,7 @@ impl Wiring<'_> {
                 s
             }
             Component::SsrfProxy => {
-                let mut s = ContainerSpec::new("ssrf_proxy", images.ssrf_proxy.clone());
+                let mut s = ContainerSpec::new("ssrf_proxy", self.image(images.ssrf_proxy.clone()));
                 // No bind mounts on Fargate: the config travels in the task definition and
                 // is written before squid starts. Squid itself is started (not the image's
                 // entry script) so nothing depends on how the image wraps it.

@@ -207,6 +207,14 @@ struct RawImages {
     sandbox: Option<String>,
     ssrf_proxy: Option<String>,
     registry: Option<String>,
+    pull_through_cache: Option<RawPullThroughCache>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPullThroughCache {
+    credential_arn: Option<String>,
+    repository_prefix: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -449,6 +457,21 @@ pub struct Images {
     pub ssrf_proxy: String,
     /// The registry/namespace of the Dify images (`langgenius`, or an ECR mirror).
     pub registry: String,
+    /// Pull every Docker Hub image through an ECR pull-through cache the stack creates, so
+    /// tasks never pull anonymously from Docker Hub (whose rate limit fails a production
+    /// rollout of a dozen tasks behind one NAT).
+    pub pull_through_cache: Option<PullThroughCache>,
+}
+
+/// An ECR pull-through cache rule for Docker Hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullThroughCache {
+    /// A Secrets Manager secret named `ecr-pullthroughcache/…` holding Docker Hub
+    /// credentials (`{"username", "accessToken"}`): ECR requires one for Docker Hub.
+    pub credential_arn: String,
+    /// The ECR repository prefix the cached images appear under (default
+    /// `<stack_name>-dockerhub`).
+    pub repository_prefix: String,
 }
 
 impl Images {
@@ -689,6 +712,12 @@ static CACHE_NODE: LazyLock<Regex> = LazyLock::new(|| re(r"^cache\.[a-z0-9]+\.[a
 static CACHE_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+(\.\d+)?$"));
 static ENV_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Z][A-Z0-9_]*$"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"));
+static PULL_THROUGH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/[A-Za-z0-9/_+=.@-]+$",
+    )
+});
+static ECR_PREFIX: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z0-9][a-z0-9._/-]{0,28}[a-z0-9]$"));
 static TAG_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$"));
 
 fn re(p: &str) -> Regex {
@@ -948,7 +977,7 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
     let ingress = resolve_ingress(c, raw.ingress, production);
     let database = resolve_database(c, raw.database, production);
     let cache = resolve_cache(c, raw.cache, production);
-    let images = resolve_images(c, raw.images, production);
+    let images = resolve_images(c, raw.images, production, &stack_name);
     let services = resolve_services(c, raw.services, production);
     let smtp = raw.smtp.map(|s| resolve_smtp(c, s));
     let dify = resolve_dify(c, raw.dify);
@@ -974,10 +1003,18 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
     // error.
     let account_ok = raw.account.as_deref().filter(|a| ACCOUNT.is_match(a));
     let region_ok = Some(region.as_str()).filter(|r| REGION.is_match(r));
-    let arns = [
+    let arns: [(&str, Option<&str>); 3] = [
         (
             "alarms.topic_arn",
             alarms.topic_arn.as_deref().filter(|a| SNS_ARN.is_match(a)),
+        ),
+        (
+            "images.pull_through_cache.credential_arn",
+            images
+                .pull_through_cache
+                .as_ref()
+                .map(|p| p.credential_arn.as_str())
+                .filter(|a| PULL_THROUGH_SECRET.is_match(a)),
         ),
         (
             "domain.certificate_arn",
@@ -1478,7 +1515,36 @@ fn resolve_cache(c: &mut Checker<'_>, k: RawCache, production: bool) -> Cache {
     }
 }
 
-fn resolve_images(c: &mut Checker<'_>, i: RawImages, production: bool) -> Images {
+fn resolve_pull_through_cache(
+    c: &mut Checker<'_>,
+    raw: RawPullThroughCache,
+    stack_name: &str,
+) -> PullThroughCache {
+    let field = "images.pull_through_cache";
+    let credential_arn = raw.credential_arn.unwrap_or_default();
+    if !PULL_THROUGH_SECRET.is_match(&credential_arn) {
+        c.fail(
+            &format!("{field}.credential_arn"),
+            Some(quote(&credential_arn)),
+            "the ARN of a Secrets Manager secret named ecr-pullthroughcache/… (ECR requires Docker Hub credentials for a pull-through cache)",
+        );
+    }
+    let repository_prefix = raw
+        .repository_prefix
+        .unwrap_or_else(|| format!("{stack_name}-dockerhub"));
+    c.pattern(
+        &format!("{field}.repository_prefix"),
+        &repository_prefix,
+        &ECR_PREFIX,
+        "an ECR repository prefix of 2-30 lowercase letters, digits, '.', '_', '-' or '/'",
+    );
+    PullThroughCache {
+        credential_arn,
+        repository_prefix,
+    }
+}
+
+fn resolve_images(c: &mut Checker<'_>, i: RawImages, production: bool, stack_name: &str) -> Images {
     let dify_version = i
         .dify_version
         .unwrap_or_else(|| DEFAULT_DIFY_VERSION.into());
@@ -1493,7 +1559,17 @@ fn resolve_images(c: &mut Checker<'_>, i: RawImages, production: bool) -> Images
             .ssrf_proxy
             .unwrap_or_else(|| DEFAULT_SSRF_PROXY_IMAGE.into()),
         registry: i.registry.unwrap_or_else(|| "langgenius".into()),
+        pull_through_cache: i
+            .pull_through_cache
+            .map(|p| resolve_pull_through_cache(c, p, stack_name)),
     };
+    if production && images.pull_through_cache.is_none() && images.registry == "langgenius" {
+        c.fail(
+            "images",
+            None,
+            "production must not pull anonymously from Docker Hub (a rollout starts a dozen tasks behind one NAT and hits the pull rate limit): set [images.pull_through_cache] credential_arn, or images.registry to your own mirror",
+        );
+    }
     let mut tags = vec![
         ("images.dify_version", &images.dify_version),
         ("images.plugin_daemon", &images.plugin_daemon),

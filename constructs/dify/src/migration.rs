@@ -111,6 +111,7 @@ impl Migration {
                 task_statements: std::iter::once(w.storage.read_write_statement())
                     .chain(w.storage.key_statement())
                     .collect(),
+                execution_statements: w.pull_statements(),
                 size: TaskSize {
                     cpu: 1024,
                     memory: 2048,
@@ -138,6 +139,9 @@ impl Migration {
         );
         let mut r = s.stack().resource(&resource);
         for rule in &needs {
+            r = r.depends_on(rule);
+        }
+        if let Some(rule) = &w.pull_through {
             r = r.depends_on(rule);
         }
         if let Some(writer) = w.database.writer() {
@@ -174,7 +178,7 @@ impl Migration {
 
 /// `bootstrap` → `migrate` → `verify`, each only after the one before exited 0.
 fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
-    let api_image = w.env.images.api();
+    let api_image = w.image(w.env.images.api());
     let db_env = || -> Vec<(String, Value<String>)> {
         vec![
             ("DB_HOST".into(), w.database.host()),

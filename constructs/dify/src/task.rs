@@ -45,8 +45,8 @@ impl SecretSource {
 pub struct ContainerSpec {
     /// Container name.
     pub name: String,
-    /// Image reference.
-    pub image: String,
+    /// Image reference (an intrinsic when the registry is the account's own ECR).
+    pub image: Value<String>,
     /// Plain environment: never a secret (a test checks names and values).
     pub environment: Vec<(String, Value<String>)>,
     /// Secrets injected by ECS from Secrets Manager.
@@ -69,10 +69,10 @@ pub struct ContainerSpec {
 
 impl ContainerSpec {
     /// A long-running, essential container with no overrides.
-    pub fn new(name: &str, image: String) -> ContainerSpec {
+    pub fn new(name: &str, image: impl Into<Value<String>>) -> ContainerSpec {
         ContainerSpec {
             name: name.to_owned(),
-            image,
+            image: image.into(),
             environment: Vec::new(),
             secrets: Vec::new(),
             port: None,
@@ -123,6 +123,8 @@ pub struct TaskOptions<'a> {
     pub kms_key: Option<&'a Value<String>>,
     /// IAM statements for the task role; none means no task role.
     pub task_statements: Vec<JsonValue>,
+    /// Extra IAM statements for the execution role (e.g. pulling through an ECR cache).
+    pub execution_statements: Vec<JsonValue>,
     /// Size.
     pub size: TaskSize,
 }
@@ -187,6 +189,7 @@ impl Task {
                 "Condition": {"StringEquals": {"kms:ViaService": fns::sub("secretsmanager.${AWS::Region}.amazonaws.com")}}
             }));
         }
+        statements.extend(opts.execution_statements.iter().cloned());
         let execution_role = scope.add(
             "ExecutionRole",
             iam::Role::new(assume_ecs_tasks()).policies(vec![iam::role::Policy::new(
@@ -241,7 +244,7 @@ impl Task {
 }
 
 fn container_definition(c: &ContainerSpec, log_group: &LogGroupHandle) -> td::ContainerDefinition {
-    let mut d = td::ContainerDefinition::new(c.image.as_str(), c.name.as_str())
+    let mut d = td::ContainerDefinition::new(c.image.clone(), c.name.as_str())
         .essential(c.essential)
         .stop_timeout(i64::from(c.stop_timeout.min(120)))
         .linux_parameters(td::LinuxParameters::new().init_process_enabled(true))

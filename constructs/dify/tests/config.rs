@@ -14,6 +14,8 @@ public_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
 office = ["203.0.113.10/32"]
 [alarms]
 email = "ops@example.com"
+[images.pull_through_cache]
+credential_arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
 "#;
 
 fn errors(name: &str, text: &str) -> Vec<ConfigError> {
@@ -99,6 +101,32 @@ fn bad_cidrs_are_explained() {
     );
     assert_eq!(e.field, "ingress.allowlist.office[0]");
     assert!(e.message.contains("IPv4-only"), "{e}");
+}
+
+#[test]
+fn production_never_pulls_anonymously_from_docker_hub() {
+    let text = MINIMAL.replace("[images.pull_through_cache]", "[x]").replace(
+        "credential_arn = \"arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf\"\n",
+        "",
+    ).replace("[x]\n", "");
+    let e = one_error("prd.toml", &text);
+    assert_eq!(e.field, "images");
+    assert!(e.message.contains("pull_through_cache"), "{e}");
+    // A mirror of the team's own is enough.
+    Environment::from_toml_str(
+        "prd.toml",
+        &format!("{text}[images]\nregistry = \"123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mirror\"\n"),
+    )
+    .unwrap();
+    // The cache's secret must be one ECR accepts.
+    let e = one_error(
+        "dev.toml",
+        &MINIMAL.replace(
+            "secret:ecr-pullthroughcache/docker-hub",
+            "secret:docker-hub",
+        ),
+    );
+    assert_eq!(e.field, "images.pull_through_cache.credential_arn");
 }
 
 #[test]

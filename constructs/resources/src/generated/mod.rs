@@ -99,6 +99,7 @@ pub mod cloudformation;
 pub mod cloudfront;
 pub mod cloudwatch;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod efs;
 pub mod elasticache;
@@ -140,6 +141,7 @@ pub(crate) const TYPE_NAMES: &[&str] = &[
     "AWS::EC2::VPC",
     "AWS::EC2::VPCEndpoint",
     "AWS::EC2::VPCGatewayAttachment",
+    "AWS::ECR::PullThroughCacheRule",
     "AWS::ECS::Cluster",
     "AWS::ECS::ClusterCapacityProviderAssociations",
     "AWS::ECS::Service",
@@ -161,6 +163,7 @@ pub(crate) const TYPE_NAMES: &[&str] = &[
     "AWS::IAM::Role",
     "AWS::KMS::Alias",
     "AWS::KMS::Key",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::Lambda::Function",
     "AWS::Lambda::Permission",
     "AWS::Logs::LogGroup",
@@ -210,6 +213,7 @@ pub(crate) static SCHEMAS: &[&cfn_core::TypeSchema] = &[
     &ec2::vpc::SCHEMA,
     &ec2::vpc_endpoint::SCHEMA,
     &ec2::vpc_gateway_attachment::SCHEMA,
+    &ecr::pull_through_cache_rule::SCHEMA,
     &ecs::cluster::SCHEMA,
     &ecs::cluster_capacity_provider_associations::SCHEMA,
     &ecs::service::SCHEMA,
@@ -231,6 +235,7 @@ pub(crate) static SCHEMAS: &[&cfn_core::TypeSchema] = &[
     &iam::role::SCHEMA,
     &kms::alias::SCHEMA,
     &kms::key::SCHEMA,
+    &lambda::event_invoke_config::SCHEMA,
     &lambda::function::SCHEMA,
     &lambda::permission::SCHEMA,
     &logs::log_group::SCHEMA,
