@@ -871,3 +871,18 @@ def test_an_answer_that_does_not_arrive_is_sent_again(setup, tmp_path):
     r = run(setup, tmp_path, [create], response_errors=1)
     assert r.reply(create)["Status"] == "SUCCESS"
     assert [x["delivered"] for x in r.result["replies"]] == [False, True]
+
+
+def test_lambda_never_retries_the_handler_itself():
+    """CloudFormation and the handler's own hand-over invoke it asynchronously; Lambda would
+    retry a crashed invocation twice and start a second migration beside the first."""
+    t = Template("prd")
+    handler_id, _ = t.only("AWS::Lambda::Function", "AppMigrationHandler")
+    configs = [
+        r["Properties"]
+        for r in t.of_type("AWS::Lambda::EventInvokeConfig").values()
+        if r["Properties"]["FunctionName"] == {"Ref": handler_id}
+    ]
+    assert len(configs) == 1, configs
+    assert configs[0]["MaximumRetryAttempts"] == 0
+    assert configs[0]["Qualifier"] == "$LATEST"

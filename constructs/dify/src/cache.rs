@@ -138,8 +138,13 @@ impl DifyCache {
         };
         s.stack().resource(&group).removal_policy(policy);
 
-        // rediss:// makes Celery use TLS; ssl_cert_reqs is mandatory there (Celery crashes
-        // without it) and CERT_REQUIRED verifies the server, unlike the seed's CERT_NONE.
+        // rediss:// makes Dify 1.13.3 turn on TLS for the broker and the result backend
+        // (BROKER_USE_SSL is derived from the scheme, api/configs/middleware/__init__.py).
+        // ssl_cert_reqs=CERT_REQUIRED verifies the server, unlike the seed's CERT_NONE, and
+        // keeps the URL safe for plain Celery/kombu, whose backend refuses a rediss:// URL
+        // without it (aws-samples PR #80). With it in the URL, kombu takes the broker's TLS
+        // options from the URL alone and verifies against the system store, the same bundle
+        // as REDIS_SSL_CA_CERTS in the image (tests/artifact/test_redis_celery.py).
         let url = fns::join(
             "",
             [

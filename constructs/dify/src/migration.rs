@@ -341,6 +341,13 @@ fn handler(
                 lambda::function::LoggingConfig::new().log_group(handler_logs.reference()),
             ),
     );
+    // Lambda retries a failed asynchronous invocation twice by default. A handler that
+    // crashed after RunTask would then start a second migration beside the first; the
+    // handler replies FAILED itself on every error it can see, so never retry.
+    s.add(
+        "HandlerAsyncConfig",
+        lambda::EventInvokeConfig::new(function.reference(), "$LATEST").maximum_retry_attempts(0),
+    );
     s.stack().resource(&function).metadata(
         "checkov",
         json!({"skip": [{
