@@ -116,6 +116,15 @@ struct RawNetwork {
     private_subnet_ids: Option<Vec<String>>,
     public_subnet_ids: Option<Vec<String>>,
     create: Option<RawCreateVpc>,
+    nat_public_ips: Option<Vec<String>>,
+    endpoints: Option<RawEndpoints>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoints {
+    security_group_id: Option<String>,
+    s3_prefix_list_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +320,12 @@ pub enum Network {
         private_subnet_ids: Vec<String>,
         /// Public subnets (an internet-facing load balancer), at least two AZs.
         public_subnet_ids: Vec<String>,
+        /// The VPC's NAT gateways' public addresses: admitted by the load balancer, so Dify
+        /// calling its own public URL from inside the VPC (workflow HTTP nodes, plugins,
+        /// webhooks to its own endpoints) is not refused by the allowlist.
+        nat_public_ips: Vec<IpNet>,
+        /// The VPC's interface endpoints, which let the sandbox run with no internet egress.
+        endpoints: Option<Endpoints>,
     },
     /// A VPC the stack creates.
     Create {
@@ -350,6 +365,18 @@ pub struct Ingress {
     /// A WAFv2 web ACL in front of the load balancer (AWS managed rules and a per-IP rate
     /// limit, [`crate::waf::WafSettings`]); on by default in production (`[ingress.waf]`).
     pub waf: Option<crate::waf::WafSettings>,
+}
+
+/// The VPC endpoints Fargate needs to start a task without the internet: interface endpoints
+/// for `ecr.api`, `ecr.dkr`, `logs` and `secretsmanager` (private DNS on) sharing one security
+/// group, and the S3 gateway endpoint (image layers) by its prefix list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The interface endpoints' security group (`sg-…`): the stack admits the sandbox to it on
+    /// 443.
+    pub security_group_id: String,
+    /// The S3 prefix list (`pl-…`, `com.amazonaws.<region>.s3`).
+    pub s3_prefix_list_id: String,
 }
 
 /// Aurora PostgreSQL capacity.
@@ -718,6 +745,8 @@ static PULL_THROUGH_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static ECR_PREFIX: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z0-9][a-z0-9._/-]{0,28}[a-z0-9]$"));
+static SG_ID: LazyLock<Regex> = LazyLock::new(|| re(r"^sg-[0-9a-f]{8,17}$"));
+static PREFIX_LIST_ID: LazyLock<Regex> = LazyLock::new(|| re(r"^pl-[0-9a-f]{8,17}$"));
 static TAG_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$"));
 
 fn re(p: &str) -> Regex {
@@ -1045,6 +1074,22 @@ fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
             );
         }
     }
+    if let Network::Existing { endpoints, .. } = &network {
+        let from_ecr = images.pull_through_cache.is_some() || images.registry.contains(".dkr.ecr.");
+        match endpoints {
+            None if production => c.fail(
+                "network.endpoints",
+                None,
+                "production runs the sandbox with no internet egress: name the VPC's interface endpoints' security group (ecr.api, ecr.dkr, logs, secretsmanager) and the S3 prefix list",
+            ),
+            Some(_) if !from_ecr => c.fail(
+                "network.endpoints",
+                None,
+                "a sandbox without internet egress cannot pull from Docker Hub: set [images.pull_through_cache] or an ECR images.registry",
+            ),
+            _ => {}
+        }
+    }
     if let Err(msg) = crate::sizing::check_connections(&services, &database.capacity) {
         c.fail("services", None, msg);
     }
@@ -1144,10 +1189,48 @@ fn resolve_network(c: &mut Checker<'_>, n: RawNetwork) -> Network {
             };
             let private_subnet_ids = subnets("private_subnet_ids", n.private_subnet_ids, 2);
             let public_subnet_ids = subnets("public_subnet_ids", n.public_subnet_ids, 0);
+            let nat_public_ips = n
+                .nat_public_ips
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, ip)| {
+                    let field = format!("network.nat_public_ips[{i}]");
+                    match ip.parse::<std::net::Ipv4Addr>() {
+                        Ok(a) => Some(IpNet::V4(ipnet::Ipv4Net::from(a))),
+                        Err(_) => {
+                            c.fail(&field, Some(quote(ip)), "not an IPv4 address");
+                            None
+                        }
+                    }
+                })
+                .collect();
+            let endpoints = n.endpoints.map(|e| {
+                let security_group_id = e.security_group_id.unwrap_or_default();
+                c.pattern(
+                    "network.endpoints.security_group_id",
+                    &security_group_id,
+                    &SG_ID,
+                    "a security group ID (sg-…)",
+                );
+                let s3_prefix_list_id = e.s3_prefix_list_id.unwrap_or_default();
+                c.pattern(
+                    "network.endpoints.s3_prefix_list_id",
+                    &s3_prefix_list_id,
+                    &PREFIX_LIST_ID,
+                    "a prefix list ID (pl-…)",
+                );
+                Endpoints {
+                    security_group_id,
+                    s3_prefix_list_id,
+                }
+            });
             Network::Existing {
                 vpc_id,
                 private_subnet_ids,
                 public_subnet_ids,
+                nat_public_ips,
+                endpoints,
             }
         }
         (None, Some(create)) => {
@@ -1156,6 +1239,13 @@ fn resolve_network(c: &mut Checker<'_>, n: RawNetwork) -> Network {
                     "network",
                     None,
                     "subnet IDs only go with vpc_id; a created VPC makes its own subnets",
+                );
+            }
+            if n.nat_public_ips.is_some() || n.endpoints.is_some() {
+                c.fail(
+                    "network",
+                    None,
+                    "nat_public_ips and [network.endpoints] describe an existing VPC; a created VPC admits its own NAT addresses",
                 );
             }
             let cidr_text = create.cidr.unwrap_or_else(|| "10.0.0.0/16".into());

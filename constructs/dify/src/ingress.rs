@@ -94,6 +94,22 @@ impl DifyIngress {
                 }
             }
         }
+        // Dify calls its own public URL from inside the VPC (workflow HTTP nodes and tools
+        // through the SSRF proxy, plugins, webhooks to its own /e/ and /triggers endpoints):
+        // that traffic leaves through the NAT gateways and must not meet the allowlist's wall
+        // (aws-samples/dify-self-hosted-on-aws#41).
+        for nat in &network.nat_cidrs {
+            let ports: &[u16] = if https { &[443, 80] } else { &[80] };
+            for port in ports {
+                ingress_rules.push(
+                    ec2::security_group::Ingress::new("tcp")
+                        .from_port(i64::from(*port))
+                        .to_port(i64::from(*port))
+                        .cidr_ip(nat.clone())
+                        .description("this VPC's NAT gateways: Dify calling its own public URL"),
+                );
+            }
+        }
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",

@@ -3,7 +3,7 @@
 use cfn_core::{Scope, Value, fns};
 use cfn_resources::ec2;
 
-use crate::config::Network;
+use crate::config::{Endpoints, Network};
 
 /// The VPC the stack runs in: its ID and subnets.
 #[derive(Debug, Clone)]
@@ -14,6 +14,11 @@ pub struct DifyNetwork {
     pub private_subnets: Vec<Value<String>>,
     /// Public subnets: an internet-facing load balancer.
     pub public_subnets: Vec<Value<String>>,
+    /// The NAT gateways' public addresses as `/32` CIDRs: what Dify looks like from the
+    /// internet when it calls its own public URL.
+    pub nat_cidrs: Vec<Value<String>>,
+    /// The VPC's interface endpoints, when the sandbox may run without internet egress.
+    pub endpoints: Option<Endpoints>,
 }
 
 impl DifyNetwork {
@@ -25,10 +30,17 @@ impl DifyNetwork {
                 vpc_id,
                 private_subnet_ids,
                 public_subnet_ids,
+                nat_public_ips,
+                endpoints,
             } => DifyNetwork {
                 vpc_id: vpc_id.into(),
                 private_subnets: private_subnet_ids.iter().map(Value::from).collect(),
                 public_subnets: public_subnet_ids.iter().map(Value::from).collect(),
+                nat_cidrs: nat_public_ips
+                    .iter()
+                    .map(|ip| Value::from(ip.to_string()))
+                    .collect(),
+                endpoints: endpoints.clone(),
             },
             Network::Create {
                 cidr,
@@ -68,6 +80,7 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
     let mut public = Vec::new();
     let mut private = Vec::new();
     let mut nat_ids = Vec::new();
+    let mut nat_cidrs = Vec::new();
     for az in 0..u32::from(azs) {
         let pub_subnet = s.add(
             &format!("Public{az}"),
@@ -92,6 +105,7 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
                     .subnet_id(pub_subnet.subnet_id()),
             );
             nat_ids.push(nat.nat_gateway_id());
+            nat_cidrs.push(fns::join("", [eip.public_ip(), "/32".into()]));
         }
         public.push(pub_subnet.subnet_id());
     }
@@ -133,6 +147,8 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
         vpc_id: vpc.vpc_id(),
         private_subnets: private,
         public_subnets: public,
+        nat_cidrs,
+        endpoints: None,
     }
 }
 

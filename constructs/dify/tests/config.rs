@@ -10,6 +10,9 @@ region = "ap-northeast-1"
 vpc_id = "vpc-0123456789abcdef0"
 private_subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 public_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+[network.endpoints]
+security_group_id = "sg-0123456789abcdef0"
+s3_prefix_list_id = "pl-61a54008"
 [ingress.allowlist]
 office = ["203.0.113.10/32"]
 [alarms]
@@ -109,9 +112,11 @@ fn production_never_pulls_anonymously_from_docker_hub() {
         "credential_arn = \"arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf\"\n",
         "",
     ).replace("[x]\n", "");
-    let e = one_error("prd.toml", &text);
-    assert_eq!(e.field, "images");
-    assert!(e.message.contains("pull_through_cache"), "{e}");
+    // Both the images and the sandbox's endpoints (which cannot reach Docker Hub) say so.
+    let e = errors("prd.toml", &text);
+    let fields: Vec<&str> = e.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["images", "network.endpoints"], "{e:#?}");
+    assert!(e[0].message.contains("pull_through_cache"), "{}", e[0]);
     // A mirror of the team's own is enough.
     Environment::from_toml_str(
         "prd.toml",
@@ -127,6 +132,28 @@ fn production_never_pulls_anonymously_from_docker_hub() {
         ),
     );
     assert_eq!(e.field, "images.pull_through_cache.credential_arn");
+}
+
+#[test]
+fn production_sandbox_needs_the_vpc_endpoints() {
+    let text = MINIMAL.replace(
+        "[network.endpoints]\nsecurity_group_id = \"sg-0123456789abcdef0\"\ns3_prefix_list_id = \"pl-61a54008\"\n",
+        "",
+    );
+    let e = one_error("prd.toml", &text);
+    assert_eq!(e.field, "network.endpoints");
+    Environment::from_toml_str("dev.toml", &text).unwrap();
+    let e = one_error("dev.toml", &MINIMAL.replace("pl-61a54008", "s3"));
+    assert_eq!(e.field, "network.endpoints.s3_prefix_list_id");
+    // NAT addresses are admitted by the load balancer; they must be addresses.
+    let e = one_error(
+        "dev.toml",
+        &MINIMAL.replace(
+            "[network.endpoints]",
+            "nat_public_ips = [\"nat-1\"]\n[network.endpoints]",
+        ),
+    );
+    assert_eq!(e.field, "network.nat_public_ips[0]");
 }
 
 #[test]
