@@ -295,10 +295,11 @@ fn a_dify_upgrade_changes_only_task_definitions_and_services() {
         );
     }
     let count = |ty: &str| changed.iter().filter(|id| type_of(id) == ty).count();
-    // api, worker, beat, web and the migration run Dify's images and roll; the plugin daemon,
-    // sandbox and proxy have versions of their own and stay as they are.
-    assert_eq!(replaced.len(), 5, "{replaced:?}");
-    assert_eq!(count("AWS::ECS::Service"), 4);
+    // api, worker, worker_long (prd runs the long queues apart), beat, web and the migration
+    // run Dify's images and roll; the plugin daemon, sandbox and proxy have versions of their
+    // own and stay as they are.
+    assert_eq!(replaced.len(), 6, "{replaced:?}");
+    assert_eq!(count("AWS::ECS::Service"), 5);
     assert_eq!(
         count("Custom::DifyMigration"),
         1,

@@ -172,7 +172,7 @@ impl DifyCluster {
         // each waiting for the paths it calls out on.
         let mut nodes = IndexMap::new();
         let mut groups: IndexMap<Component, SecurityGroupHandle> = IndexMap::new();
-        for c in Component::ALL {
+        for c in env.services.components() {
             let mut cs = s.child(&c.camel());
             nodes.insert(c, cs.node_id());
             let g = closed_security_group(
@@ -186,7 +186,7 @@ impl DifyCluster {
         let outbound = wire_security_groups(&mut s, &d, &wiring, &groups, &migration);
 
         let mut services = IndexMap::new();
-        for c in Component::ALL {
+        for c in env.services.components() {
             let mut cs = s.stack().scope(nodes[&c]);
             let service = DifyService::new(
                 &mut cs,
@@ -343,7 +343,9 @@ impl DifyService {
 /// The task role's statements: the file bucket for the components that read and write it.
 fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
     let bucket = match c {
-        Component::Api | Component::Worker => vec![storage.read_write_statement()],
+        Component::Api | Component::Worker | Component::WorkerLong => {
+            vec![storage.read_write_statement()]
+        }
         Component::PluginDaemon => vec![
             storage.plugin_daemon_statement(),
             storage.plugin_daemon_list_statement(),
@@ -420,10 +422,8 @@ fn wire_security_groups(
 ) -> IndexMap<Component, Vec<ResourceRef>> {
     use Component::*;
     let mut rules = s.child("Rules");
-    let mut out: IndexMap<Component, Vec<ResourceRef>> = Component::ALL
-        .into_iter()
-        .map(|c| (c, Vec::new()))
-        .collect();
+    let mut out: IndexMap<Component, Vec<ResourceRef>> =
+        g.keys().map(|c| (*c, Vec::new())).collect();
     for c in [Web, Api, PluginDaemon] {
         if let Some(p) = port(c) {
             d.ingress.connect(
@@ -435,9 +435,10 @@ fn wire_security_groups(
         }
     }
     // Caller, callee (on the callee's port), why.
-    let internal: [(Component, Component, &str); 9] = [
+    let internal: [(Component, Component, &str); 12] = [
         (Api, PluginDaemon, "api calls the plugin daemon"),
         (Worker, PluginDaemon, "worker calls the plugin daemon"),
+        (WorkerLong, PluginDaemon, "worker calls the plugin daemon"),
         // In local mode a daemon node redirects a plugin call to the node that runs the
         // plugin, at http://<node-ip>:5002 (internal/cluster/redirect.go); during a rollout
         // old and new nodes must reach each other.
@@ -449,17 +450,30 @@ fn wire_security_groups(
         (PluginDaemon, Api, "plugin daemon calls the inner API"),
         (Api, Sandbox, "api runs code in the sandbox"),
         (Worker, Sandbox, "worker runs code in the sandbox"),
+        (WorkerLong, Sandbox, "worker runs code in the sandbox"),
         (Api, SsrfProxy, "api egress through the SSRF proxy"),
         (Worker, SsrfProxy, "worker egress through the SSRF proxy"),
+        (
+            WorkerLong,
+            SsrfProxy,
+            "worker egress through the SSRF proxy",
+        ),
         (Sandbox, SsrfProxy, "sandbox egress through the SSRF proxy"),
     ];
+    let runs = |c: &Component| g.contains_key(c);
     for (from, to, why) in internal {
+        if !(runs(&from) && runs(&to)) {
+            continue;
+        }
         if let Some(p) = port(to) {
             let id = format!("{}To{}", from.camel(), to.camel());
             out[&from].extend(link(&mut rules, &id, &g[&from], &g[&to], p, why));
         }
     }
-    for c in [Api, Worker, Beat, PluginDaemon] {
+    for c in [Api, Worker, WorkerLong, Beat, PluginDaemon]
+        .into_iter()
+        .filter(runs)
+    {
         let name = c.camel();
         let db = d
             .database
@@ -470,7 +484,7 @@ fn wire_security_groups(
         out[&c].extend(db.into_iter().chain(cache));
     }
     migration.connect(&mut rules, wiring);
-    for c in Component::ALL {
+    for c in g.keys().copied() {
         let mut cs = rules.child(&c.camel());
         match (&d.network.endpoints, c) {
             (Some(endpoints), Sandbox) => {
@@ -478,7 +492,7 @@ fn wire_security_groups(
             }
             _ => out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c])),
         }
-        if let (Some(smtp), Api | Worker) = (&d.env.smtp, c) {
+        if let (Some(smtp), Api | Worker | WorkerLong) = (&d.env.smtp, c) {
             out[&c].push(egress(
                 &mut cs,
                 "SmtpEgress",

@@ -74,7 +74,7 @@ pub fn port(c: Component) -> Option<u16> {
         Component::PluginDaemon => Some(PLUGIN_DAEMON_PORT),
         Component::Sandbox => Some(SANDBOX_PORT),
         Component::SsrfProxy => Some(SSRF_PROXY_PORT),
-        Component::Worker | Component::Beat => None,
+        Component::Worker | Component::WorkerLong | Component::Beat => None,
     }
 }
 
@@ -311,15 +311,40 @@ impl Wiring<'_> {
                     size.connections.to_string().into(),
                 ));
             }
-            Component::Worker => {
+            Component::Worker | Component::WorkerLong => {
                 v.push((
                     "CELERY_WORKER_AMOUNT".into(),
                     size.processes.to_string().into(),
                 ));
+                if let Some(queues) = self.worker_queues(c) {
+                    // CELERY_WORKER_QUEUES wins over CELERY_QUEUES and the default list
+                    // (api/docker/entrypoint.sh at 1.13.3).
+                    v.push(("CELERY_WORKER_QUEUES".into(), queues.join(",").into()));
+                }
             }
             _ => {}
         }
         v
+    }
+
+    /// The queues a worker consumes when the long queues have a worker of their own; `None`
+    /// (Dify's default: all of them) otherwise. Together the two cover every queue once.
+    pub fn worker_queues(&self, c: Component) -> Option<Vec<String>> {
+        let long = self.env.services.long_queues();
+        if long.is_empty() {
+            return None;
+        }
+        match c {
+            Component::WorkerLong => Some(long.to_vec()),
+            Component::Worker => Some(
+                crate::config::CELERY_QUEUES
+                    .iter()
+                    .filter(|q| !long.iter().any(|l| l == *q))
+                    .map(|q| (*q).to_owned())
+                    .collect(),
+            ),
+            _ => None,
+        }
     }
 
     /// The secrets api, worker, beat and the migration share.
@@ -365,11 +390,11 @@ impl Wiring<'_> {
     pub fn containers(&self, c: Component) -> Vec<ContainerSpec> {
         let images = &self.env.images;
         let mut spec = match c {
-            Component::Api | Component::Worker | Component::Beat => {
+            Component::Api | Component::Worker | Component::WorkerLong | Component::Beat => {
                 let mut s = ContainerSpec::new(c.key(), self.image(images.api()));
                 let mode = match c {
                     Component::Api => "api",
-                    Component::Worker => "worker",
+                    Component::Worker | Component::WorkerLong => "worker",
                     _ => "beat",
                 };
                 s.environment.push(("MODE".into(), mode.into()));
@@ -387,8 +412,9 @@ impl Wiring<'_> {
                         120,
                     ));
                     s.stop_timeout = 60;
-                } else if c == Component::Worker {
-                    // Let running tasks finish before SIGKILL.
+                } else if matches!(c, Component::Worker | Component::WorkerLong) {
+                    // Let running tasks finish before SIGKILL: 120 s is Fargate's maximum, so
+                    // a task running longer is cut by a deploy (docs/operations.md).
                     s.stop_timeout = 120;
                 }
                 s

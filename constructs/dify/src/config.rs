@@ -237,6 +237,7 @@ struct RawService {
     ephemeral_storage_gib: Option<u32>,
     processes: Option<u32>,
     connections: Option<u32>,
+    queues: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -553,8 +554,11 @@ pub enum Component {
     Web,
     /// Flask API, port 5001.
     Api,
-    /// Celery worker.
+    /// Celery worker (every queue, or the short ones when `WorkerLong` runs).
     Worker,
+    /// A second Celery worker for the long-running queues (indexing, pipelines, workflow
+    /// runs), only when `[services.worker_long]` is configured.
+    WorkerLong,
     /// Celery beat (exactly one task).
     Beat,
     /// Plugin daemon, port 5002.
@@ -567,10 +571,11 @@ pub enum Component {
 
 impl Component {
     /// All components, in a stable order.
-    pub const ALL: [Component; 7] = [
+    pub const ALL: [Component; 8] = [
         Component::Web,
         Component::Api,
         Component::Worker,
+        Component::WorkerLong,
         Component::Beat,
         Component::PluginDaemon,
         Component::Sandbox,
@@ -583,6 +588,7 @@ impl Component {
             Component::Web => "web",
             Component::Api => "api",
             Component::Worker => "worker",
+            Component::WorkerLong => "worker_long",
             Component::Beat => "beat",
             Component::PluginDaemon => "plugin_daemon",
             Component::Sandbox => "sandbox",
@@ -595,6 +601,7 @@ impl Component {
         match self {
             Component::PluginDaemon => "plugin-daemon",
             Component::SsrfProxy => "ssrf-proxy",
+            Component::WorkerLong => "worker-long",
             other => other.key(),
         }
     }
@@ -620,7 +627,7 @@ impl Component {
         let (cpu, memory, desired_prd, max_prd, storage) = match self {
             Component::Web => (512, 1024, 2, 6, 21),
             Component::Api => (1024, 2048, 2, 10, 21),
-            Component::Worker => (1024, 2048, 2, 10, 21),
+            Component::Worker | Component::WorkerLong => (1024, 2048, 2, 10, 21),
             Component::Beat => (256, 512, 1, 1, 21),
             // Every daemon start re-installs plugins: size memory and disk generously
             // (aws-samples#119; daemon#495).
@@ -651,9 +658,23 @@ impl Component {
 
 /// Sizes of every component.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Services(IndexMap<Component, ServiceSize>);
+pub struct Services(IndexMap<Component, ServiceSize>, Vec<String>);
 
 impl Services {
+    /// The components this environment runs, in [`Component::ALL`]'s order: all but
+    /// `WorkerLong`, which runs only when configured.
+    pub fn components(&self) -> impl Iterator<Item = Component> + '_ {
+        Component::ALL
+            .into_iter()
+            .filter(|c| *c != Component::WorkerLong || self.0.contains_key(c))
+    }
+
+    /// The Celery queues `worker_long` consumes (empty when it does not run); `worker`
+    /// consumes the rest of [`CELERY_QUEUES`].
+    pub fn long_queues(&self) -> &[String] {
+        &self.1
+    }
+
     /// The size of one component.
     pub fn get(&self, c: Component) -> ServiceSize {
         self.0
@@ -1726,8 +1747,10 @@ fn resolve_services(
 ) -> Services {
     let mut sizes: IndexMap<Component, ServiceSize> = Component::ALL
         .into_iter()
+        .filter(|k| *k != Component::WorkerLong)
         .map(|k| (k, k.default_size(production)))
         .collect();
+    let mut long_queues = Vec::new();
     for (key, s) in raw {
         let Some(component) = Component::from_key(&key) else {
             let known: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
@@ -1738,7 +1761,23 @@ fn resolve_services(
             );
             continue;
         };
-        let d = sizes[&component];
+        let d = sizes
+            .get(&component)
+            .copied()
+            .unwrap_or_else(|| component.default_size(production));
+        if let Some(queues) = &s.queues {
+            if component == Component::WorkerLong {
+                long_queues = check_queues(c, &format!("services.{key}.queues"), queues);
+            } else {
+                c.fail(
+                    &format!("services.{key}.queues"),
+                    None,
+                    "only worker_long takes a queue list; worker consumes the rest",
+                );
+            }
+        } else if component == Component::WorkerLong {
+            long_queues = LONG_QUEUES.iter().map(|q| (*q).to_owned()).collect();
+        }
         let f = |n: &str| format!("services.{key}.{n}");
         let cpu = s.cpu.unwrap_or(d.cpu);
         let memory = s.memory.unwrap_or(d.memory);
@@ -1774,7 +1813,12 @@ fn resolve_services(
         let processes = s
             .processes
             .unwrap_or_else(|| crate::sizing::default_processes(component, cpu, memory));
-        if s.processes.is_some() && !matches!(component, Component::Api | Component::Worker) {
+        if s.processes.is_some()
+            && !matches!(
+                component,
+                Component::Api | Component::Worker | Component::WorkerLong
+            )
+        {
             c.fail(
                 &f("processes"),
                 Some(processes.to_string()),
@@ -1805,7 +1849,68 @@ fn resolve_services(
             },
         );
     }
-    Services(sizes)
+    Services(sizes, long_queues)
+}
+
+/// The queues Dify 1.13.3's worker consumes by default in the community edition
+/// (`api/docker/entrypoint.sh`, `DEFAULT_QUEUES`); every one must have a consumer, or its tasks
+/// wait forever. `workflow_based_app_execution` runs streaming workflow and chatflow runs.
+pub const CELERY_QUEUES: [&str; 19] = [
+    "api_token",
+    "dataset",
+    "dataset_summary",
+    "priority_dataset",
+    "priority_pipeline",
+    "pipeline",
+    "mail",
+    "ops_trace",
+    "app_deletion",
+    "plugin",
+    "workflow_storage",
+    "conversation",
+    "workflow",
+    "schedule_poller",
+    "schedule_executor",
+    "triggered_workflow_dispatcher",
+    "trigger_refresh_executor",
+    "retention",
+    "workflow_based_app_execution",
+];
+
+/// The queues whose tasks run for minutes to hours: document indexing, RAG pipelines and
+/// workflow runs. `worker_long` takes them by default, so a burst of them never starves mail,
+/// traces or schedules.
+pub const LONG_QUEUES: [&str; 7] = [
+    "dataset",
+    "dataset_summary",
+    "priority_dataset",
+    "pipeline",
+    "priority_pipeline",
+    "workflow",
+    "workflow_based_app_execution",
+];
+
+fn check_queues(c: &mut Checker<'_>, field: &str, queues: &[String]) -> Vec<String> {
+    for q in queues {
+        if !CELERY_QUEUES.contains(&q.as_str()) {
+            c.fail(
+                field,
+                Some(quote(q)),
+                format!(
+                    "not one of Dify's Celery queues: {}",
+                    CELERY_QUEUES.join(", ")
+                ),
+            );
+        }
+    }
+    if queues.is_empty() || queues.len() == CELERY_QUEUES.len() {
+        c.fail(
+            field,
+            None,
+            "give worker_long some of the queues and leave worker the rest",
+        );
+    }
+    queues.to_vec()
 }
 
 /// Fargate's valid CPU/memory pairs.

@@ -47,7 +47,7 @@ pub fn pools(c: Component, concurrency: u32) -> Pools {
             max_overflow: 4,
             pgvector_max: 3,
         },
-        Component::Worker => Pools {
+        Component::Worker | Component::WorkerLong => Pools {
             pool_size: concurrency,
             max_overflow: 2,
             pgvector_max: 3,
@@ -68,7 +68,7 @@ pub const PLUGIN_DAEMON_MAX_OPEN_CONNS: u32 = 20;
 pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
     match c {
         Component::Api => (cpu / 1024).max(1),
-        Component::Worker => (cpu / 512).min(memory / 1024).max(1),
+        Component::Worker | Component::WorkerLong => (cpu / 512).min(memory / 1024).max(1),
         _ => 1,
     }
 }
@@ -77,12 +77,12 @@ pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
 /// at twice its maximum task count (old and new tasks during a rollout).
 pub fn connections_needed(services: &Services) -> u32 {
     let mut total = pools(Component::Api, 1).per_process(); // the migration task
-    for c in Component::ALL {
+    for c in services.components() {
         let s = services.get(c);
         let per_task = match c {
             Component::Api | Component::Beat => s.processes * pools(c, 1).per_process(),
             // One gevent process whatever the concurrency.
-            Component::Worker => pools(c, s.processes).per_process(),
+            Component::Worker | Component::WorkerLong => pools(c, s.processes).per_process(),
             Component::PluginDaemon => PLUGIN_DAEMON_MAX_OPEN_CONNS,
             Component::Web | Component::Sandbox | Component::SsrfProxy => 0,
         };

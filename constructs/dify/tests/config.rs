@@ -350,3 +350,43 @@ fn load_dir_reports_every_file() {
     assert!(e[0].file.ends_with("b.toml") && e[0].field == "region");
     assert!(e[1].field == "stack_name" && e[1].message.contains("environment 'a'"));
 }
+
+#[test]
+fn a_worker_for_the_long_queues_takes_known_queues_and_leaves_worker_the_rest() {
+    // Off unless configured.
+    let env = Environment::from_toml_str("dev.toml", MINIMAL).unwrap();
+    assert!(
+        !env.services
+            .components()
+            .any(|c| c == Component::WorkerLong)
+    );
+    assert!(env.services.long_queues().is_empty());
+    // On with the default long queues.
+    let env = Environment::from_toml_str(
+        "dev.toml",
+        &format!("{MINIMAL}[services.worker_long]\nmax = 2\n"),
+    )
+    .unwrap();
+    assert!(
+        env.services
+            .components()
+            .any(|c| c == Component::WorkerLong)
+    );
+    assert!(
+        env.services
+            .long_queues()
+            .contains(&"workflow_based_app_execution".to_owned())
+    );
+    // A queue Dify does not have is refused, and so is taking every queue.
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[services.worker_long]\nqueues = [\"datasets\"]\n"),
+    );
+    assert_eq!(e.field, "services.worker_long.queues");
+    assert_eq!(e.value.as_deref(), Some("\"datasets\""));
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[services.worker]\nqueues = [\"dataset\"]\n"),
+    );
+    assert_eq!(e.field, "services.worker.queues");
+}
