@@ -36,7 +36,8 @@ HOW = "run `source scripts/env.sh && ensure_postgres` first (starts PostgreSQL, 
 DONE = "databases and extensions are in place"
 # What the template must hand each container (names as ECS sees them).
 BOOTSTRAP_KEYS = {"DB_HOST", "DB_PORT", "DB_DATABASE", "PLUGIN_DB_DATABASE", "MASTER_CREDENTIALS",
-                  "APP_USER", "APP_PASSWORD", "PLUGIN_DB_USER", "PLUGIN_DB_PASSWORD"}
+                  "APP_USER", "APP_PASSWORD", "APP_ALT_USER", "APP_ALT_PASSWORD",
+                  "PLUGIN_DB_USER", "PLUGIN_DB_PASSWORD"}
 VERIFY_KEYS = {"DB_HOST", "DB_PORT", "DB_DATABASE", "MIGRATIONS_DIR", "DB_USERNAME", "DB_PASSWORD"}
 
 
@@ -111,6 +112,7 @@ class World:
         self.master = json.loads(self.env["MASTER_CREDENTIALS"])
         self.db, self.plugin_db = self.env["DB_DATABASE"], self.env["PLUGIN_DB_DATABASE"]
         self.app, self.plugin = self.env["APP_USER"], self.env["PLUGIN_DB_USER"]
+        self.alt = self.env["APP_ALT_USER"]
 
     def local(self, t: Template, container: dict) -> dict[str, str]:
         """The container's environment from template `t`, with the local host, port and names."""
@@ -118,7 +120,8 @@ class World:
         assert env["DB_HOST"] == self.pg.host
         assert env["DB_PORT"] == "5432", "the task connects on Aurora PostgreSQL's port"
         env["DB_PORT"] = self.pg.port
-        for k in ("DB_DATABASE", "PLUGIN_DB_DATABASE", "APP_USER", "PLUGIN_DB_USER", "DB_USERNAME"):
+        for k in ("DB_DATABASE", "PLUGIN_DB_DATABASE", "APP_USER", "APP_ALT_USER", "PLUGIN_DB_USER",
+                  "DB_USERNAME"):
             if k in env:
                 env[k] = self.name(env[k])
         if "MASTER_CREDENTIALS" in env:
@@ -163,7 +166,7 @@ def world(pg):
     finally:
         for db in (w.db, w.plugin_db):
             pg.admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        for role in (w.app, w.plugin, master["username"]):
+        for role in (w.alt, w.app, w.plugin, master["username"]):
             pg.admin(f'DROP ROLE IF EXISTS "{role}"')
 
 
@@ -174,7 +177,7 @@ def ok(result, what: str) -> str:
 
 def state(w: World) -> dict:
     """Everything the bootstrap decides, as the superuser sees it (passwords aside)."""
-    pg, roles, dbs = w.pg, [w.app, w.plugin, w.master["username"]], [w.db, w.plugin_db]
+    pg, roles, dbs = w.pg, [w.app, w.alt, w.plugin, w.master["username"]], [w.db, w.plugin_db]
     s = {
         "roles": pg.admin("SELECT rolname, rolsuper, rolcreatedb, rolcreaterole, rolcanlogin, rolinherit"
                           " FROM pg_roles WHERE rolname = ANY(%s) ORDER BY 1", args=(roles,)),
@@ -246,6 +249,48 @@ def test_bootstrap_twice_separates_app_and_plugin_roles(world):
         db=w.db, args=(w.plugin, w.app, w.plugin, w.db, w.plugin))
     assert (member, connect, table) == (False, False, False), \
         f"plugin role: member of app {member}, CONNECT on dify {connect}, rights on its tables {table}"
+
+
+def test_rotation_alternates_two_logins_with_no_downtime(world):
+    """A rotation (database.app_credentials_generation + 1) gives the idle login a new password
+    and moves the services to it; tasks still running keep connecting with the other's. To
+    Dify both logins are one user: what either creates belongs to the app role."""
+    w, pg = world, world.pg
+    ok(w.run(w.bootstrap, w.env), "bootstrap")
+    with pg.cursor(w.db, w.app, w.env["APP_PASSWORD"]) as cur:
+        cur.execute("CREATE TABLE apps (id int)")
+        cur.execute("INSERT INTO apps VALUES (1)")
+
+    # Generation 1: only the alternate login's secret is regenerated.
+    gen1 = dict(w.env, APP_ALT_PASSWORD=w.local(template(pg), w.bootstrap)["APP_ALT_PASSWORD"])
+    assert gen1["APP_ALT_PASSWORD"] != w.env["APP_ALT_PASSWORD"]
+    ok(w.run(w.bootstrap, gen1), "bootstrap at generation 1")
+    with pg.cursor(w.db, w.app, w.env["APP_PASSWORD"]) as cur:  # a task of generation 0
+        cur.execute("SELECT count(*) FROM apps")
+        assert cur.fetchone() == (1,)
+    with pg.cursor(w.db, w.alt, gen1["APP_ALT_PASSWORD"]) as cur:  # a task of generation 1
+        cur.execute("SELECT current_user, session_user")
+        assert cur.fetchone() == (w.app, w.alt), "the alternate login acts as the app role"
+        cur.execute("INSERT INTO apps VALUES (2)")
+        cur.execute("CREATE TABLE workflows (id int)")
+    (owner,), = pg.admin("SELECT tableowner FROM pg_tables WHERE tablename = 'workflows'", db=w.db)
+    assert owner == w.app, "tables made through the alternate login belong to the app role"
+
+    # Generation 2: the app login gets a new password; generation 1's tasks keep theirs.
+    gen2 = dict(gen1, APP_PASSWORD=w.local(template(pg), w.bootstrap)["APP_PASSWORD"])
+    ok(w.run(w.bootstrap, gen2), "bootstrap at generation 2")
+    with pg.cursor(w.db, w.alt, gen1["APP_ALT_PASSWORD"]) as cur:
+        cur.execute("SELECT count(*) FROM workflows")
+    with pg.cursor(w.db, w.app, gen2["APP_PASSWORD"]) as cur:
+        cur.execute("SELECT count(*) FROM apps")
+        assert cur.fetchone() == (2,)
+    assert "password authentication failed" in denied(
+        lambda: pg.connect(w.db, w.app, w.env["APP_PASSWORD"]))
+    # Neither login is a way into the plugin database.
+    assert "permission denied for database" in denied(
+        lambda: pg.connect(w.plugin_db, w.alt, gen1["APP_ALT_PASSWORD"]))
+    assert "permission denied for database" in denied(
+        lambda: pg.connect(w.plugin_db, w.app, gen2["APP_PASSWORD"]))
 
 
 def test_bootstrap_hands_an_earlier_plugin_database_to_the_plugin_role(world):

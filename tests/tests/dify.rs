@@ -404,3 +404,60 @@ fn production_pulls_every_image_through_the_ecr_cache_and_waits_for_it() {
     // dev may pull from Docker Hub.
     assert!(of_type(&template(&env("dev")), "AWS::ECR::PullThroughCacheRule").is_empty());
 }
+
+#[test]
+fn a_credential_rotation_regenerates_only_the_idle_login_and_moves_the_services_to_it() {
+    let before = env("prd");
+    let mut after = before.clone();
+    after.database.app_credentials_generation += 1;
+    let (t0, t1) = (template(&before), template(&after));
+    let secret_id = |t: &Json, user: &str| {
+        of_type(t, "AWS::SecretsManager::Secret")
+            .into_iter()
+            .find(|(_, r)| {
+                r["Properties"]["GenerateSecretString"]["SecretStringTemplate"]
+                    .as_str()
+                    .is_some_and(|s| s.contains(&format!("\"username\":\"{user}\"")))
+            })
+            .map(|(id, _)| id.clone())
+            .unwrap()
+    };
+    let (app, alt) = (secret_id(&t0, "dify"), secret_id(&t0, "dify_alt"));
+    // Only the alternate login's secret changes (a new password); the app login's stays, so
+    // tasks still running keep connecting.
+    let generator =
+        |t: &Json, id: &str| t["Resources"][id]["Properties"]["GenerateSecretString"].clone();
+    assert_eq!(generator(&t0, &app), generator(&t1, &app));
+    assert_ne!(generator(&t0, &alt), generator(&t1, &alt));
+    // Every service now reads the alternate login; the migration step re-runs first.
+    let users = |t: &Json| -> BTreeSet<String> {
+        of_type(t, "AWS::ECS::TaskDefinition")
+            .into_iter()
+            .flat_map(|(_, td)| {
+                td["Properties"]["ContainerDefinitions"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .flat_map(|c| c["Secrets"].as_array().cloned().unwrap_or_default())
+            .filter(|s| {
+                s["Name"] == "DB_USERNAME" && !s["ValueFrom"].to_string().contains("Plugin")
+            })
+            .map(|s| {
+                s["ValueFrom"]["Fn::Join"][1][0]["Ref"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(users(&t0), BTreeSet::from([app.clone()]));
+    assert_eq!(users(&t1), BTreeSet::from([alt.clone()]));
+    // And back: generation 2 regenerates the app login and leaves the alternate one.
+    let mut again = after.clone();
+    again.database.app_credentials_generation += 1;
+    let t2 = template(&again);
+    assert_eq!(generator(&t1, &alt), generator(&t2, &alt));
+    assert_ne!(generator(&t1, &app), generator(&t2, &app));
+    assert_eq!(users(&t2), BTreeSet::from([app]));
+}

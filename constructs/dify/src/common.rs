@@ -160,8 +160,27 @@ impl GeneratedSecret {
         username: &str,
         kms_key: Option<&Value<String>>,
     ) -> GeneratedSecret {
+        Self::credentials_at(scope, id, description, username, 0, kms_key)
+    }
+
+    /// [`Self::credentials`] stamped with a rotation `generation`: changing the stamp changes
+    /// the secret's template, so CloudFormation generates a new password. Generation 0 leaves
+    /// no stamp (the template stays what [`Self::credentials`] makes).
+    pub fn credentials_at(
+        scope: &mut Scope<'_>,
+        id: &str,
+        description: &str,
+        username: &str,
+        generation: u32,
+        kms_key: Option<&Value<String>>,
+    ) -> GeneratedSecret {
+        let template = if generation == 0 {
+            json!({ "username": username })
+        } else {
+            json!({ "username": username, "generation": generation })
+        };
         let generator = secretsmanager::secret::GenerateSecretString::new()
-            .secret_string_template(json!({ "username": username }).to_string())
+            .secret_string_template(template.to_string())
             .generate_string_key("password")
             .password_length(32)
             .exclude_punctuation(true)

@@ -166,11 +166,11 @@ impl Wiring<'_> {
     }
 
     fn db_user(&self) -> SecretSource {
-        SecretSource::Generated(self.database.app.clone(), Some("username"))
+        SecretSource::Generated(self.database.active_app().clone(), Some("username"))
     }
 
     fn db_password(&self) -> SecretSource {
-        SecretSource::Generated(self.database.app.clone(), Some("password"))
+        SecretSource::Generated(self.database.active_app().clone(), Some("password"))
     }
 
     /// The environment api, worker, beat and the migration share (`x-shared-env` in Dify's

@@ -178,6 +178,7 @@ struct RawDatabase {
     customer_managed_key: Option<bool>,
     adopt_cluster_logical_id: Option<String>,
     auto_minor_version_upgrade: Option<bool>,
+    app_credentials_generation: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -430,6 +431,10 @@ pub struct Database {
     /// (aws-samples/dify-self-hosted-on-aws#101). Default false: minor upgrades are a
     /// deliberate change of `engine_version`.
     pub auto_minor_version_upgrade: bool,
+    /// Bump by one to rotate the application's database password with no downtime: the idle
+    /// one of two login roles gets a new password and the services move to it, while running
+    /// tasks keep the other's (docs/operations.md, "Rotating the database credentials").
+    pub app_credentials_generation: u32,
 }
 
 /// Cache engines.
@@ -1509,6 +1514,7 @@ fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Da
     Database {
         engine_version,
         auto_minor_version_upgrade,
+        app_credentials_generation: d.app_credentials_generation.unwrap_or(0),
         capacity,
         backup_retention_days,
         backup_window,

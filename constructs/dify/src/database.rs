@@ -21,6 +21,8 @@ pub const PLUGIN_DATABASE_NAME: &str = "dify_plugin";
 pub const MASTER_USER: &str = "dify_admin";
 /// The application role every service connects as (owner of both databases, not superuser).
 pub const APP_USER: &str = "dify";
+/// The alternate login of the application role (rotation by alternating users).
+pub const APP_ALT_USER: &str = "dify_alt";
 /// The plugin daemon's role: owner of [`PLUGIN_DATABASE_NAME`], no CONNECT on `dify`.
 pub const PLUGIN_USER: &str = "dify_plugin";
 /// PostgreSQL's port.
@@ -36,8 +38,13 @@ pub struct DifyDatabase {
     /// The ARN of the master credential's secret, which RDS manages and rotates
     /// (`{"username", "password"}`; bootstrap only).
     pub master_secret_arn: Value<String>,
-    /// The application credential (api, worker, beat, migration).
+    /// The application role's credential (owner of `dify`).
     pub app: GeneratedSecret,
+    /// The alternate login's credential: a member of the application role whose sessions act
+    /// as it (`SET role`), so the two can take turns during a rotation.
+    pub app_alt: GeneratedSecret,
+    /// Which of the two the services use now: `app` on even generations, `app_alt` on odd.
+    pub app_generation: u32,
     /// The plugin daemon's own credential: owner of `dify_plugin` only, no access to `dify`.
     /// The daemon's environment is inherited by every plugin it runs.
     pub plugin: GeneratedSecret,
@@ -63,11 +70,32 @@ impl DifyDatabase {
             "Aurora PostgreSQL for Dify - reachable from Dify services only",
             &network.vpc_id,
         );
-        let app = GeneratedSecret::credentials(
+        // Two login roles take turns (AWS's alternating-users rotation): a rotation gives the
+        // idle one a new password and moves the services to it, while tasks still running
+        // keep connecting with the other's unchanged password.
+        let generation = cfg.app_credentials_generation;
+        let stamp = |parity: u32| {
+            // The last generation at or before `generation` in which this role took over.
+            if generation % 2 == parity {
+                generation
+            } else {
+                generation.saturating_sub(1)
+            }
+        };
+        let app = GeneratedSecret::credentials_at(
             &mut s,
             "AppCredentials",
             "Aurora application user for Dify's services",
             APP_USER,
+            stamp(0),
+            kms_key,
+        );
+        let app_alt = GeneratedSecret::credentials_at(
+            &mut s,
+            "AppCredentialsAlt",
+            "Aurora application user for Dify's services (the alternate login, for rotation)",
+            APP_ALT_USER,
+            stamp(1),
             kms_key,
         );
         let plugin = GeneratedSecret::credentials(
@@ -198,6 +226,8 @@ impl DifyDatabase {
         }
         DifyDatabase {
             master_secret_arn: cluster.master_user_secret_secret_arn(),
+            app_alt,
+            app_generation: generation,
             cluster,
             security_group,
             app,
@@ -221,6 +251,15 @@ impl DifyDatabase {
             PORT,
             "PostgreSQL from a Dify service",
         )
+    }
+
+    /// The credential the services connect with now (see [`Self::app_alt`]).
+    pub fn active_app(&self) -> &GeneratedSecret {
+        if self.app_generation % 2 == 0 {
+            &self.app
+        } else {
+            &self.app_alt
+        }
     }
 
     /// The writer instance: what a deploy-time client of the cluster must wait for.

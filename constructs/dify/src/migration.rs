@@ -206,6 +206,14 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
         ("APP_USER".into(), secret(&w.database.app, "username")),
         ("APP_PASSWORD".into(), secret(&w.database.app, "password")),
         (
+            "APP_ALT_USER".into(),
+            secret(&w.database.app_alt, "username"),
+        ),
+        (
+            "APP_ALT_PASSWORD".into(),
+            secret(&w.database.app_alt, "password"),
+        ),
+        (
             "PLUGIN_DB_USER".into(),
             secret(&w.database.plugin, "username"),
         ),
@@ -239,8 +247,14 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
         .environment
         .push(("MIGRATIONS_DIR".into(), MIGRATIONS_DIR.into()));
     verify.secrets = vec![
-        ("DB_USERNAME".into(), secret(&w.database.app, "username")),
-        ("DB_PASSWORD".into(), secret(&w.database.app, "password")),
+        (
+            "DB_USERNAME".into(),
+            secret(w.database.active_app(), "username"),
+        ),
+        (
+            "DB_PASSWORD".into(),
+            secret(w.database.active_app(), "password"),
+        ),
     ];
     verify.depends_on = vec![("migrate".into(), "SUCCESS")];
     [bootstrap, migrate, verify]

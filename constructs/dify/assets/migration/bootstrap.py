@@ -1,6 +1,9 @@
 # Prepares Aurora for Dify as the master user, which on Aurora is not a superuser (CREATEDB,
 # CREATEROLE, rds_superuser). Idempotent: every rollout runs it; rotated passwords take effect.
 # - the app role owns `dify` and its public schema (PostgreSQL 15 grants PUBLIC no CREATE there);
+# - the alternate login is a member of the app role whose sessions act as it (SET role): the
+#   services use one of the two, so a rotation can give the idle one a new password while
+#   running tasks keep connecting with the other's (alternating users);
 # - the plugin daemon's role owns `dify_plugin` only. It is not a member of the app role and has
 #   no CONNECT on `dify`: every plugin the daemon runs inherits its environment, password included;
 # - extensions that need the master user: vector and uuid-ossp.
@@ -10,9 +13,11 @@ from psycopg2 import sql
 
 master = json.loads(os.environ["MASTER_CREDENTIALS"])
 app_user, app_password = os.environ["APP_USER"], os.environ["APP_PASSWORD"]
+alt_user, alt_password = os.environ["APP_ALT_USER"], os.environ["APP_ALT_PASSWORD"]
 plugin_user, plugin_password = os.environ["PLUGIN_DB_USER"], os.environ["PLUGIN_DB_PASSWORD"]
 main_db, plugin_db = os.environ["DB_DATABASE"], os.environ["PLUGIN_DB_DATABASE"]
 app, plugin = sql.Identifier(app_user), sql.Identifier(plugin_user)
+alt = sql.Identifier(alt_user)
 
 
 def connect(db, timeout=10):
@@ -53,6 +58,11 @@ def login_role(cur, name, ident, password):
 
 
 login_role(cur, app_user, app, app_password)
+login_role(cur, alt_user, alt, alt_password)
+# Whatever the alternate login creates belongs to the app role, and it may use what the app
+# role owns: to Dify the two are the same user.
+cur.execute(sql.SQL("GRANT {} TO {}").format(app, alt))
+cur.execute(sql.SQL("ALTER ROLE {} SET role = {}").format(alt, sql.Literal(app_user)))
 login_role(cur, plugin_user, plugin, plugin_password)
 cur.execute("SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
             " JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = %s AND u.rolname = %s",
@@ -78,6 +88,9 @@ if row and row[0] == app_user:
 pcur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(plugin_db), plugin))
 pcur.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(plugin))
 pcur.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier("uuid-ossp")))
+# And the other way round: Dify's own logins have no business in the plugin database.
+pcur.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(plugin_db)))
+pcur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}, CURRENT_USER").format(sql.Identifier(plugin_db), plugin))
 
 # The main database after the plugin one: whatever the hand-over did, this is the final word.
 cur.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(main_db), app))
