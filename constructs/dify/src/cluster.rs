@@ -13,7 +13,7 @@ use cfn_resources::servicediscovery as sd;
 use indexmap::IndexMap;
 
 use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
-use crate::components::{AppSecrets, Wiring, port};
+use crate::components::{AppSecrets, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
 use crate::config::{Component, Endpoints, Environment, PullThroughCache};
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
@@ -301,7 +301,8 @@ impl DifyService {
                         .target_group_arn(tg.target_group_arn()),
                 ])
                 .health_check_grace_period_seconds(match c {
-                    Component::PluginDaemon => 300,
+                    // The readiness check may take until its deadline to pass.
+                    Component::PluginDaemon => PLUGIN_READINESS_DEADLINE_SECONDS + 60,
                     _ => 180,
                 });
         }

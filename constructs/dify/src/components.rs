@@ -14,7 +14,7 @@ use crate::config::{Component, Environment};
 use crate::database::{self, DifyDatabase};
 use crate::sizing;
 use crate::storage::DifyStorage;
-use crate::task::{ContainerSpec, SecretSource};
+use crate::task::{ContainerSpec, Health, SecretSource};
 
 /// The secrets Dify's components share, one generated secret per key pair.
 #[derive(Debug, Clone)]
@@ -407,7 +407,7 @@ impl Wiring<'_> {
                         "INIT_PASSWORD".into(),
                         Self::generated(&self.secrets.init_password),
                     ));
-                    s.health = Some((
+                    s.health = Some(Health::new(
                         format!("curl -fsS http://localhost:{API_PORT}/health || exit 1"),
                         120,
                     ));
@@ -439,7 +439,7 @@ impl Wiring<'_> {
                     ("PORT".into(), WEB_PORT.to_string().into()),
                 ];
                 // The web image is Alpine: wget, not curl.
-                s.health = Some((
+                s.health = Some(Health::new(
                     format!("wget -q -O /dev/null http://127.0.0.1:{WEB_PORT}/ || exit 1"),
                     60,
                 ));
@@ -505,12 +505,11 @@ impl Wiring<'_> {
                         Self::generated(&self.cache.auth_token),
                     ),
                 ];
-                s.health = Some((
-                    format!(
-                        "curl -fsS http://localhost:{PLUGIN_DAEMON_PORT}/health/check || exit 1"
-                    ),
-                    300,
+                s.environment.push((
+                    "PLUGIN_READINESS_DEADLINE_SECONDS".into(),
+                    PLUGIN_READINESS_DEADLINE_SECONDS.to_string().into(),
                 ));
+                s.health = Some(plugin_daemon_readiness());
                 s.stop_timeout = 60;
                 s
             }
@@ -529,7 +528,7 @@ impl Wiring<'_> {
                     "API_KEY".into(),
                     Self::generated(&self.secrets.sandbox_api_key),
                 )];
-                s.health = Some((
+                s.health = Some(Health::new(
                     format!("curl -fsS http://localhost:{SANDBOX_PORT}/health || exit 1"),
                     30,
                 ));
@@ -548,6 +547,34 @@ impl Wiring<'_> {
         };
         spec.port = port(c);
         vec![spec]
+    }
+}
+
+/// The plugin daemon's readiness check (Python, see the file's own comments).
+pub const PLUGIN_DAEMON_READY: &str = include_str!("../assets/plugin_daemon/ready.py");
+
+/// How long a new daemon task may wait for its plugins before it counts as ready anyway: one
+/// plugin that can never start on a fresh node then delays a rollout by this much instead of
+/// blocking it. Below `start_period + retries × interval` (450 s), so the check latches before
+/// ECS could call the container unhealthy.
+pub const PLUGIN_READINESS_DEADLINE_SECONDS: u32 = 420;
+
+/// Healthy only once this node runs every installed plugin (or the deadline passed): the
+/// script without its comment header, fed to python3 through a here-document, as ECS runs
+/// `CMD-SHELL` commands with `/bin/sh -c`.
+pub fn plugin_daemon_readiness() -> Health {
+    let script: String = PLUGIN_DAEMON_READY
+        .lines()
+        .skip_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Health {
+        command: format!("python3 - <<'EOF'\n{script}EOF"),
+        start_period: 300,
+        interval: 15,
+        // One S3 listing and a probe per plugin on the loopback.
+        timeout: 10,
+        retries: 10,
     }
 }
 

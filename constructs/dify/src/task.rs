@@ -53,8 +53,8 @@ pub struct ContainerSpec {
     pub secrets: Vec<(String, SecretSource)>,
     /// Container port served, if any.
     pub port: Option<u16>,
-    /// `CMD-SHELL` health check command and its start period in seconds.
-    pub health: Option<(String, u32)>,
+    /// The container's health check.
+    pub health: Option<Health>,
     /// Seconds between SIGTERM and SIGKILL (Fargate's maximum is 120).
     pub stop_timeout: u32,
     /// Overrides the image's entry point.
@@ -82,6 +82,34 @@ impl ContainerSpec {
             command: None,
             essential: true,
             depends_on: Vec::new(),
+        }
+    }
+}
+
+/// A `CMD-SHELL` container health check and its timing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// The shell command; exit 0 means healthy.
+    pub command: String,
+    /// Seconds after start during which failures do not count (at most 300).
+    pub start_period: u32,
+    /// Seconds between checks.
+    pub interval: u32,
+    /// Seconds one check may take.
+    pub timeout: u32,
+    /// Consecutive failures before the container is unhealthy.
+    pub retries: u32,
+}
+
+impl Health {
+    /// A check every 15 s, 5 s each, unhealthy after 3 failures once `start_period` is over.
+    pub fn new(command: impl Into<String>, start_period: u32) -> Health {
+        Health {
+            command: command.into(),
+            start_period,
+            interval: 15,
+            timeout: 5,
+            retries: 3,
         }
     }
 }
@@ -283,14 +311,14 @@ fn container_definition(c: &ContainerSpec, log_group: &LogGroupHandle) -> td::Co
                 .name(format!("{}-{port}", c.name)),
         ]);
     }
-    if let Some((cmd, start)) = &c.health {
+    if let Some(h) = &c.health {
         d = d.health_check(
             td::HealthCheck::new()
-                .command(vec!["CMD-SHELL".to_owned(), cmd.clone()])
-                .interval(15)
-                .timeout(5)
-                .retries(3)
-                .start_period(i64::from((*start).min(300))),
+                .command(vec!["CMD-SHELL".to_owned(), h.command.clone()])
+                .interval(i64::from(h.interval))
+                .timeout(i64::from(h.timeout))
+                .retries(i64::from(h.retries))
+                .start_period(i64::from(h.start_period.min(300))),
         );
     }
     if let Some(e) = &c.entry_point {
