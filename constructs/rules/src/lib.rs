@@ -163,17 +163,27 @@ fn for_profile(pack: RulePack, profile: Profile) -> RulePack {
 /// `staged-production` or `staged-non-production`), for a team that composes its own pack.
 /// [`default_pack`] includes them.
 pub fn staged_pack(profile: Profile) -> RulePack {
-    let pack = RulePack::new(format!("staged-{}", profile.name()))
+    for_profile(
+        with_rollout_and_hardening(RulePack::new(format!("staged-{}", profile.name()))),
+        profile,
+    )
+}
+
+/// Adds the nine rules of [`staged_pack`] to `pack`.
+fn with_rollout_and_hardening(pack: RulePack) -> RulePack {
+    pack
+        // Deploy-time ordering and rollouts.
         .with(OpsWaitForDbInstance)
         .with(OpsWaitForSgRules)
         .with(AlbDrainCoversIdleTimeout)
+        // Egress.
         .with(ExposureSgDeclaresEgress)
         .with(ExposureSgEgressAll)
+        // Production only.
         .with(AlbWaf)
         .with(OpsAlarmActions)
         .with(EncS3Kms)
-        .with(SecretDbRotation);
-    for_profile(pack, profile)
+        .with(SecretDbRotation)
 }
 
 /// The default pack for a profile, named `default-production` or `default-non-production`.
@@ -222,18 +232,6 @@ pub fn default_pack(profile: Profile) -> RulePack {
         .with(OpsTargetGroupHealthCheck)
         .with(OpsS3AccessLogs)
         .with(OpsAlbAccessLogs)
-        .with(AlbDropInvalidHeaders)
-        // Deploy-time ordering and rollouts.
-        .with(OpsWaitForDbInstance)
-        .with(OpsWaitForSgRules)
-        .with(AlbDrainCoversIdleTimeout)
-        // Egress.
-        .with(ExposureSgDeclaresEgress)
-        .with(ExposureSgEgressAll)
-        // Production only.
-        .with(AlbWaf)
-        .with(OpsAlarmActions)
-        .with(EncS3Kms)
-        .with(SecretDbRotation);
-    for_profile(pack, profile)
+        .with(AlbDropInvalidHeaders);
+    for_profile(with_rollout_and_hardening(pack), profile)
 }
