@@ -1,0 +1,151 @@
+//! Environments: one TOML file per environment (`dev.toml`, `stg.toml`, `prd.toml`, or any
+//! other name), read at run time so adding one needs no recompilation.
+//!
+//! A file is parsed strictly (an unknown key is an error), then resolved: every value the file
+//! leaves out gets its default (production defaults when `production = true`, which is itself
+//! the default for an environment named `prd`), and every value is checked. Errors name the
+//! file, the field and the value.
+//!
+//! ```
+//! use dify_constructs::config::Environment;
+//! let env = Environment::from_toml_str("dev.toml", r#"
+//!     region = "ap-northeast-1"
+//!     [network]
+//!     vpc_id = "vpc-0123456789abcdef0"
+//!     private_subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+//!     public_subnet_ids = ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]
+//! "#).unwrap();
+//! assert_eq!(env.name, "dev");
+//! assert!(!env.production);
+//! assert_eq!(env.database.backup_retention_days, 7);
+//! ```
+
+// How the module is laid out: `error` (what a problem report looks like), `raw` (the file
+// format, as serde reads it), `model` (the resolved types the constructs are built from),
+// `checks` (the patterns and the checker every value goes through), `resolve` (one environment
+// as a whole and its cross-field rules) and one file per area of the file it delegates to
+// (`network`, `ingress`, `database`, `cache`, `images`, `services`).
+mod cache;
+mod checks;
+mod database;
+mod error;
+mod images;
+mod ingress;
+mod model;
+mod network;
+mod raw;
+mod resolve;
+mod services;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+
+use checks::{Checker, quote};
+use raw::RawEnv;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use model::{
+    Alarms, CELERY_QUEUES, Cache, CacheEngine, Component, DEFAULT_DB_ENGINE_VERSION,
+    DEFAULT_DIFY_VERSION, DEFAULT_PLUGIN_DAEMON_VERSION, DEFAULT_SANDBOX_VERSION,
+    DEFAULT_SSRF_PROXY_IMAGE, Database, DbCapacity, DifySettings, Domain, Endpoints, Environment,
+    Images, Ingress, LONG_QUEUES, Network, PullThroughCache, ServiceSize, Services, Smtp,
+};
+
+impl Environment {
+    /// Reads every `*.toml` file in a directory, sorted by name. All files are checked before
+    /// failing, and every problem is reported.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Environment>, ConfigErrors> {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: dir.to_owned(),
+                field: "(directory)".into(),
+                value: None,
+                message: format!("cannot read the environments directory: {e}"),
+            }])
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        let mut envs = Vec::new();
+        let mut errors = Vec::new();
+        for f in files {
+            match Environment::load_file(&f) {
+                Ok(e) => envs.push(e),
+                Err(ConfigErrors(mut e)) => errors.append(&mut e),
+            }
+        }
+        let mut seen: IndexMap<String, PathBuf> = IndexMap::new();
+        for e in &envs {
+            if let Some(first) = seen.insert(e.stack_name.clone(), PathBuf::from(&e.name)) {
+                errors.push(ConfigError {
+                    file: dir.join(format!("{}.toml", e.name)),
+                    field: "stack_name".into(),
+                    value: Some(quote(&e.stack_name)),
+                    message: format!("also the stack of environment '{}'", first.display()),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(envs)
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// Reads and resolves one environment file; its name is the file stem.
+    pub fn load_file(path: &Path) -> Result<Environment, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                field: "(file)".into(),
+                value: None,
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        Environment::from_toml_str(path, &text)
+    }
+
+    /// Parses and resolves an environment from TOML text. `path` names it in errors and its
+    /// stem is the environment's name.
+    pub fn from_toml_str(path: impl AsRef<Path>, text: &str) -> Result<Environment, ConfigErrors> {
+        let path = path.as_ref();
+        let de = toml::Deserializer::new(text);
+        let raw: RawEnv = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.message().to_owned();
+            let location = inner
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                field: if field == "." { "(file)".into() } else { field },
+                value: None,
+                message: format!("{message}{location}"),
+            }])
+        })?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let mut c = Checker {
+            file: path,
+            errors: Vec::new(),
+        };
+        let env = resolve::resolve(&mut c, name, raw);
+        if c.errors.is_empty() {
+            Ok(env)
+        } else {
+            Err(ConfigErrors(c.errors))
+        }
+    }
+}
