@@ -131,9 +131,9 @@ fn no_generated_secret_or_password_appears_in_any_template() {
                 }
             }
         }
-        // DB app, DB plugin daemon, cache token, four application keys and the install
-        // password, each its own secret (RDS generates and rotates the master's).
-        assert_eq!(generated, 8, "{}: generated secrets", e.name);
+        // The master's name (its password is RDS's), DB app and its alternate login, DB plugin
+        // daemon, cache token, four application keys and the install password.
+        assert_eq!(generated, 10, "{}: generated secrets", e.name);
         assert!(
             t.get("Parameters").is_none(),
             "{}: no parameters, so no secret can be passed as one",
@@ -460,4 +460,67 @@ fn a_credential_rotation_regenerates_only_the_idle_login_and_moves_the_services_
     assert_eq!(generator(&t1, &alt), generator(&t2, &alt));
     assert_ne!(generator(&t1, &app), generator(&t2, &app));
     assert_eq!(users(&t2), BTreeSet::from([app]));
+}
+
+/// Properties the registry schema lists as conditionally create-only that the resource's
+/// documentation updates in place ("Update requires: No interruption"): turning off automatic
+/// minor upgrades on an Aurora instance is ModifyDBInstance, never a new instance. The deploy
+/// command's guard still refuses any replacement CloudFormation itself announces in prd.
+const IN_PLACE_DESPITE_SCHEMA: [(&str, &str); 1] =
+    [("AWS::RDS::DBInstance", "AutoMinorVersionUpgrade")];
+
+/// The last release before the issue-9 changes: a stack deployed from it must upgrade in place.
+const PREVIOUS_RELEASE: &str = "1c5ded9";
+
+#[test]
+fn upgrading_from_the_previous_release_replaces_nothing_stateful() {
+    for e in environments() {
+        let path = format!(
+            "{PREVIOUS_RELEASE}:cfn-out/{}",
+            DifyStack::build(&e).stack.synth().unwrap().file_name()
+        );
+        let out = std::process::Command::new("git")
+            .args(["show", &path])
+            .current_dir(workspace_root())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git show {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let old: Json = serde_json::from_slice(&out.stdout).unwrap();
+        let new = template(&e);
+        let (old, new) = (resources(&old), resources(&new));
+        for (id, before) in old {
+            let ty = before["Type"].as_str().unwrap();
+            if !PROTECTED_TYPES.contains(&ty) {
+                continue;
+            }
+            let after = new
+                .get(id)
+                .unwrap_or_else(|| panic!("{}: {id} ({ty}) would be deleted", e.name));
+            let mut paths = Vec::new();
+            changed_paths(&before["Properties"], &after["Properties"], "", &mut paths);
+            let schema = cfn_resources::schema_for(ty).unwrap();
+            let replacing: Vec<&String> = paths
+                .iter()
+                .filter(|p| schema.replaces_on_change(p) != Replacement::Never)
+                .filter(|p| !IN_PLACE_DESPITE_SCHEMA.contains(&(ty, p.as_str())))
+                .collect();
+            assert!(
+                replacing.is_empty(),
+                "{}: {id} ({ty}) would be replaced by {replacing:?}",
+                e.name
+            );
+        }
+        // The master user's name is the same dynamic reference: RDS is never asked to rename it.
+        let cluster = |r: &serde_json::Map<String, Json>| {
+            r.values()
+                .find(|x| x["Type"] == "AWS::RDS::DBCluster")
+                .unwrap()["Properties"]["MasterUsername"]
+                .clone()
+        };
+        assert_eq!(cluster(old), cluster(new), "{}", e.name);
+    }
 }

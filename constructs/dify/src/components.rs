@@ -114,7 +114,7 @@ impl Wiring<'_> {
     /// `ecr:BatchImportUpstreamImage`), then serves it like any other.
     pub fn pull_statements(&self) -> Vec<serde_json::Value> {
         let Some(cache) = &self.env.images.pull_through_cache else {
-            return Vec::new();
+            return own_ecr_statements(&self.env.images.registry);
         };
         vec![
             serde_json::json!({
@@ -550,6 +550,38 @@ impl Wiring<'_> {
     }
 }
 
+/// What an execution role needs to pull the Dify images from an ECR registry the team mirrors
+/// them to (`images.registry = "<account>.dkr.ecr.<region>.amazonaws.com/<path>"`): nothing
+/// when the registry is not ECR (Docker Hub needs no permission).
+fn own_ecr_statements(registry: &str) -> Vec<serde_json::Value> {
+    let Some((host, path)) = registry.split_once('/') else {
+        return Vec::new();
+    };
+    let mut parts = host.split('.');
+    let (Some(account), Some("dkr"), Some("ecr"), Some(region)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Vec::new();
+    };
+    vec![
+        serde_json::json!({
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*"
+        }),
+        serde_json::json!({
+            "Sid": "PullMirroredImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "Resource": fns::sub(format!(
+                "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{}/*",
+                path.trim_end_matches('/')
+            ))
+        }),
+    ]
+}
+
 /// The plugin daemon's readiness check (Python, see the file's own comments).
 pub const PLUGIN_DAEMON_READY: &str = include_str!("../assets/plugin_daemon/ready.py");
 
@@ -591,6 +623,18 @@ pub const SQUID_START: &str = include_str!("../assets/ssrf_proxy/start.sh");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mirror_in_ecr_may_be_pulled_and_docker_hub_needs_nothing() {
+        let s = own_ecr_statements("123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/mirror");
+        assert_eq!(s.len(), 2);
+        assert_eq!(
+            s[1]["Resource"]["Fn::Sub"],
+            "arn:${AWS::Partition}:ecr:ap-northeast-1:123456789012:repository/mirror/*"
+        );
+        assert!(own_ecr_statements("langgenius").is_empty());
+        assert!(own_ecr_statements("ghcr.io/langgenius").is_empty());
+    }
 
     #[test]
     fn squid_listens_where_the_proxy_url_points() {

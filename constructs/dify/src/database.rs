@@ -70,6 +70,17 @@ impl DifyDatabase {
             "Aurora PostgreSQL for Dify - reachable from Dify services only",
             &network.vpc_id,
         );
+        // Names the master user, as every earlier version of this stack did: the cluster's
+        // MasterUsername stays the same dynamic reference, so an upgraded stack never asks
+        // RDS to change (or CloudFormation to replace) the cluster for it. Its password is
+        // unused since RDS manages the master's (below).
+        let master_name = GeneratedSecret::credentials(
+            &mut s,
+            "MasterCredentials",
+            "Aurora master user name for Dify (the password is RDS-managed: see the cluster's MasterUserSecret)",
+            MASTER_USER,
+            kms_key,
+        );
         // Two login roles take turns (AWS's alternating-users rotation): a rotation gives the
         // idle one a new password and moves the services to it, while tasks still running
         // keep connecting with the other's unchanged password.
@@ -128,7 +139,7 @@ impl DifyDatabase {
             .engine("aurora-postgresql")
             .engine_version(cfg.engine_version.as_str())
             .database_name(DATABASE_NAME)
-            .master_username(MASTER_USER)
+            .master_username(master_name.resolve_key("username"))
             // RDS keeps the master password in Secrets Manager and rotates it (every 7 days):
             // only the bootstrap step reads it, at each rollout.
             .manage_master_user_password(true)
@@ -255,7 +266,7 @@ impl DifyDatabase {
 
     /// The credential the services connect with now (see [`Self::app_alt`]).
     pub fn active_app(&self) -> &GeneratedSecret {
-        if self.app_generation % 2 == 0 {
+        if self.app_generation.is_multiple_of(2) {
             &self.app
         } else {
             &self.app_alt
