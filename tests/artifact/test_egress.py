@@ -115,3 +115,14 @@ def test_the_checks_fail_on_the_template_before_the_fix(tmp_path):
     assert len(implicit_egress(old)) == 8  # the migration's and the seven services' groups
     assert sandbox_egress(old), "the old sandbox kept allow-all egress"
     assert nat_admission_problems(old, PRD_NAT_IPS) == [f"{ip}/32 on 443" for ip in PRD_NAT_IPS]
+
+
+def test_the_waf_rate_limit_does_not_throttle_dify_calling_itself():
+    """Every call Dify makes to its own public URL arrives from the NAT addresses: the per-IP
+    rate limit must not count them (the managed rules still do)."""
+    t = Template("prd")
+    (_, acl), = t.of_type("AWS::WAFv2::WebACL").items()
+    rate = next(r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"])
+    ref = rate["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["NotStatement"]["Statement"]
+    ip_set = t.resources[ref["IPSetReferenceStatement"]["Arn"]["Fn::GetAtt"][0]]["Properties"]
+    assert sorted(ip_set["Addresses"]) == sorted(f"{ip}/32" for ip in PRD_NAT_IPS)

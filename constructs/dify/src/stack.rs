@@ -102,9 +102,15 @@ impl DifyStack {
         );
         if let Some(settings) = &env.ingress.waf {
             // Settings were validated with the environment file; a failure here is a bug.
-            if let Err(e) =
-                crate::waf::AlbWaf::new(&mut root, "Waf", settings, &ingress.load_balancer)
-            {
+            // Dify's calls to its own public URL all come from the NAT gateways: the per-IP
+            // rate limit would soon block Dify itself.
+            if let Err(e) = crate::waf::AlbWaf::with_unthrottled(
+                &mut root,
+                "Waf",
+                settings,
+                &ingress.load_balancer,
+                &network.nat_cidrs,
+            ) {
                 root.report(
                     cfn_core::Severity::Error,
                     "dify-waf",

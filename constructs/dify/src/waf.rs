@@ -24,14 +24,17 @@
 //! # Ok::<(), dify_constructs::waf::WafError>(())
 //! ```
 
-use cfn_core::{Handle, Scope};
+use cfn_core::{Handle, Scope, Value};
 use cfn_resources::elasticloadbalancingv2::LoadBalancerHandle;
+use cfn_resources::wafv2::ip_set::{IpAddressVersion, Scope as IpSetScope};
 use cfn_resources::wafv2::web_acl::{
-    AllowAction, BlockAction, CountAction, DefaultAction, ManagedRuleGroupStatement,
-    OverrideAction, RateBasedStatement, Rule, RuleAction, RuleActionOverride, Statement,
-    VisibilityConfig,
+    AllowAction, BlockAction, CountAction, DefaultAction, IpSetReferenceStatement,
+    ManagedRuleGroupStatement, NotStatement, OverrideAction, RateBasedStatement, Rule, RuleAction,
+    RuleActionOverride, Statement, VisibilityConfig,
 };
-use cfn_resources::wafv2::{WebAcl, WebAclAssociation, WebAclAssociationHandle, WebAclHandle};
+use cfn_resources::wafv2::{
+    IpSet, WebAcl, WebAclAssociation, WebAclAssociationHandle, WebAclHandle,
+};
 use serde_json::json;
 use thiserror::Error;
 
@@ -148,6 +151,19 @@ impl AlbWaf {
         settings: &WafSettings,
         load_balancer: &LoadBalancerHandle,
     ) -> Result<AlbWaf, WafError> {
+        Self::with_unthrottled(scope, id, settings, load_balancer, &[])
+    }
+
+    /// [`Self::new`], with IPv4 CIDRs the per-IP rate limit never applies to (an `Unthrottled`
+    /// IP set): the application's own NAT gateways, through which every call it makes to its
+    /// own public URL arrives from a handful of addresses. The managed rules still apply.
+    pub fn with_unthrottled(
+        scope: &mut Scope<'_>,
+        id: &str,
+        settings: &WafSettings,
+        load_balancer: &LoadBalancerHandle,
+        unthrottled: &[Value<String>],
+    ) -> Result<AlbWaf, WafError> {
         settings.validate()?;
         let prefix = scope.stack_ref().name().to_owned();
         let metrics = |name: &str| VisibilityConfig::new(true, format!("{prefix}-{name}"), true);
@@ -158,12 +174,29 @@ impl AlbWaf {
         } else {
             RuleAction::new().block(BlockAction::new())
         };
+        let mut rate = RateBasedStatement::new("IP", settings.rate_limit);
+        if !unthrottled.is_empty() {
+            let set = s.add(
+                "Unthrottled",
+                IpSet::new(
+                    unthrottled.to_vec(),
+                    IpAddressVersion::Ipv4,
+                    IpSetScope::Regional,
+                )
+                .description("Sources the per-IP rate limit does not apply to"),
+            );
+            rate = rate.scope_down_statement(
+                Statement::new().not_statement(NotStatement::new(
+                    Statement::new()
+                        .ip_set_reference_statement(IpSetReferenceStatement::new(set.arn())),
+                )),
+            );
+        }
         let mut rules = vec![
             Rule::new(
                 "RateLimitPerIp",
                 0,
-                Statement::new()
-                    .rate_based_statement(RateBasedStatement::new("IP", settings.rate_limit)),
+                Statement::new().rate_based_statement(rate),
                 metrics("RateLimitPerIp"),
             )
             .action(rate_action),
