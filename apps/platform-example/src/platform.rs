@@ -134,12 +134,15 @@ impl PlatformDify {
         // out or replaced by the team's own.
         let mut dify = root.child("Dify");
         let network = DifyNetwork::new(&mut dify, "Network", &env.network);
-        let storage = DifyStorage::new(
+        let mut storage = DifyStorage::new(
             &mut dify,
             "Storage",
             env.ingress.access_logs,
             dify_constructs::stack::elb_log_principal(&env.region),
         );
+        if let Some(key) = &key_arn {
+            storage.encrypt_with(&mut dify, key);
+        }
         let database = DifyDatabase::new(
             &mut dify,
             "Database",
@@ -169,6 +172,11 @@ impl PlatformDify {
             &network,
             storage.access_logs.as_ref(),
         );
+        // Deployment alarms page the environment's topic (or an e-mail subscription).
+        let topic = {
+            let mut alarms = dify.child("Alarms");
+            dify_constructs::stack::alarm_topic(&mut alarms, env)
+        };
         let cluster = DifyCluster::new(
             &mut dify,
             "App",
@@ -181,7 +189,7 @@ impl PlatformDify {
                 ingress: &ingress,
                 kms_key: key_arn.as_ref(),
                 stack_name: &env.stack_name,
-                alarm_topic: None,
+                alarm_topic: topic.as_ref(),
             },
         );
 

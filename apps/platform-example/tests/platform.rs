@@ -66,7 +66,8 @@ fn the_property_override_reaches_the_api_target_group_only() {
             "Port": 5001,
             "HealthCheckPath": "/health",
             "TargetGroupAttributes": Match::object_equals(json!([
-                {"Key": "deregistration_delay.timeout_seconds", "Value": "30"},
+                // The drain restated as the load balancer's idle timeout (prd.toml: 1200 s).
+                {"Key": "deregistration_delay.timeout_seconds", "Value": "1200"},
                 {"Key": "load_balancing.algorithm.type", "Value": "least_outstanding_requests"}
             ]))
         }),
