@@ -276,6 +276,14 @@ def queue_monitor_client(cfg: DifyConfig) -> redis.Redis:
 
 ROUNDTRIP_TASK = "artifact.redis_celery.roundtrip"
 
+# api/docker/entrypoint.sh @ 1.13.3, DEFAULT_QUEUES of the community edition.
+ENTRYPOINT_QUEUES = (
+    "api_token,dataset,dataset_summary,priority_dataset,priority_pipeline,pipeline,mail,"
+    "ops_trace,app_deletion,plugin,workflow_storage,conversation,workflow,schedule_poller,"
+    "schedule_executor,triggered_workflow_dispatcher,trigger_refresh_executor,retention,"
+    "workflow_based_app_execution"
+).split(",")
+
 
 def dify_celery_app(env: Mapping[str, str]) -> Celery:
     """The Celery app as api/extensions/ext_celery.py @ 1.13.3 init_app L56-98 configures it
@@ -699,7 +707,11 @@ def test_celery_worker_runs_a_task_sent_by_the_api(envs, servers, pki, tmp_path)
     with open(worker_log, "wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "artifact_worker_app:app", "worker",
-             "-P", "solo", "-c", "1", "--loglevel", "INFO", "-n", "artifact@%h"],
+             "-P", "solo", "-c", "1", "--loglevel", "INFO", "-n", "artifact@%h",
+             # The queues api/docker/entrypoint.sh @ 1.13.3 passes with -Q: CELERY_WORKER_QUEUES
+             # when set (the template sets it when worker_long takes the long queues), else
+             # its community-edition default list.
+             "-Q", envs["worker"].get("CELERY_WORKER_QUEUES") or ",".join(ENTRYPOINT_QUEUES)],
             cwd=tmp_path, env=_subprocess_env(envs["worker"], tmp_path),
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
@@ -710,7 +722,8 @@ def test_celery_worker_runs_a_task_sent_by_the_api(envs, servers, pki, tmp_path)
              "import json, os, sys\n"
              "from test_redis_celery import dify_celery_app, ROUNDTRIP_TASK\n"
              "app = dify_celery_app(os.environ)\n"
-             "r = app.send_task(ROUNDTRIP_TASK, args=[sys.argv[1]])\n"
+             # The queue Dify's mail tasks use: the worker consumes it in every layout.
+             "r = app.send_task(ROUNDTRIP_TASK, args=[sys.argv[1]], queue='mail')\n"
              "print(json.dumps({'id': r.id, 'result': r.get(timeout=25)}))\n",
              token],
             cwd=tmp_path, env=_subprocess_env(envs["api"], tmp_path),
@@ -729,7 +742,7 @@ def test_celery_worker_runs_a_task_sent_by_the_api(envs, servers, pki, tmp_path)
         db1 = servers["real"].admin(pki["trusted_ca"], db=1)
         assert db0.get(f"artifact:roundtrip:{token}") == token.encode(), "worker's cache is db 0"
         assert db1.exists(f"celery-task-meta-{out['id']}"), "result backend is db 1"
-        assert db1.exists("_kombu.binding.celery"), "broker is db 1"
+        assert db1.exists("_kombu.binding.mail"), "broker is db 1"
         assert not db0.keys("celery-task-meta-*") and not db0.keys("_kombu.*"), "nothing of Celery in db 0"
         assert f"{ROUNDTRIP_TASK}" in worker_text()
     finally:
