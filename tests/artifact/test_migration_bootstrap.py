@@ -31,6 +31,7 @@ import psycopg2
 import pytest
 
 from cfn import Template
+from local import free_port
 
 HOW = "run `source scripts/env.sh && ensure_postgres` first (starts PostgreSQL, exports PGTEST_*)"
 DONE = "databases and extensions are in place"
@@ -354,12 +355,6 @@ class Forwarder:
 
     def close(self):
         self.sock.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_bootstrap_waits_for_a_database_that_comes_up_late(world):

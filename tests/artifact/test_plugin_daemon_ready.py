@@ -39,7 +39,6 @@ found), and moto and boto3 in the venv; a missing one fails the test.
 
 from __future__ import annotations
 
-import ctypes
 import fnmatch
 import http.server
 import json
@@ -59,6 +58,7 @@ from xml.sax.saxutils import escape
 import pytest
 
 from cfn import PSEUDO, ROOT, Template, require
+from local import free_port, in_netns
 
 TEMPLATE = os.environ.get("PLUGIN_DAEMON_TEMPLATE", "prd")
 FAMILY = "plugin-daemon"  # Family `dify-<env>-plugin-daemon`
@@ -92,41 +92,6 @@ OPENAI, TONGYI, OLLAMA = ident("openai", "0.2.3", "a"), ident("tongyi", "0.1.0",
 
 
 # --- namespaces -----------------------------------------------------------------------------
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_CLONE_NEWNET = 0x40000000
-
-
-def in_netns(pid: int, fn):
-    """`fn()` run on a thread that joined `pid`'s network namespace: sockets it makes live there."""
-    out: dict = {}
-
-    def run():
-        try:
-            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, _CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            out["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller
-            out["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def serve(server: http.server.HTTPServer) -> http.server.HTTPServer:
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()

@@ -27,7 +27,6 @@ Needs root, squid, util-linux (unshare, nsenter) and iproute2; a missing one fai
 
 from __future__ import annotations
 
-import ctypes
 import http.server
 import os
 import pwd
@@ -45,6 +44,7 @@ from pathlib import Path
 import pytest
 
 from cfn import Template, require
+from local import in_netns
 
 TEMPLATE = os.environ.get("SSRF_PROXY_TEMPLATE", "prd")
 FAMILY = "ssrf-proxy"  # Family `dify-<env>-ssrf-proxy`
@@ -74,35 +74,6 @@ for a in $ADDRESSES; do ip addr add "$a/32" dev lo; done
 echo ready
 exec sleep 600
 """
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_CLONE_NEWNET = 0x40000000
-
-
-def in_netns(pid: int, fn):
-    """`fn()` run on a thread that joined `pid`'s network namespace: sockets it makes live there."""
-    out: dict = {}
-
-    def run():
-        try:
-            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-            try:
-                if _libc.setns(fd, _CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns: {os.strerror(err)}")
-            finally:
-                os.close(fd)
-            out["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller
-            out["error"] = e
-
-    t = threading.Thread(target=run)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
-
 
 class Lines:
     """A pipe read line by line on a thread; waits for a line matching a pattern."""
