@@ -116,29 +116,14 @@ impl Wiring<'_> {
         let Some(cache) = &self.env.images.pull_through_cache else {
             return own_ecr_statements(&self.env.images.registry);
         };
-        vec![
-            serde_json::json!({
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*"
-            }),
-            serde_json::json!({
-                "Sid": "PullThroughCache",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchImportUpstreamImage",
-                    "ecr:CreateRepository"
-                ],
-                "Resource": fns::sub(format!(
-                    "arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}/*",
-                    cache.repository_prefix
-                ))
-            }),
-        ]
+        ecr_pull_statements(
+            "PullThroughCache",
+            &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            fns::sub(format!(
+                "arn:${{AWS::Partition}}:ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{}/*",
+                cache.repository_prefix
+            )),
+        )
     }
 
     /// `http://<component>.<namespace>:<port>`.
@@ -563,6 +548,29 @@ fn own_ecr_statements(registry: &str) -> Vec<serde_json::Value> {
     else {
         return Vec::new();
     };
+    ecr_pull_statements(
+        "PullMirroredImages",
+        &[],
+        fns::sub(format!(
+            "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{}/*",
+            path.trim_end_matches('/')
+        )),
+    )
+}
+
+/// ECR login (which has no resource-level permission) and pulling from `repositories`, plus
+/// `extra` actions on them.
+fn ecr_pull_statements(
+    sid: &str,
+    extra: &[&str],
+    repositories: Value<String>,
+) -> Vec<serde_json::Value> {
+    let mut actions = vec![
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability",
+    ];
+    actions.extend_from_slice(extra);
     vec![
         serde_json::json!({
             "Sid": "EcrLogin",
@@ -571,13 +579,10 @@ fn own_ecr_statements(registry: &str) -> Vec<serde_json::Value> {
             "Resource": "*"
         }),
         serde_json::json!({
-            "Sid": "PullMirroredImages",
+            "Sid": sid,
             "Effect": "Allow",
-            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            "Resource": fns::sub(format!(
-                "arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{}/*",
-                path.trim_end_matches('/')
-            ))
+            "Action": actions,
+            "Resource": repositories
         }),
     ]
 }
