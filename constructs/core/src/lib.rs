@@ -18,6 +18,7 @@ pub mod app;
 pub mod assertions;
 pub mod diagnostics;
 pub mod logical_id;
+mod pattern;
 pub mod prelude;
 pub mod resource;
 pub mod rules;

@@ -153,7 +153,7 @@ pub struct NumberRule {
 /// few that need look-around or back-references (which the `regex` crate does not support)
 /// are left to CloudFormation.
 pub fn pattern_is_enforced(pattern: &'static str) -> bool {
-    crate::validate::pattern(pattern).is_some()
+    crate::pattern::compiled(pattern).is_some()
 }
 
 /// A string with no constraints.

@@ -16,6 +16,9 @@ use crate::schema::TagShape;
 use crate::stack::{NodeId, ResourceEntry, Stack};
 use crate::validate;
 use crate::value::{Json, to_json};
+// Where `is_intrinsic` lived before it moved to the value model; callers such as the deploy
+// crate's diff still import it from here.
+pub use crate::value::is_intrinsic;
 
 /// The metadata key that carries a resource's construct path, under the name the AWS CDK uses
 /// so the CloudFormation console's tree view and CDK-aware tools understand it.
@@ -337,17 +340,6 @@ pub fn to_pretty(template: &Json) -> String {
     s
 }
 
-/// True for `{"Ref": …}`, `{"Fn::…": …}` and `{"Condition": …}`.
-pub fn is_intrinsic(v: &Json) -> bool {
-    match v {
-        Json::Object(o) if o.len() == 1 => o
-            .keys()
-            .next()
-            .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::")),
-        _ => false,
-    }
-}
-
 fn merge_tags(
     props: &mut Map<String, Json>,
     property: &str,
@@ -530,13 +522,5 @@ mod tests {
         let mut m = Map::new();
         merge_tags(&mut m, "Tags", TagShape::Map, &inherited);
         assert_eq!(m["Tags"], json!({"app": "dify", "env": "prd"}));
-    }
-
-    #[test]
-    fn intrinsics_are_recognised() {
-        assert!(is_intrinsic(&json!({"Ref": "X"})));
-        assert!(is_intrinsic(&json!({"Fn::If": ["C", 1, 2]})));
-        assert!(!is_intrinsic(&json!({"Key": "X"})));
-        assert!(!is_intrinsic(&json!({"Ref": "X", "Other": 1})));
     }
 }

@@ -36,6 +36,22 @@ impl Intrinsic {
     }
 }
 
+/// True for template JSON that is an intrinsic: `{"Ref": …}`, `{"Fn::…": …}` and
+/// `{"Condition": …}` — one key, so an object that merely has such a key among others is data.
+///
+/// It reads untyped template JSON (after serialization, overrides, raw resources), where the
+/// type of [`Value`] is gone; validation, tag merging and diffing all need to skip intrinsics
+/// they cannot evaluate.
+pub fn is_intrinsic(v: &Json) -> bool {
+    match v {
+        Json::Object(o) if o.len() == 1 => o
+            .keys()
+            .next()
+            .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::")),
+        _ => false,
+    }
+}
+
 impl<T> Value<T> {
     /// True when the value is only known at deploy time.
     pub fn is_intrinsic(&self) -> bool {
@@ -516,6 +532,14 @@ mod tests {
             fns::join_list("-", fns::split(",", "a,b")).to_json(),
             json!({"Fn::Join": ["-", {"Fn::Split": [",", "a,b"]}]})
         );
+    }
+
+    #[test]
+    fn intrinsics_are_recognised() {
+        assert!(is_intrinsic(&json!({"Ref": "X"})));
+        assert!(is_intrinsic(&json!({"Fn::If": ["C", 1, 2]})));
+        assert!(!is_intrinsic(&json!({"Key": "X"})));
+        assert!(!is_intrinsic(&json!({"Ref": "X", "Other": 1})));
     }
 
     #[test]
