@@ -41,7 +41,6 @@ use std::sync::{Arc, OnceLock};
 use serde::Serialize;
 
 use crate::diagnostics::{Diagnostic, Severity};
-use crate::stack::Stack;
 use crate::value::Json;
 
 /// One thing a rule found.
@@ -194,10 +193,28 @@ pub struct Suppression {
     pub at: String,
 }
 
+/// The construct tree behind a template, read-only: what rules and [`run`] need of a stack.
+///
+/// [`crate::Stack`] implements it. It is a trait rather than the stack itself because a stack
+/// holds its guardrails ([`RulePack`], [`Enforcement`], [`Suppression`]), so this module sits
+/// below the stack and must not depend on it.
+pub trait ConstructTree: fmt::Debug {
+    /// The stack's name: the construct path of findings about the template itself, such as
+    /// its parameters.
+    fn name(&self) -> &str;
+    /// The construct path of a resource by logical ID.
+    fn resource_path(&self, logical_id: &str) -> Option<&str>;
+    /// Every suppression in the tree.
+    fn suppressions(&self) -> Vec<Suppression>;
+    /// The nearest suppression of `rule_id` covering the resource `logical_id`: one attached to
+    /// the resource's construct or to any construct above it.
+    fn suppression_covering(&self, logical_id: &str, rule_id: &str) -> Option<Suppression>;
+}
+
 /// What a rule sees: the template, the tree behind it and the environment's nature.
 #[derive(Debug)]
 pub struct RuleContext<'a> {
-    stack: &'a Stack,
+    stack: &'a dyn ConstructTree,
     template: &'a Json,
     /// Resources by type, in template order; built on the first `resources_of_type`, so a pack
     /// of many rules reads the template's types once.
@@ -221,7 +238,7 @@ pub struct ResourceView<'a> {
 
 static NULL: Json = Json::Null;
 
-fn view<'a>(stack: &'a Stack, id: &'a str, r: &'a Json) -> ResourceView<'a> {
+fn view<'a>(stack: &'a dyn ConstructTree, id: &'a str, r: &'a Json) -> ResourceView<'a> {
     ResourceView {
         logical_id: id,
         type_name: r.get("Type").and_then(Json::as_str).unwrap_or(""),
@@ -279,8 +296,8 @@ impl<'a> ResourceView<'a> {
 }
 
 impl<'a> RuleContext<'a> {
-    /// A context over a stack and the template it synthesized.
-    pub fn new(stack: &'a Stack, template: &'a Json) -> Self {
+    /// A context over a stack (any [`ConstructTree`]) and the template it synthesized.
+    pub fn new(stack: &'a dyn ConstructTree, template: &'a Json) -> Self {
         RuleContext {
             stack,
             template,
@@ -295,7 +312,7 @@ impl<'a> RuleContext<'a> {
 
     /// The stack the template came from: its name (the construct path of findings about the
     /// template itself, such as its parameters) and its tree.
-    pub fn stack(&self) -> &'a Stack {
+    pub fn stack(&self) -> &'a dyn ConstructTree {
         self.stack
     }
 
@@ -412,21 +429,20 @@ pub struct Report {
 }
 
 /// Runs a pack and applies the stack's suppressions.
-pub fn run(stack: &Stack, template: &Json, pack: &RulePack) -> Report {
+pub fn run(stack: &dyn ConstructTree, template: &Json, pack: &RulePack) -> Report {
     let ctx = RuleContext::new(stack, template);
     let mut all = Vec::new();
     for rule in pack.rules() {
         rule.check(&ctx, &mut all);
     }
-    let mut used: HashMap<(String, String), bool> = stack
-        .suppressions()
+    let suppressions = stack.suppressions();
+    let mut used: HashMap<(String, String), bool> = suppressions
+        .iter()
         .map(|s| ((s.at.clone(), s.rule_id.clone()), false))
         .collect();
     let mut report = Report::default();
     for mut f in all {
-        let covering = stack
-            .resource_node(&f.logical_id)
-            .and_then(|node| stack.suppression_for(node, f.rule_id));
+        let covering = stack.suppression_covering(&f.logical_id, f.rule_id);
         match covering {
             Some(s) => {
                 used.insert((s.at.clone(), s.rule_id.clone()), true);
@@ -436,7 +452,7 @@ pub fn run(stack: &Stack, template: &Json, pack: &RulePack) -> Report {
             None => report.findings.push(f),
         }
     }
-    for s in stack.suppressions() {
+    for s in &suppressions {
         if used.get(&(s.at.clone(), s.rule_id.clone())) == Some(&false) {
             let known = pack.get(&s.rule_id).is_some();
             let message = if known {

@@ -18,7 +18,7 @@ use crate::logical_id;
 use crate::resource::{
     ErasedProps, Handle, RawProps, RemovalPolicy, Resource, ResourceOptions, ResourceRef,
 };
-use crate::rules::{Enforcement, Guardrails, RulePack, Suppression};
+use crate::rules::{ConstructTree, Enforcement, Guardrails, RulePack, Suppression};
 use crate::schema::TypeSchema;
 use crate::template::{Output, Parameter, ParameterRef};
 use crate::value::{Condition, ConditionRef, Json, MappingRef};
@@ -414,6 +414,27 @@ impl Stack {
             overrides: Vec::new(),
         });
         r
+    }
+}
+
+// Rules read the tree through this view; the inherent methods it forwards to stay the API
+// construct code uses.
+impl ConstructTree for Stack {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn resource_path(&self, logical_id: &str) -> Option<&str> {
+        Stack::resource_path(self, logical_id)
+    }
+
+    fn suppressions(&self) -> Vec<Suppression> {
+        Stack::suppressions(self).collect()
+    }
+
+    fn suppression_covering(&self, logical_id: &str, rule_id: &str) -> Option<Suppression> {
+        self.resource_node(logical_id)
+            .and_then(|node| self.suppression_for(node, rule_id))
     }
 }
 
