@@ -38,11 +38,13 @@ impl Ctx<'_> {
             }
             Ty::Struct(i) => self.m.structs[*i].name.clone(),
             Ty::Enum(i) => self.m.enums[*i].name.clone(),
+            Ty::Ref(k) => format!("cfn_core::refs::{k}"),
         }
     }
 }
 
-/// The module source of one resource type, without the `@generated` header.
+/// The items of one resource type's module (its rustdoc is `m.doc`, written by the caller on
+/// the module declaration: the text is `include!`d, where inner attributes are not allowed).
 pub fn type_module(m: &TypeModel) -> String {
     let mut cx = Ctx {
         m,
@@ -60,7 +62,6 @@ pub fn type_module(m: &TypeModel) -> String {
     emit_schema(&mut body, m);
 
     let mut out = String::new();
-    w!(out, "//! {}\n\n", m.doc);
     out.push_str("use cfn_core::Value;\n");
     if cx.uses_json {
         out.push_str("use cfn_core::Json;\n");
@@ -117,7 +118,7 @@ fn emit_struct(cx: &mut Ctx<'_>, out: &mut String, s: &StructItem, is_root: bool
     }
     out.push_str("}\n\n");
 
-    // Constructor and setters.
+    // Constructor (or builder) and setters.
     w!(out, "impl {name} {{\n");
     let required: Vec<&Field> = s.fields.iter().filter(|f| f.required).collect();
     if required.is_empty() {
@@ -128,33 +129,17 @@ fn emit_struct(cx: &mut Ctx<'_>, out: &mut String, s: &StructItem, is_root: bool
         );
         out.push_str("pub fn new() -> Self { Self::default() }\n");
     } else {
+        let names: Vec<String> = required.iter().map(|f| code(&f.cfn_name)).collect();
         w!(
             out,
-            "/// Creates a {} from its required properties.\n",
-            code(name)
+            "/// Starts a {}: set its required {} by name, then call `build()`;\n\
+             /// leaving one out does not compile.\n\
+             pub fn builder() -> {name}Builder {{\n{name}Builder {{\n",
+            code(name),
+            names.join(", ")
         );
-        let params: Vec<String> = required
-            .iter()
-            .map(|f| format!("{}: impl Into<Value<{}>>", f.rust_name, cx.inner(&f.ty)))
-            .collect();
-        w!(
-            out,
-            "pub fn new({}) -> Self {{\nSelf {{\n",
-            params.join(", ")
-        );
-        for f in &s.fields {
-            if f.required {
-                if f.boxed {
-                    w!(out, "{0}: Box::new({0}.into()),\n", f.rust_name);
-                } else {
-                    w!(out, "{0}: {0}.into(),\n", f.rust_name);
-                }
-            } else {
-                w!(out, "{}: None,\n", f.rust_name);
-            }
-        }
-        if s.open_map {
-            out.push_str("additional_properties: IndexMap::new(),\n");
+        for f in &required {
+            w!(out, "{}: cfn_core::Missing,\n", f.rust_name);
         }
         out.push_str("}\n}\n");
     }
@@ -188,6 +173,9 @@ fn emit_struct(cx: &mut Ctx<'_>, out: &mut String, s: &StructItem, is_root: bool
         out,
         "impl From<{name}> for Value<{name}> {{\nfn from(v: {name}) -> Self {{\nValue::Literal(v)\n}}\n}}\n\n"
     );
+    if !required.is_empty() {
+        emit_builder(cx, out, s, &required);
+    }
 
     if is_root {
         let m = cx.m;
@@ -216,6 +204,102 @@ fn emit_struct(cx: &mut Ctx<'_>, out: &mut String, s: &StructItem, is_root: bool
         );
     }
     out.push_str("];\n\n");
+}
+
+/// The typestate builder of a struct with required properties: one type parameter per
+/// required property, `cfn_core::Missing` until its setter replaces it with the value, and
+/// `build()` only where every parameter holds a value. Optional properties are set on the
+/// built struct with its ordinary setters.
+fn emit_builder(cx: &mut Ctx<'_>, out: &mut String, s: &StructItem, required: &[&Field]) {
+    let name = &s.name;
+    let params: Vec<String> = (0..required.len()).map(|i| format!("R{i}")).collect();
+    let value_ty: Vec<String> = required
+        .iter()
+        .map(|f| format!("Value<{}>", cx.inner(&f.ty)))
+        .collect();
+    let defaults: Vec<String> = params
+        .iter()
+        .map(|p| format!("{p} = cfn_core::Missing"))
+        .collect();
+    w!(
+        out,
+        "/// Builds a [`{name}`] from its required properties, each set by name (see\n\
+         /// [`{name}::builder`]).\n#[must_use]\n#[derive(Clone, Debug)]\npub struct {name}Builder<{}> {{\n",
+        defaults.join(", ")
+    );
+    for (f, p) in required.iter().zip(&params) {
+        w!(out, "{}: {p},\n", f.rust_name);
+    }
+    out.push_str("}\n\n");
+    for (i, f) in required.iter().enumerate() {
+        let others: Vec<&String> = params
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, p)| p)
+            .collect();
+        let generics = others
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut before = params.clone();
+        before[i] = "cfn_core::Missing".into();
+        let mut after = params.clone();
+        after[i] = value_ty[i].clone();
+        w!(
+            out,
+            "impl<{generics}> {name}Builder<{}> {{\n/// Sets {} (required).\n\
+             pub fn {}(self, v: impl Into<{}>) -> {name}Builder<{}> {{\n{name}Builder {{\n",
+            before.join(", "),
+            code(&f.cfn_name),
+            f.rust_name,
+            value_ty[i],
+            after.join(", ")
+        );
+        for (j, g) in required.iter().enumerate() {
+            if j == i {
+                w!(out, "{}: v.into(),\n", g.rust_name);
+            } else {
+                w!(out, "{0}: self.{0},\n", g.rust_name);
+            }
+        }
+        out.push_str("}\n}\n}\n\n");
+    }
+    let bounds: Vec<String> = params
+        .iter()
+        .zip(&value_ty)
+        .map(|(p, t)| format!("{p}: cfn_core::Provided<{t}>"))
+        .collect();
+    w!(
+        out,
+        "impl<{}> {name}Builder<{}>\nwhere\n{},\n{{\n\
+         /// The {} with every required property set and no optional one.\n\
+         pub fn build(self) -> {name} {{\n{name} {{\n",
+        params.join(", "),
+        params.join(", "),
+        bounds.join(",\n"),
+        code(name)
+    );
+    for f in &s.fields {
+        match (f.required, f.boxed) {
+            (true, true) => w!(
+                out,
+                "{0}: Box::new(cfn_core::Provided::provided(self.{0})),\n",
+                f.rust_name
+            ),
+            (true, false) => w!(
+                out,
+                "{0}: cfn_core::Provided::provided(self.{0}),\n",
+                f.rust_name
+            ),
+            (false, _) => w!(out, "{}: None,\n", f.rust_name),
+        }
+    }
+    if s.open_map {
+        out.push_str("additional_properties: IndexMap::new(),\n");
+    }
+    out.push_str("}\n}\n}\n\n");
 }
 
 fn opt_u64(v: Option<u64>) -> String {
@@ -333,14 +417,35 @@ fn emit_handle(cx: &mut Ctx<'_>, out: &mut String) {
         out,
         "impl std::ops::Deref for {h} {{\ntype Target = cfn_core::ResourceRef;\nfn deref(&self) -> &cfn_core::ResourceRef {{\n&self.0\n}}\n}}\n\n"
     );
+    let ref_ty =
+        ref_type(m).map_or_else(|| "String".to_owned(), |k| format!("cfn_core::refs::{k}"));
     w!(
         out,
-        "impl {h} {{\n/// `Ref`: what CloudFormation returns for this type (usually its primary identifier).\npub fn reference(&self) -> Value<String> {{\nself.0.reference()\n}}\n"
+        "impl {h} {{\n/// `Ref`: what CloudFormation returns for this type (usually its primary identifier).\npub fn reference(&self) -> Value<{ref_ty}> {{\nself.0.reference()\n}}\n"
     );
     for a in &m.attrs {
         emit_attr(cx, out, a);
     }
     out.push_str("}\n\n");
+}
+
+/// The typed-reference kind of `Ref`: that of the type's only primary identifier, when the
+/// schema gives that property a known `format`.
+fn ref_type(m: &TypeModel) -> Option<&'static str> {
+    let [id] = &m.primary_identifier[..] else {
+        return None;
+    };
+    let field = m
+        .root_struct()
+        .fields
+        .iter()
+        .find(|f| &f.cfn_name == id)
+        .map(|f| &f.ty);
+    let attr = m.attrs.iter().find(|a| &a.attribute == id).map(|a| &a.ty);
+    match field.or(attr)? {
+        Ty::Ref(k) => Some(k),
+        _ => None,
+    }
 }
 
 fn emit_attr(cx: &mut Ctx<'_>, out: &mut String, a: &AttrMethod) {

@@ -1,7 +1,7 @@
-//! The generated tree: one module per service, one file per type, the registry and the shape
-//! macros; plus formatting, writing, checking and the standalone all-types crate.
+//! The generated tree: one file per service (inline type modules), a root with the shape
+//! macros and the registry; plus reading schema trees, writing and formatting.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use serde_json::Value as Json;
 
 use crate::Error;
-use crate::docs::code;
 use crate::emit::type_module;
 use crate::model::TypeModel;
 use crate::names::{Namespace, escape_keyword};
@@ -49,25 +48,9 @@ impl Source {
     }
 }
 
-/// The generated files, by path relative to the output directory (`mod.rs`, `s3/bucket.rs`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Output {
-    /// File contents by relative path.
-    pub files: BTreeMap<String, String>,
-    /// The type names generated, sorted.
-    pub type_names: Vec<String>,
-}
-
-impl Output {
-    /// Total line count of all files.
-    pub fn lines(&self) -> usize {
-        self.files.values().map(|f| f.lines().count()).sum()
-    }
-}
-
 /// Lints that generated code trips by construction and that are not worth working around
-/// item by item.
-const MODULE_ALLOWS: &[&str] = &[
+/// item by item (cfn-resources puts them on its `generated` module).
+pub const MODULE_ALLOWS: &[&str] = &[
     "unused_macros",
     "clippy::too_many_arguments",
     "clippy::large_enum_variant",
@@ -145,9 +128,19 @@ macro_rules! any {
 }
 "#;
 
-/// Generates the whole tree from registry schemas. With `format`, every file goes through
-/// `rustfmt --edition 2024`.
-pub fn generate(schemas: &[Json], source: &Source, format: bool) -> Result<Output, Error> {
+/// One service's generated code: an `include!`-able list of inline type modules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceCode {
+    /// The service key: module, cargo feature and schema directory name (`s3`).
+    pub service: String,
+    /// The items of the service module.
+    pub text: String,
+    /// `(type name, path of its SCHEMA static below the crate's generated root)`.
+    pub registry: Vec<(String, String)>,
+}
+
+/// Generates one service from its registry schemas.
+pub fn generate_service(service: &str, schemas: &[Json]) -> Result<ServiceCode, Error> {
     let mut models = schemas
         .iter()
         .map(TypeModel::build)
@@ -156,74 +149,68 @@ pub fn generate(schemas: &[Json], source: &Source, format: bool) -> Result<Outpu
     if let Some(w) = models.windows(2).find(|w| w[0].type_name == w[1].type_name) {
         return Err(Error::Schema(format!("{} given twice", w[0].type_name)));
     }
-
-    // Service modules: lower-cased service name, vendor-prefixed if two vendors share one.
-    let mut vendors_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
-    for m in &models {
-        vendors_of
-            .entry(m.service.to_lowercase())
-            .or_default()
-            .insert(&m.vendor);
-    }
-    let clashing: BTreeSet<String> = vendors_of
-        .into_iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|(k, _)| k)
-        .collect();
-    let mut services: BTreeMap<String, Vec<TypeModel>> = BTreeMap::new();
-    for m in models {
-        let key = escape_keyword(crate::model::service_key(&m.vendor, &m.service, &clashing));
-        services.entry(key).or_default().push(m);
-    }
-
-    let header = source.header();
-    let mut out = Output::default();
-    let mut registry: Vec<(String, String)> = Vec::new();
-    for (svc, models) in &mut services {
-        let mut modules = Namespace::default();
-        let mut exported = Namespace::default();
-        let mut exports = String::new();
-        let mut decls = String::new();
-        let prefixes: BTreeSet<String> = models
-            .iter()
-            .map(|m| format!("{}::{}", m.vendor, m.service))
-            .collect();
-        for m in models.iter_mut() {
-            m.module = modules.take(&m.module, "_");
-            let file = format!("{header}\n{}", type_module(m));
-            out.files.insert(format!("{svc}/{}.rs", m.module), file);
-            w(&mut decls, format_args!("pub mod {};\n", m.module));
-            let root = m.root_struct().name.clone();
-            let names: Vec<&str> = [root.as_str(), m.handle.as_str()]
-                .into_iter()
-                .filter(|n| exported.try_take(n))
-                .collect();
-            if !names.is_empty() {
-                w(
-                    &mut exports,
-                    format_args!("pub use {}::{{{}}};\n", m.module, names.join(", ")),
-                );
-            }
-            registry.push((m.type_name.clone(), format!("{svc}::{}::SCHEMA", m.module)));
-            out.type_names.push(m.type_name.clone());
-        }
-        let prefixes: Vec<String> = prefixes.iter().map(|p| code(p)).collect();
-        let svc_file = format!(
-            "{header}\n//! {} resource types.\n\n{decls}\n{exports}",
-            prefixes.join(", ")
+    let svc = escape_keyword(service.to_owned());
+    let mut modules = Namespace::default();
+    let mut exported = Namespace::default();
+    let mut text = String::new();
+    let mut exports = String::new();
+    let mut registry = Vec::new();
+    for m in &mut models {
+        m.module = modules.take(&m.module, "_");
+        w(
+            &mut text,
+            format_args!(
+                "#[doc = {:?}]\npub mod {} {{\n{}}}\n\n",
+                m.doc,
+                m.module,
+                type_module(m)
+            ),
         );
-        out.files.insert(format!("{svc}/mod.rs"), svc_file);
+        let root = m.root_struct().name.clone();
+        let names: Vec<&str> = [root.as_str(), m.handle.as_str()]
+            .into_iter()
+            .filter(|n| exported.try_take(n))
+            .collect();
+        if !names.is_empty() {
+            w(
+                &mut exports,
+                format_args!("pub use {}::{{{}}};\n", m.module, names.join(", ")),
+            );
+        }
+        registry.push((m.type_name.clone(), format!("{svc}::{}::SCHEMA", m.module)));
     }
-    registry.sort();
-    out.type_names.sort();
+    text.push_str(&exports);
+    Ok(ServiceCode {
+        service: svc,
+        text,
+        registry,
+    })
+}
 
-    let mut root = format!(
-        "{header}\n//! Generated resource types, one module per service.\n\n#![allow({})]\n{SHAPE_MACROS}\n",
-        MODULE_ALLOWS.join(", ")
-    );
-    for svc in services.keys() {
-        w(&mut root, format_args!("pub mod {svc};\n"));
+/// The crate's generated root: the shape macros, one module per service (its text
+/// `include!`d from `{include_dir}/<service>.rs`, or inline when `include_dir` is `None`),
+/// and the sorted registry of every generated type.
+pub fn root_module(services: &[ServiceCode], include_dir: Option<&str>) -> String {
+    let mut root = format!("{SHAPE_MACROS}\n");
+    for s in services {
+        let doc = format!("`{}` resource types.", s.service);
+        match include_dir {
+            Some(dir) => w(
+                &mut root,
+                format_args!(
+                    "#[doc = {doc:?}]\npub mod {} {{\ninclude!({:?});\n}}\n",
+                    s.service,
+                    format!("{dir}/{}.rs", s.service)
+                ),
+            ),
+            None => w(
+                &mut root,
+                format_args!("#[doc = {doc:?}]\npub mod {} {{\n{}}}\n", s.service, s.text),
+            ),
+        }
     }
+    let mut registry: Vec<&(String, String)> = services.iter().flat_map(|s| &s.registry).collect();
+    registry.sort();
     root.push_str("\n/// Every generated type name, sorted (parallel to `SCHEMAS`).\npub(crate) const TYPE_NAMES: &[&str] = &[\n");
     for (t, _) in &registry {
         w(&mut root, format_args!("{t:?},\n"));
@@ -232,13 +219,91 @@ pub fn generate(schemas: &[Json], source: &Source, format: bool) -> Result<Outpu
     for (_, s) in &registry {
         w(&mut root, format_args!("&{s},\n"));
     }
-    root.push_str("];\n");
-    out.files.insert("mod.rs".into(), root);
-
-    if format {
-        format_all(&mut out.files)?;
+    root.push_str("];\n\n/// The services compiled in (their cargo features), sorted.\npub(crate) const SERVICES: &[&str] = &[\n");
+    for s in services {
+        w(&mut root, format_args!("{:?},\n", s.service));
     }
+    root.push_str("];\n");
+    root
+}
+
+/// The service directories of a vendored schema tree, sorted.
+pub fn list_services(schemas_dir: &Path) -> Result<Vec<String>, Error> {
+    let mut out: Vec<String> = std::fs::read_dir(schemas_dir)
+        .map_err(|e| Error::Io(schemas_dir.display().to_string(), e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    out.sort();
     Ok(out)
+}
+
+/// What [`generate_dir`] produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Services generated.
+    pub services: usize,
+    /// Types generated.
+    pub types: usize,
+    /// Lines written.
+    pub lines: usize,
+}
+
+/// Generates the named services of a vendored schema tree into `out_dir`: `<service>.rs` per
+/// service and `generated.rs`, the root that `include!`s them from `include_dir` (the crate's
+/// build script passes its `OUT_DIR`). With `format`, files go through rustfmt (for reading;
+/// the build skips it). Files whose content is unchanged are not rewritten, so their mtime
+/// does not trigger needless rebuilds.
+pub fn generate_dir(
+    schemas_dir: &Path,
+    services: &[String],
+    out_dir: &Path,
+    include_dir: &str,
+    format: bool,
+) -> Result<Stats, Error> {
+    let toml_path = schemas_dir.join("SOURCE.toml");
+    let toml = std::fs::read_to_string(&toml_path)
+        .map_err(|e| Error::Io(toml_path.display().to_string(), e))?;
+    let header = Source::from_toml(&toml)?.header();
+    let mut generated = Vec::new();
+    for svc in services {
+        let schemas = read_schema_dir(&schemas_dir.join(svc))?;
+        if schemas.is_empty() {
+            return Err(Error::Schema(format!(
+                "no schemas for service `{svc}` in {}",
+                schemas_dir.display()
+            )));
+        }
+        generated.push(generate_service(svc, &schemas)?);
+    }
+    let mut files: BTreeMap<String, String> = generated
+        .iter()
+        .map(|s| (format!("{}.rs", s.service), s.text.clone()))
+        .collect();
+    files.insert(
+        "generated.rs".into(),
+        root_module(&generated, Some(include_dir)),
+    );
+    if format {
+        format_all(&mut files)?;
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io(out_dir.display().to_string(), e))?;
+    let mut stats = Stats {
+        services: generated.len(),
+        types: generated.iter().map(|s| s.registry.len()).sum(),
+        lines: 0,
+    };
+    for (name, text) in &mut files {
+        text.insert_str(0, &format!("{header}\n"));
+        stats.lines += text.lines().count();
+        let path = out_dir.join(name);
+        if std::fs::read_to_string(&path).is_ok_and(|old| &old == text) {
+            continue;
+        }
+        std::fs::write(&path, text).map_err(|e| Error::Io(path.display().to_string(), e))?;
+    }
+    Ok(stats)
 }
 
 fn w(out: &mut String, args: std::fmt::Arguments<'_>) {
@@ -311,163 +376,4 @@ pub fn read_json(path: &Path) -> Result<Json, Error> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Error::Io(path.display().to_string(), e))?;
     serde_json::from_str(&text).map_err(|e| Error::Schema(format!("{}: {e}", path.display())))
-}
-
-/// Every type of cfn-lint's `providers/<region>.json` index, from an unpacked
-/// `cfnlint/data/schemas` directory.
-pub fn read_cfnlint_index(schemas: &Path, region: &str) -> Result<Vec<Json>, Error> {
-    let index = read_json(&schemas.join("providers").join(format!("{region}.json")))?;
-    let index = index
-        .as_object()
-        .ok_or_else(|| Error::Schema("provider index is not an object".into()))?;
-    index
-        .values()
-        .filter_map(Json::as_str)
-        .map(|hash| read_json(&schemas.join("resources").join(format!("{hash}.json"))))
-        .collect()
-}
-
-/// The source of an unpacked `cfnlint/data/schemas` directory: `version.json` beside it and
-/// `cfnlint/version.py` two levels up.
-pub fn cfnlint_source(schemas: &Path) -> Source {
-    let schema_date = read_json(&schemas.join("version.json"))
-        .ok()
-        .and_then(|v| {
-            v.get("schema_date")
-                .and_then(Json::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "unknown date".into());
-    let cfn_lint_version = std::fs::read_to_string(schemas.join("../../version.py"))
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                let v = l.strip_prefix("__version__")?.split_once('=')?.1;
-                Some(v.trim().trim_matches(['"', '\'']).to_owned())
-            })
-        })
-        .unwrap_or_else(|| "unknown".into());
-    Source {
-        cfn_lint_version,
-        schema_date,
-    }
-}
-
-/// Differences between generated files and a directory: changed or missing files, and `.rs`
-/// files the generator would not write.
-pub fn diff(out: &Output, dir: &Path) -> Vec<String> {
-    let mut bad = Vec::new();
-    for (rel, text) in &out.files {
-        match std::fs::read_to_string(dir.join(rel)) {
-            Ok(old) if &old == text => {}
-            Ok(_) => bad.push(format!("changed: {rel}")),
-            Err(_) => bad.push(format!("missing: {rel}")),
-        }
-    }
-    for rel in existing_rs(dir) {
-        if !out.files.contains_key(&rel) {
-            bad.push(format!("stale: {rel}"));
-        }
-    }
-    bad
-}
-
-fn existing_rs(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, acc: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, acc);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                acc.extend(
-                    p.strip_prefix(base)
-                        .map(|r| r.to_string_lossy().replace('\\', "/")),
-                );
-            }
-        }
-    }
-    let mut acc = Vec::new();
-    walk(dir, dir, &mut acc);
-    acc.sort();
-    acc
-}
-
-/// Writes the files that changed and removes stale `.rs` files and empty directories.
-/// Returns how many files were written.
-pub fn write(out: &Output, dir: &Path) -> Result<usize, Error> {
-    let io = |p: &Path, e| Error::Io(p.display().to_string(), e);
-    let mut written = 0;
-    for (rel, text) in &out.files {
-        let path = dir.join(rel);
-        if std::fs::read_to_string(&path).is_ok_and(|old| &old == text) {
-            continue;
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-        }
-        std::fs::write(&path, text).map_err(|e| io(&path, e))?;
-        written += 1;
-    }
-    for rel in existing_rs(dir) {
-        if !out.files.contains_key(&rel) {
-            let path = dir.join(&rel);
-            std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
-            if let Some(parent) = path.parent() {
-                let _ = std::fs::remove_dir(parent);
-            }
-        }
-    }
-    Ok(written)
-}
-
-/// The `lib.rs` of the standalone all-types crate.
-pub const STANDALONE_LIB: &str = r#"//! Every CloudFormation resource type of the cfn-lint index, generated by
-//! `cargo run -p cfn-codegen -- all`, to prove that the generator handles each one.
-
-#![warn(missing_docs)]
-
-mod generated;
-pub use generated::*;
-
-/// Every generated type name, sorted.
-pub const TYPE_NAMES: &[&str] = generated::TYPE_NAMES;
-
-/// The registry metadata of a type, if it was generated.
-pub fn schema_for(type_name: &str) -> Option<&'static cfn_core::TypeSchema> {
-    let i = TYPE_NAMES.binary_search(&type_name).ok()?;
-    generated::SCHEMAS.get(i).copied()
-}
-"#;
-
-/// Writes the standalone crate around an [`Output`]: `Cargo.toml` (own empty `[workspace]`),
-/// `src/lib.rs` and `src/generated/`. `core` is the absolute path of the cfn-core crate;
-/// `lockfile`, if given and the crate has none yet, pins dependency versions.
-pub fn write_standalone(
-    out: &Output,
-    dir: &Path,
-    core: &Path,
-    lockfile: Option<&Path>,
-) -> Result<(), Error> {
-    let io = |p: &Path, e| Error::Io(p.display().to_string(), e);
-    std::fs::create_dir_all(dir.join("src")).map_err(|e| io(dir, e))?;
-    let manifest = format!(
-        "[package]\nname = \"cfn-resources-all\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
-         [dependencies]\ncfn-core = {{ path = {:?} }}\nindexmap = {{ version = \"2\", features = [\"serde\"] }}\n\
-         serde = {{ version = \"1\", features = [\"derive\"] }}\nserde_json = {{ version = \"1\", features = [\"preserve_order\"] }}\n\n\
-         [workspace]\n",
-        core.display().to_string()
-    );
-    std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| io(dir, e))?;
-    std::fs::write(dir.join("src/lib.rs"), STANDALONE_LIB).map_err(|e| io(dir, e))?;
-    if let Some(lock) = lockfile {
-        let target = dir.join("Cargo.lock");
-        if !target.exists() && lock.exists() {
-            std::fs::copy(lock, &target).map_err(|e| io(&target, e))?;
-        }
-    }
-    write(out, &dir.join("src/generated"))?;
-    Ok(())
 }

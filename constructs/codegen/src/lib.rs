@@ -3,18 +3,21 @@
 //!
 //! - [`model`] reads one schema into structs, enums, handle attributes and metadata;
 //! - [`emit`] writes that model as a Rust module;
-//! - [`layout`] arranges all types into service modules plus a registry, formats them with
-//!   rustfmt, and writes, checks or packages them as a standalone crate.
+//! - [`layout`] arranges a service's types into one file of inline modules, and the enabled
+//!   services into a root with the registry.
+//! - [`refs`] says which string properties identify a known kind of resource.
 //!
-//! The `cfn-codegen` binary drives it: `generate` (with `--check` for CI) and `all`.
+//! cfn-resources' build script calls [`layout::generate_dir`] for the services whose cargo
+//! features are on; the `cfn-codegen` binary writes the same code, formatted, for reading.
 
 pub mod docs;
 pub mod emit;
 pub mod layout;
 pub mod model;
 pub mod names;
+pub mod refs;
 
-pub use layout::{Output, Source, generate};
+pub use layout::{ServiceCode, Source, Stats, generate_dir, generate_service};
 pub use model::TypeModel;
 
 /// What can go wrong while generating.

@@ -33,6 +33,8 @@ pub enum Ty {
     Struct(usize),
     /// A generated enum (index into [`TypeModel::enums`]).
     Enum(usize),
+    /// A string that identifies a known kind of resource: `cfn_core::refs::<kind>`.
+    Ref(&'static str),
 }
 
 /// A property's shape and constraints, for the static `PropSpec` tree.
@@ -748,15 +750,16 @@ impl<'a> Builder<'a> {
                     min_length: u64_of(node, "minLength"),
                     max_length: u64_of(node, "maxLength"),
                 };
-                match string_enum(node) {
-                    Some(values) => {
+                match (string_enum(node), crate::refs::kind_of(node)) {
+                    (Some(values), _) => {
                         let desc = node.get("description").and_then(Json::as_str);
                         (
                             Ty::Enum(self.enum_for(loc, values, hint, owner, desc)),
                             shape,
                         )
                     }
-                    None => (Ty::String, shape),
+                    (None, Some(k)) => (Ty::Ref(k), shape),
+                    (None, None) => (Ty::String, shape),
                 }
             }
             Kind::Integer => (
@@ -903,7 +906,7 @@ impl<'a> Builder<'a> {
 fn scalar_ty(root: &Json, node: &Json) -> Option<Ty> {
     let node = deref(root, node);
     match kind(node) {
-        Kind::String => Some(Ty::String),
+        Kind::String => Some(crate::refs::kind_of(node).map_or(Ty::String, Ty::Ref)),
         Kind::Integer => Some(Ty::Integer),
         Kind::Number => Some(Ty::Number),
         Kind::Boolean => Some(Ty::Boolean),

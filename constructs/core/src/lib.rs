@@ -20,6 +20,7 @@ pub mod diagnostics;
 pub mod logical_id;
 mod pattern;
 pub mod prelude;
+pub mod refs;
 pub mod resource;
 pub mod rules;
 pub mod schema;
@@ -31,7 +32,9 @@ pub mod value;
 
 pub use app::App;
 pub use diagnostics::{Diagnostic, Severity};
-pub use resource::{Handle, RemovalPolicy, Resource, ResourceOptions, ResourceRef};
+pub use resource::{
+    Handle, Missing, Provided, RemovalPolicy, Resource, ResourceOptions, ResourceRef,
+};
 pub use schema::TypeSchema;
 pub use stack::{NodeId, ResourceMut, Scope, Stack};
 pub use synth::{SynthError, Synthesized};

@@ -144,3 +144,25 @@ impl ErasedProps for RawProps {
         &mut self.0
     }
 }
+
+/// An unset slot of a generated builder: a required property whose setter has not been called.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Missing;
+
+/// A builder slot that holds its value. Only `T` itself provides a `T`, so `build()` of a
+/// generated builder exists only once every required property is set; [`Missing`] does not
+/// implement it, and the compiler names the unset slot.
+#[diagnostic::on_unimplemented(
+    message = "a required property is not set (its slot is `{Self}`, `{T}` is expected)",
+    label = "call the setter of every required property before `build()`"
+)]
+pub trait Provided<T> {
+    /// The value.
+    fn provided(self) -> T;
+}
+
+impl<T> Provided<T> for T {
+    fn provided(self) -> T {
+        self
+    }
+}

@@ -1,5 +1,6 @@
 //! The generated types build the JSON CloudFormation expects and carry the schema metadata.
 
+use cfn_core::refs::BucketName;
 use cfn_core::schema::{Replacement, Shape, TagShape};
 use cfn_core::{Resource, Value, fns, pseudo};
 use cfn_resources::ecs::TaskDefinition;
@@ -15,13 +16,18 @@ use serde_json::json;
 #[test]
 fn s3_bucket_serializes_with_enum_and_tags() {
     let bucket = Bucket::new()
-        .bucket_name(fns::sub("logs-${AWS::AccountId}"))
-        .versioning_configuration(VersioningConfiguration::new(
-            VersioningConfigurationStatus::Enabled,
-        ))
+        .bucket_name(fns::sub("logs-${AWS::AccountId}").assume::<BucketName>())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(VersioningConfigurationStatus::Enabled)
+                .build(),
+        )
         .tags(vec![
-            Tag::new("team", "platform"),
-            Tag::new("stage", pseudo::stack_name()),
+            Tag::builder().key("team").value("platform").build(),
+            Tag::builder()
+                .key("stage")
+                .value(pseudo::stack_name())
+                .build(),
         ]);
     assert_eq!(
         serde_json::to_value(&bucket).expect("serializes"),
@@ -35,12 +41,14 @@ fn s3_bucket_serializes_with_enum_and_tags() {
         })
     );
     // A string converts to the enum, unknown values included.
-    let suspended = VersioningConfiguration::new("Suspended");
+    let suspended = VersioningConfiguration::builder()
+        .status("Suspended")
+        .build();
     assert_eq!(
         suspended.status,
         Value::Literal(VersioningConfigurationStatus::Suspended)
     );
-    let future = VersioningConfiguration::new("Paused");
+    let future = VersioningConfiguration::builder().status("Paused").build();
     assert_eq!(
         serde_json::to_value(&future).expect("serializes"),
         json!({"Status": "Paused"})
@@ -55,7 +63,10 @@ fn s3_bucket_serializes_with_enum_and_tags() {
 
 #[test]
 fn ecs_task_definition_with_a_container() {
-    let container = ContainerDefinition::new("nginx:1.27", "web")
+    let container = ContainerDefinition::builder()
+        .image("nginx:1.27")
+        .name("web")
+        .build()
         .essential(true)
         .memory(512)
         .port_mappings(vec![PortMapping::new().container_port(80).protocol("tcp")])
@@ -91,7 +102,11 @@ fn ecs_task_definition_with_a_container() {
 fn maps_take_index_maps() {
     let mut tags = IndexMap::new();
     tags.insert("team".to_owned(), "platform");
-    let param = cfn_resources::ssm::Parameter::new("String", "v").tags(tags);
+    let param = cfn_resources::ssm::Parameter::builder()
+        .type_("String")
+        .value("v")
+        .build()
+        .tags(tags);
     assert_eq!(
         serde_json::to_value(&param).expect("serializes"),
         json!({"Tags": {"team": "platform"}, "Type": "String", "Value": "v"})
@@ -100,10 +115,11 @@ fn maps_take_index_maps() {
 
 #[test]
 fn custom_resources_take_their_own_properties() {
-    let custom =
-        cfn_resources::cloudformation::CustomResource::new(fns::ref_logical_id::<String>("Fn"))
-            .additional_property("Size", 3)
-            .additional_property("Region", pseudo::region());
+    let custom = cfn_resources::cloudformation::CustomResource::builder()
+        .service_token(fns::ref_logical_id::<String>("Fn"))
+        .build()
+        .additional_property("Size", 3)
+        .additional_property("Region", pseudo::region());
     assert_eq!(
         serde_json::to_value(&custom).expect("serializes"),
         json!({"ServiceToken": {"Ref": "Fn"}, "Size": 3, "Region": {"Ref": "AWS::Region"}})
