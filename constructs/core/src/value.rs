@@ -564,7 +564,7 @@ mod tests {
 
     #[test]
     fn conditions_nest() {
-        let a = Condition::equals(fns::ref_logical_id("Env"), "prd");
+        let a = Condition::equals(fns::ref_logical_id::<String>("Env"), "prd");
         let b = Condition::not(Condition::named(&ConditionRef("HasZone".into())));
         assert_eq!(
             Condition::and([a.clone(), b]).as_json(),

@@ -27,7 +27,7 @@ fn bucket_stack() -> Stack {
     stack.resource(&files).removal_policy(RemovalPolicy::Retain);
     stack.add_output(
         "FilesBucket",
-        crate::Output::new::<String>(files.reference()).description("the files"),
+        crate::Output::new::<String>(files.reference::<String>()).description("the files"),
     );
     stack
 }
