@@ -750,7 +750,11 @@ impl<'a> Builder<'a> {
                     min_length: u64_of(node, "minLength"),
                     max_length: u64_of(node, "maxLength"),
                 };
-                match (string_enum(node), crate::refs::kind_of(node)) {
+                let by_name = || crate::refs::kind_by_name(&self.type_name, loc, hint);
+                match (
+                    string_enum(node),
+                    crate::refs::kind_of(node).or_else(by_name),
+                ) {
                     (Some(values), _) => {
                         let desc = node.get("description").and_then(Json::as_str);
                         (

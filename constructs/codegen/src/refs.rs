@@ -47,6 +47,36 @@ pub fn kind_of(node: &Json) -> Option<&'static str> {
         .then_some("KmsKey")
 }
 
+/// The kind of a string property the schema does not annotate, from a small curated table:
+/// properties whose name says what they hold everywhere in the registry (`VpcId`, `SubnetIds`,
+/// `SecurityGroupIds`, `…RoleArn`), and a few exact `(type, pointer)` pairs for names that are
+/// ambiguous elsewhere (a Lambda function's `Role` is an ARN; an instance profile's `Roles`
+/// are names).
+pub fn kind_by_name(type_name: &str, pointer: &str, name: &str) -> Option<&'static str> {
+    const EXACT: &[(&str, &str, &str)] = &[
+        ("AWS::Lambda::Function", "/properties/Role", "RoleArn"),
+        (
+            "AWS::StepFunctions::StateMachine",
+            "/properties/RoleArn",
+            "RoleArn",
+        ),
+        ("AWS::Events::Rule", "/properties/RoleArn", "RoleArn"),
+    ];
+    if let Some((_, _, k)) = EXACT
+        .iter()
+        .find(|(t, p, _)| *t == type_name && *p == pointer)
+    {
+        return Some(k);
+    }
+    Some(match name {
+        "VpcId" => "VpcId",
+        "SubnetId" | "SubnetIds" => "SubnetId",
+        "SecurityGroupId" | "SecurityGroupIds" | "VpcSecurityGroupIds" => "SecurityGroupId",
+        n if n.ends_with("RoleArn") || n.ends_with("RoleARN") => "RoleArn",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +93,34 @@ mod tests {
             None
         );
         assert_eq!(kind_of(&json!({"type": "string"})), None);
+    }
+
+    #[test]
+    fn names_that_say_what_they_hold() {
+        assert_eq!(
+            kind_by_name(
+                "AWS::X::Y",
+                "/properties/VpcConfig/SubnetIds/items",
+                "SubnetIds"
+            ),
+            Some("SubnetId")
+        );
+        assert_eq!(
+            kind_by_name("AWS::Lambda::Function", "/properties/Role", "Role"),
+            Some("RoleArn")
+        );
+        assert_eq!(
+            kind_by_name("AWS::IAM::InstanceProfile", "/properties/Roles", "Roles"),
+            None
+        );
+        assert_eq!(
+            kind_by_name(
+                "AWS::X::Y",
+                "/properties/ExecutionRoleArn",
+                "ExecutionRoleArn"
+            ),
+            Some("RoleArn")
+        );
     }
 
     #[test]
