@@ -124,6 +124,8 @@
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
+// Empty when no service is enabled.
+#[allow(unused_imports)]
 pub use generated::*;
 
 /// Every generated type name of the enabled services, sorted.
