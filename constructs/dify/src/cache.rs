@@ -2,6 +2,7 @@
 //! an AUTH token generated in Secrets Manager, and an eviction policy that never drops Celery's
 //! broker keys.
 
+use cfn_core::refs::KmsKeyArn;
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group as rg};
@@ -9,8 +10,45 @@ use cfn_resources::logs::LogGroupHandle;
 use cfn_resources::secretsmanager;
 
 use crate::common::{GeneratedSecret, closed_security_group, link, log_group};
-use crate::config::{Cache, CacheEngine};
 use crate::network::DifyNetwork;
+
+/// Cache engines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheEngine {
+    /// Valkey (Redis-compatible, cheaper on ElastiCache).
+    Valkey,
+    /// Redis OSS.
+    Redis,
+}
+
+impl CacheEngine {
+    /// The engine name ElastiCache uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheEngine::Valkey => "valkey",
+            CacheEngine::Redis => "redis",
+        }
+    }
+}
+
+/// The cache's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheSettings {
+    /// Valkey or Redis.
+    pub engine: CacheEngine,
+    /// Engine version.
+    pub engine_version: String,
+    /// `cache.t4g.small`, …
+    pub node_type: String,
+    /// Nodes (1 primary + replicas); with 2 or more, automatic failover and Multi-AZ are on.
+    pub nodes: u8,
+    /// Days of snapshots kept.
+    pub snapshot_retention_days: u32,
+    /// `hh:mm-hh:mm` UTC.
+    pub snapshot_window: String,
+    /// `ddd:hh:mm-ddd:hh:mm` UTC.
+    pub maintenance_window: String,
+}
 
 /// Redis' port.
 pub const PORT: u16 = 6379;
@@ -50,10 +88,10 @@ impl DifyCache {
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
-        cfg: &Cache,
+        cfg: &CacheSettings,
         network: &DifyNetwork,
         slow_log: CacheLogs<'_>,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
         production: bool,
     ) -> DifyCache {
         let mut s = scope.child(id);
@@ -79,7 +117,10 @@ impl DifyCache {
         );
         let subnets = s.add(
             "Subnets",
-            elasticache::SubnetGroup::new("Dify cache subnets", network.private_subnets.clone()),
+            elasticache::SubnetGroup::builder()
+                .description("Dify cache subnets")
+                .subnet_ids(network.private_subnets.clone())
+                .build(),
         );
         let major = cfg.engine_version.split('.').next().unwrap_or("7");
         let family = match cfg.engine {
@@ -90,43 +131,54 @@ impl DifyCache {
         // cache entries), never a queued task. allkeys-lru (the seed's) would drop queued jobs.
         let params = s.add(
             "Parameters",
-            elasticache::ParameterGroup::new(family, "Dify: never evict keys without a TTL")
+            elasticache::ParameterGroup::builder()
+                .cache_parameter_group_family(family)
+                .description("Dify: never evict keys without a TTL")
+                .build()
                 .properties(indexmap::indexmap! {
-                    "maxmemory-policy".to_owned() => Value::from("volatile-lru"),
+                    "maxmemory-policy".to_owned() => Value::<String>::from("volatile-lru"),
                 }),
         );
         let failover = cfg.nodes > 1;
-        let mut group = elasticache::ReplicationGroup::new(format!(
-            "Dify cache ({} {})",
-            cfg.engine.as_str(),
-            cfg.engine_version
-        ))
-        .engine(cfg.engine.as_str())
-        .engine_version(cfg.engine_version.as_str())
-        .cache_node_type(cfg.node_type.as_str())
-        .num_cache_clusters(i64::from(cfg.nodes))
-        .automatic_failover_enabled(failover)
-        .multi_az_enabled(failover)
-        .port(i64::from(PORT))
-        .cache_subnet_group_name(subnets.reference())
-        .cache_parameter_group_name(params.reference())
-        .security_group_ids(vec![security_group.group_id()])
-        .transit_encryption_enabled(true)
-        .transit_encryption_mode("required")
-        .at_rest_encryption_enabled(true)
-        .auth_token(auth_token.resolve())
-        .auto_minor_version_upgrade(true)
-        .snapshot_retention_limit(i64::from(cfg.snapshot_retention_days))
-        .snapshot_window(cfg.snapshot_window.as_str())
-        .preferred_maintenance_window(cfg.maintenance_window.as_str())
-        .log_delivery_configurations(vec![rg::LogDeliveryConfigurationRequest::new(
-            rg::DestinationDetails::new().cloud_watch_logs_details(
-                rg::CloudWatchLogsDestinationDetails::new(slow_log.reference()),
-            ),
-            "cloudwatch-logs",
-            "json",
-            "slow-log",
-        )]);
+        let mut group = elasticache::ReplicationGroup::builder()
+            .replication_group_description(format!(
+                "Dify cache ({} {})",
+                cfg.engine.as_str(),
+                cfg.engine_version
+            ))
+            .build()
+            .engine(cfg.engine.as_str())
+            .engine_version(cfg.engine_version.as_str())
+            .cache_node_type(cfg.node_type.as_str())
+            .num_cache_clusters(i64::from(cfg.nodes))
+            .automatic_failover_enabled(failover)
+            .multi_az_enabled(failover)
+            .port(i64::from(PORT))
+            .cache_subnet_group_name(subnets.reference())
+            .cache_parameter_group_name(params.reference())
+            .security_group_ids(vec![security_group.group_id()])
+            .transit_encryption_enabled(true)
+            .transit_encryption_mode("required")
+            .at_rest_encryption_enabled(true)
+            .auth_token(auth_token.resolve())
+            .auto_minor_version_upgrade(true)
+            .snapshot_retention_limit(i64::from(cfg.snapshot_retention_days))
+            .snapshot_window(cfg.snapshot_window.as_str())
+            .preferred_maintenance_window(cfg.maintenance_window.as_str())
+            .log_delivery_configurations(vec![
+                rg::LogDeliveryConfigurationRequest::builder()
+                    .destination_details(
+                        rg::DestinationDetails::new().cloud_watch_logs_details(
+                            rg::CloudWatchLogsDestinationDetails::builder()
+                                .log_group(slow_log.reference())
+                                .build(),
+                        ),
+                    )
+                    .destination_type("cloudwatch-logs")
+                    .log_format("json")
+                    .log_type("slow-log")
+                    .build(),
+            ]);
         if let Some(k) = kms_key {
             group = group.kms_key_id(k.clone());
         }

@@ -2,6 +2,7 @@
 //! scaled, secured and logged on its own, rolled out with zero downtime behind the migration
 //! step.
 
+use cfn_core::refs::KmsKeyArn;
 use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
@@ -14,10 +15,13 @@ use indexmap::IndexMap;
 
 use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
 use crate::components::{AppSecrets, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
-use crate::config::{Component, Endpoints, Environment, PullThroughCache};
+use crate::config::Environment;
+use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
+use crate::network::Endpoints;
+use crate::services::Component;
 use crate::task::{Task, TaskOptions, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
 
@@ -63,7 +67,7 @@ pub struct ClusterDeps<'a> {
     /// Load balancer.
     pub ingress: &'a DifyIngress,
     /// Customer KMS key (production).
-    pub kms_key: Option<&'a Value<String>>,
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
     /// The stack's name (prefix of physical names).
     pub stack_name: &'a str,
     /// Where the deployment alarms notify (required in production by the configuration).
@@ -89,22 +93,25 @@ impl DifyCluster {
         );
         s.add(
             "CapacityProviders",
-            ecs::ClusterCapacityProviderAssociations::new(
-                cluster.reference(),
-                vec![
-                    ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::new(
-                        "FARGATE",
+            ecs::ClusterCapacityProviderAssociations::builder()
+                .cluster(cluster.reference())
+                .default_capacity_provider_strategy(vec![
+                    ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::builder(
                     )
+                    .capacity_provider("FARGATE")
+                    .build()
                     .weight(1)
                     .base(0),
-                ],
-            )
-            .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
+                ])
+                .build()
+                .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
         );
         let namespace_name = format!("{}.internal", d.stack_name);
         let namespace = s.add(
             "Namespace",
-            sd::PrivateDnsNamespace::new(namespace_name.as_str())
+            sd::PrivateDnsNamespace::builder()
+                .name(namespace_name.as_str())
+                .build()
                 .vpc(d.network.vpc_id.clone())
                 .description("Service discovery between Dify's components"),
         );
@@ -377,7 +384,14 @@ fn discovery(
             .name(c.dns_name())
             .namespace_id(namespace.id())
             .dns_config(
-                sd::service::DnsConfig::new(vec![sd::service::DnsRecord::new(10.0, "A")])
+                sd::service::DnsConfig::builder()
+                    .dns_records(vec![
+                        sd::service::DnsRecord::builder()
+                            .ttl(10.0)
+                            .type_("A")
+                            .build(),
+                    ])
+                    .build()
                     .routing_policy("MULTIVALUE"),
             )
             .health_check_custom_config(
@@ -398,16 +412,25 @@ fn deployment_configuration(c: Component, alarms: &[String]) -> svc::DeploymentC
     let mut deployment = svc::DeploymentConfiguration::new()
         .minimum_healthy_percent(min_healthy)
         .maximum_percent(max_percent)
-        .deployment_circuit_breaker(svc::DeploymentCircuitBreaker::new(true, true));
+        .deployment_circuit_breaker(
+            svc::DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        );
     if !alarms.is_empty() {
-        deployment = deployment.alarms(svc::DeploymentAlarms::new(
-            alarms
-                .iter()
-                .map(|a| Value::from(a.as_str()))
-                .collect::<Vec<_>>(),
-            true,
-            true,
-        ));
+        deployment = deployment.alarms(
+            svc::DeploymentAlarms::builder()
+                .alarm_names(
+                    alarms
+                        .iter()
+                        .map(|a| Value::<String>::from(a.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .enable(true)
+                .rollback(true)
+                .build(),
+        );
     }
     deployment
 }
@@ -520,7 +543,10 @@ fn fargate_through_endpoints(
     let why = "Fargate pulls, secrets and logs through the VPC's interface endpoints";
     let to_endpoints = s.add(
         "EndpointsEgress",
-        ec2::SecurityGroupEgress::new(group.group_id(), "tcp")
+        ec2::SecurityGroupEgress::builder()
+            .group_id(group.group_id())
+            .ip_protocol("tcp")
+            .build()
             .from_port(443)
             .to_port(443)
             .destination_security_group_id(endpoints.security_group_id.as_str())
@@ -528,7 +554,9 @@ fn fargate_through_endpoints(
     );
     let endpoints_admit = s.add(
         "EndpointsIngress",
-        ec2::SecurityGroupIngress::new("tcp")
+        ec2::SecurityGroupIngress::builder()
+            .ip_protocol("tcp")
+            .build()
             .group_id(endpoints.security_group_id.as_str())
             .source_security_group_id(group.group_id())
             .from_port(443)
@@ -537,7 +565,10 @@ fn fargate_through_endpoints(
     );
     let to_s3 = s.add(
         "S3Egress",
-        ec2::SecurityGroupEgress::new(group.group_id(), "tcp")
+        ec2::SecurityGroupEgress::builder()
+            .group_id(group.group_id())
+            .ip_protocol("tcp")
+            .build()
             .from_port(443)
             .to_port(443)
             .destination_prefix_list_id(endpoints.s3_prefix_list_id.as_str())
@@ -563,8 +594,14 @@ fn deployment_alarms(
     let lb = d.ingress.load_balancer.load_balancer_full_name();
     let dims = || {
         vec![
-            cloudwatch::alarm::Dimension::new("LoadBalancer", lb.clone()),
-            cloudwatch::alarm::Dimension::new("TargetGroup", tg.target_group_full_name()),
+            cloudwatch::alarm::Dimension::builder()
+                .name("LoadBalancer")
+                .value(lb.clone())
+                .build(),
+            cloudwatch::alarm::Dimension::builder()
+                .name("TargetGroup")
+                .value(tg.target_group_full_name())
+                .build(),
         ]
     };
     let mut names = Vec::new();
@@ -637,26 +674,33 @@ fn autoscaling(
     );
     let scalable = s.add(
         "ScalableTarget",
-        aas::ScalableTarget::new(
-            i64::from(max),
-            i64::from(min),
-            resource_id,
-            "ecs:service:DesiredCount",
-            "ecs",
-        ),
+        aas::ScalableTarget::builder()
+            .max_capacity(i64::from(max))
+            .min_capacity(i64::from(min))
+            .resource_id(resource_id)
+            .scalable_dimension("ecs:service:DesiredCount")
+            .service_namespace("ecs")
+            .build(),
     );
     let policy =
         |s: &mut Scope<'_>, id: &str, metric: &str, value: f64, label: Option<Value<String>>| {
-            let mut spec = aas::scaling_policy::PredefinedMetricSpecification::new(metric);
+            let mut spec = aas::scaling_policy::PredefinedMetricSpecification::builder()
+                .predefined_metric_type(metric)
+                .build();
             if let Some(l) = label {
                 spec = spec.resource_label(l);
             }
             s.add(
                 id,
-                aas::ScalingPolicy::new(format!("{}-{id}", c.dns_name()), "TargetTrackingScaling")
+                aas::ScalingPolicy::builder()
+                    .policy_name(format!("{}-{id}", c.dns_name()))
+                    .policy_type("TargetTrackingScaling")
+                    .build()
                     .scaling_target_id(scalable.reference())
                     .target_tracking_scaling_policy_configuration(
-                        aas::scaling_policy::TargetTrackingScalingPolicyConfiguration::new(value)
+                        aas::scaling_policy::TargetTrackingScalingPolicyConfiguration::builder()
+                            .target_value(value)
+                            .build()
                             .predefined_metric_specification(spec)
                             .scale_in_cooldown(300)
                             .scale_out_cooldown(60),

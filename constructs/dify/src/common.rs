@@ -1,5 +1,6 @@
 //! Small building blocks the Dify constructs share: security groups and generated secrets.
 
+use cfn_core::refs::{KmsKeyArn, VpcId};
 use cfn_core::{Handle, ResourceRef, Scope, Value, dynamic, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
 use cfn_resources::logs::{self, LogGroupHandle};
@@ -13,14 +14,18 @@ pub fn closed_security_group(
     scope: &mut Scope<'_>,
     id: &str,
     description: &str,
-    vpc_id: &Value<String>,
+    vpc_id: &Value<VpcId>,
 ) -> SecurityGroupHandle {
     scope.add(
         id,
-        ec2::SecurityGroup::new(description)
+        ec2::SecurityGroup::builder()
+            .group_description(description)
+            .build()
             .vpc_id(vpc_id.clone())
             .security_group_egress(vec![
-                ec2::security_group::Egress::new("icmp")
+                ec2::security_group::Egress::builder()
+                    .ip_protocol("icmp")
+                    .build()
                     .cidr_ip("255.255.255.255/32")
                     .from_port(252)
                     .to_port(86)
@@ -42,7 +47,9 @@ pub fn allow(
 ) -> ResourceRef {
     let rule = scope.add(
         id,
-        ec2::SecurityGroupIngress::new("tcp")
+        ec2::SecurityGroupIngress::builder()
+            .ip_protocol("tcp")
+            .build()
             .group_id(target.group_id())
             .source_security_group_id(source.group_id())
             .from_port(i64::from(port))
@@ -95,7 +102,10 @@ pub fn egress(
     port: u16,
     description: &str,
 ) -> ResourceRef {
-    let mut rule = ec2::SecurityGroupEgress::new(group.group_id(), "tcp")
+    let mut rule = ec2::SecurityGroupEgress::builder()
+        .group_id(group.group_id())
+        .ip_protocol("tcp")
+        .build()
         .from_port(i64::from(port))
         .to_port(i64::from(port))
         .description(description);
@@ -113,7 +123,7 @@ pub fn log_group(
     id: &str,
     name: &str,
     retention_days: u32,
-    kms_key: Option<&Value<String>>,
+    kms_key: Option<&Value<KmsKeyArn>>,
 ) -> LogGroupHandle {
     let mut group = logs::LogGroup::new()
         .log_group_name(name)
@@ -143,7 +153,7 @@ impl GeneratedSecret {
         id: &str,
         description: &str,
         length: i64,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
     ) -> GeneratedSecret {
         let generator = secretsmanager::secret::GenerateSecretString::new()
             .password_length(length)
@@ -158,7 +168,7 @@ impl GeneratedSecret {
         id: &str,
         description: &str,
         username: &str,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
     ) -> GeneratedSecret {
         Self::credentials_at(scope, id, description, username, 0, kms_key)
     }
@@ -172,7 +182,7 @@ impl GeneratedSecret {
         description: &str,
         username: &str,
         generation: u32,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
     ) -> GeneratedSecret {
         let template = if generation == 0 {
             json!({ "username": username })
@@ -193,7 +203,7 @@ impl GeneratedSecret {
         id: &str,
         description: &str,
         generator: secretsmanager::secret::GenerateSecretString,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
         key: Option<&'static str>,
     ) -> GeneratedSecret {
         let mut secret = secretsmanager::Secret::new()

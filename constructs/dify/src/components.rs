@@ -7,14 +7,44 @@
 
 use cfn_core::{ResourceRef, Scope, Value, fns, pseudo};
 use cfn_resources::ec2::SecurityGroupHandle;
+use indexmap::IndexMap;
 
 use crate::cache::{self, DifyCache};
 use crate::common::{Destination, GeneratedSecret, egress};
-use crate::config::{Component, Environment};
+use crate::config::Environment;
 use crate::database::{self, DifyDatabase};
+use crate::services::{CELERY_QUEUES, Component};
 use crate::sizing;
 use crate::storage::DifyStorage;
 use crate::task::{ContainerSpec, Health, SecretSource};
+
+/// Outgoing mail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Smtp {
+    /// Server host.
+    pub server: String,
+    /// Port.
+    pub port: u16,
+    /// User name.
+    pub username: String,
+    /// `MAIL_DEFAULT_SEND_FROM`.
+    pub from: String,
+    /// Implicit TLS.
+    pub use_tls: bool,
+    /// STARTTLS.
+    pub opportunistic_tls: bool,
+    /// The existing Secrets Manager secret holding the password (never in the template).
+    pub password_secret_arn: String,
+}
+
+/// Dify settings that are not infrastructure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DifySettings {
+    /// `DEBUG`, `INFO`, `WARNING` or `ERROR` (default `INFO`; the seed's `DEBUG` leaks data).
+    pub log_level: String,
+    /// Extra non-secret environment for api, worker and beat.
+    pub extra_env: IndexMap<String, String>,
+}
 
 /// The secrets Dify's components share, one generated secret per key pair.
 #[derive(Debug, Clone)]
@@ -49,7 +79,7 @@ pub struct Wiring<'a> {
     /// The private DNS namespace the services register in (`dify-prd.internal`).
     pub namespace: String,
     /// The VPC, for task security groups.
-    pub network_vpc_id: Value<String>,
+    pub network_vpc_id: Value<cfn_core::refs::VpcId>,
     /// The ECR pull-through cache rule every image is pulled through, when configured.
     pub pull_through: Option<ResourceRef>,
 }
@@ -215,7 +245,7 @@ impl Wiring<'_> {
         set("CELERY_BACKEND", "redis".into());
         // Files: the shared bucket through the task role, no access keys.
         set("STORAGE_TYPE", "s3".into());
-        set("S3_BUCKET_NAME", self.storage.bucket.reference());
+        set("S3_BUCKET_NAME", self.storage.bucket.reference().untyped());
         set("S3_REGION", pseudo::region());
         set("S3_USE_AWS_MANAGED_IAM", "true".into());
         // Sibling services, through the private namespace.
@@ -322,7 +352,7 @@ impl Wiring<'_> {
         match c {
             Component::WorkerLong => Some(long.to_vec()),
             Component::Worker => Some(
-                crate::config::CELERY_QUEUES
+                CELERY_QUEUES
                     .iter()
                     .filter(|q| !long.iter().any(|l| l == *q))
                     .map(|q| (*q).to_owned())
@@ -451,7 +481,10 @@ impl Wiring<'_> {
                     ("REDIS_DB", "0".into()),
                     ("REDIS_USE_SSL", "true".into()),
                     ("PLUGIN_STORAGE_TYPE", "aws_s3".into()),
-                    ("PLUGIN_STORAGE_OSS_BUCKET", self.storage.bucket.reference()),
+                    (
+                        "PLUGIN_STORAGE_OSS_BUCKET",
+                        self.storage.bucket.reference().untyped(),
+                    ),
                     // Without AWS_REGION the daemon panics ("aws region is empty").
                     ("AWS_REGION", pseudo::region()),
                     ("S3_USE_AWS", "true".into()),

@@ -3,6 +3,7 @@
 //! bootstrap step, and the application user every service connects as), and production
 //! protections.
 
+use cfn_core::refs::KmsKeyArn;
 use cfn_core::{RemovalPolicy, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::iam;
@@ -10,8 +11,66 @@ use cfn_resources::rds::{self, DbClusterHandle, DbInstanceHandle, db_cluster};
 use serde_json::json;
 
 use crate::common::{GeneratedSecret, closed_security_group, link};
-use crate::config::{Database, DbCapacity};
 use crate::network::DifyNetwork;
+
+/// Aurora PostgreSQL's default engine version (a supported 16.x).
+pub const DEFAULT_ENGINE_VERSION: &str = "16.9";
+
+/// Aurora PostgreSQL capacity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DbCapacity {
+    /// Serverless v2.
+    Serverless {
+        /// Minimum ACUs (0 pauses when idle, else 0.5 steps).
+        min_acu: f64,
+        /// Maximum ACUs.
+        max_acu: f64,
+        /// Reader instances besides the writer.
+        readers: u8,
+    },
+    /// Provisioned instances.
+    Provisioned {
+        /// `db.r6g.large`, …
+        instance_class: String,
+        /// Instances in all (writer + readers).
+        instances: u8,
+    },
+}
+
+/// The database's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSettings {
+    /// Aurora PostgreSQL engine version.
+    pub engine_version: String,
+    /// Serverless v2 or provisioned.
+    pub capacity: DbCapacity,
+    /// Days of automated backups (default 14 in production, 7 elsewhere).
+    pub backup_retention_days: u32,
+    /// `hh:mm-hh:mm` UTC.
+    pub backup_window: String,
+    /// `ddd:hh:mm-ddd:hh:mm` UTC.
+    pub maintenance_window: String,
+    /// Deletion protection (default: production).
+    pub deletion_protection: bool,
+    /// Performance Insights (default: production).
+    pub performance_insights: bool,
+    /// Enhanced monitoring interval (0 disables).
+    pub monitoring_interval_seconds: u32,
+    /// Encrypt with a customer-managed KMS key (default: production) instead of the AWS key.
+    pub customer_managed_key: bool,
+    /// Pin the cluster's logical ID, to adopt a cluster an earlier stack created.
+    pub adopt_cluster_logical_id: Option<String>,
+    /// Let RDS apply minor versions in the maintenance window. Only with a major-only
+    /// `engine_version` ("16"): a pinned minor ("16.9") would then lag what runs, and the next
+    /// deploy would ask CloudFormation to go back to it, which fails
+    /// (aws-samples/dify-self-hosted-on-aws#101). Default false: minor upgrades are a
+    /// deliberate change of `engine_version`.
+    pub auto_minor_version_upgrade: bool,
+    /// Bump by one to rotate the application's database password with no downtime: the idle
+    /// one of two login roles gets a new password and the services move to it, while running
+    /// tasks keep the other's (docs/operations.md, "Rotating the database credentials").
+    pub app_credentials_generation: u32,
+}
 
 /// The PostgreSQL database Dify uses (`dify`) and the one the plugin daemon uses.
 pub const DATABASE_NAME: &str = "dify";
@@ -58,9 +117,9 @@ impl DifyDatabase {
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
-        cfg: &Database,
+        cfg: &DatabaseSettings,
         network: &DifyNetwork,
-        kms_key: Option<&Value<String>>,
+        kms_key: Option<&Value<KmsKeyArn>>,
         production: bool,
     ) -> DifyDatabase {
         let mut s = scope.child(id);
@@ -118,22 +177,21 @@ impl DifyDatabase {
         );
         let subnets = s.add(
             "Subnets",
-            rds::DbSubnetGroup::new("Dify database subnets", network.private_subnets.clone()),
+            rds::DbSubnetGroup::builder()
+                .db_subnet_group_description("Dify database subnets")
+                .subnet_ids(network.private_subnets.clone())
+                .build(),
         );
         let major = cfg.engine_version.split('.').next().unwrap_or("16");
         let params = s.add(
             "ClusterParameters",
-            rds::DbClusterParameterGroup::new(
-                "Dify: TLS required, slow statements logged (never log_statement=all: it logs every parameter, secrets included)",
-                format!("aurora-postgresql{major}"),
-                json!({
+            rds::DbClusterParameterGroup::builder().description("Dify: TLS required, slow statements logged (never log_statement=all: it logs every parameter, secrets included)").family(format!("aurora-postgresql{major}")).parameters(json!({
                     "rds.force_ssl": "1",
                     "log_min_duration_statement": "1000",
                     "shared_preload_libraries": "pg_stat_statements",
                     "log_lock_waits": "1",
                     "idle_in_transaction_session_timeout": "600000"
-                }),
-            ),
+                })).build(),
         );
         let mut cluster = rds::DbCluster::new()
             .engine("aurora-postgresql")
@@ -192,14 +250,14 @@ impl DifyDatabase {
         let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
             s.add(
                 "MonitoringRole",
-                iam::Role::new(json!({
+                iam::Role::builder().assume_role_policy_document(json!({
                     "Version": "2012-10-17",
                     "Statement": [{
                         "Effect": "Allow",
                         "Principal": {"Service": "monitoring.rds.amazonaws.com"},
                         "Action": "sts:AssumeRole"
                     }]
-                }))
+                })).build()
                 .managed_policy_arns(vec![fns::sub(
                     "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
                 )]),

@@ -10,11 +10,41 @@ use cfn_resources::elasticloadbalancingv2::{
 };
 use cfn_resources::route53;
 use cfn_resources::s3::BucketHandle;
+use indexmap::IndexMap;
+use ipnet::IpNet;
 
 use crate::common::closed_security_group;
 use crate::components::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
-use crate::config::{Domain, Ingress};
 use crate::network::DifyNetwork;
+
+/// DNS and TLS.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Domain {
+    /// The public name of Dify (`dify.example.com`).
+    pub name: Option<String>,
+    /// The Route 53 hosted zone for an alias record.
+    pub hosted_zone_id: Option<String>,
+    /// The ACM certificate for HTTPS.
+    pub certificate_arn: Option<String>,
+}
+
+/// The application load balancer's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngressSettings {
+    /// Internet-facing (true) or internal.
+    pub internet_facing: bool,
+    /// Named groups of IPv4 CIDRs allowed in, like the seed's office list.
+    pub allowlist: IndexMap<String, Vec<IpNet>>,
+    /// Load balancer deletion protection (default: production).
+    pub deletion_protection: bool,
+    /// Idle timeout; Dify streams responses, so at least 600 s.
+    pub idle_timeout_seconds: u32,
+    /// Access logs to an S3 bucket the stack creates.
+    pub access_logs: bool,
+    /// A WAFv2 web ACL in front of the load balancer (AWS managed rules and a per-IP rate
+    /// limit, [`crate::waf::WafSettings`]); on by default in production (`[ingress.waf]`).
+    pub waf: Option<crate::waf::WafSettings>,
+}
 
 /// The TLS policy: TLS 1.3 preferred, 1.2 accepted, nothing older.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -70,7 +100,7 @@ impl DifyIngress {
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
-        cfg: &Ingress,
+        cfg: &IngressSettings,
         domain: &Domain,
         network: &DifyNetwork,
         access_logs: Option<&BucketHandle>,
@@ -82,7 +112,9 @@ impl DifyIngress {
             for net in nets {
                 let ports: &[u16] = if https { &[443, 80] } else { &[80] };
                 for port in ports {
-                    let mut rule = ec2::security_group::Ingress::new("tcp")
+                    let mut rule = ec2::security_group::Ingress::builder()
+                        .ip_protocol("tcp")
+                        .build()
                         .from_port(i64::from(*port))
                         .to_port(i64::from(*port))
                         .description(format!("allowlist: {group}"));
@@ -102,7 +134,9 @@ impl DifyIngress {
             let ports: &[u16] = if https { &[443, 80] } else { &[80] };
             for port in ports {
                 ingress_rules.push(
-                    ec2::security_group::Ingress::new("tcp")
+                    ec2::security_group::Ingress::builder()
+                        .ip_protocol("tcp")
+                        .build()
                         .from_port(i64::from(*port))
                         .to_port(i64::from(*port))
                         .cidr_ip(nat.clone())
@@ -223,27 +257,38 @@ impl DifyIngress {
         );
 
         let forward = |t: &TargetGroupHandle| {
-            listener::Action::new("forward").target_group_arn(t.target_group_arn())
+            listener::Action::builder()
+                .type_("forward")
+                .build()
+                .target_group_arn(t.target_group_arn())
         };
         let listener = if let Some(cert) = &domain.certificate_arn {
             s.add(
                 "HttpRedirect",
-                elbv2::Listener::new(
-                    vec![
-                        listener::Action::new("redirect").redirect_config(
-                            listener::RedirectConfig::new("HTTP_301")
-                                .protocol("HTTPS")
-                                .port("443"),
-                        ),
-                    ],
-                    load_balancer.load_balancer_arn(),
-                )
-                .port(80)
-                .protocol("HTTP"),
+                elbv2::Listener::builder()
+                    .default_actions(vec![
+                        listener::Action::builder()
+                            .type_("redirect")
+                            .build()
+                            .redirect_config(
+                                listener::RedirectConfig::builder()
+                                    .status_code("HTTP_301")
+                                    .build()
+                                    .protocol("HTTPS")
+                                    .port("443"),
+                            ),
+                    ])
+                    .load_balancer_arn(load_balancer.load_balancer_arn())
+                    .build()
+                    .port(80)
+                    .protocol("HTTP"),
             );
             s.add(
                 "Https",
-                elbv2::Listener::new(vec![forward(&web)], load_balancer.load_balancer_arn())
+                elbv2::Listener::builder()
+                    .default_actions(vec![forward(&web)])
+                    .load_balancer_arn(load_balancer.load_balancer_arn())
+                    .build()
                     .port(443)
                     .protocol("HTTPS")
                     .ssl_policy(TLS_POLICY)
@@ -254,7 +299,10 @@ impl DifyIngress {
         } else {
             s.add(
                 "Http",
-                elbv2::Listener::new(vec![forward(&web)], load_balancer.load_balancer_arn())
+                elbv2::Listener::builder()
+                    .default_actions(vec![forward(&web)])
+                    .load_balancer_arn(load_balancer.load_balancer_arn())
+                    .build()
                     .port(80)
                     .protocol("HTTP"),
             )
@@ -263,23 +311,28 @@ impl DifyIngress {
             |s: &mut Scope<'_>, id: &str, priority: i64, paths: &[&str], t: &TargetGroupHandle| {
                 let r = s.add(
                     id,
-                    elbv2::ListenerRule::new(
-                        vec![
-                            listener_rule::Action::new("forward")
+                    elbv2::ListenerRule::builder()
+                        .actions(vec![
+                            listener_rule::Action::builder()
+                                .type_("forward")
+                                .build()
                                 .target_group_arn(t.target_group_arn()),
-                        ],
-                        vec![
+                        ])
+                        .conditions(vec![
                             listener_rule::RuleCondition::new()
                                 .field("path-pattern")
                                 .path_pattern_config(
                                     listener_rule::PathPatternConfig::new().values(
-                                        paths.iter().map(|p| Value::from(*p)).collect::<Vec<_>>(),
+                                        paths
+                                            .iter()
+                                            .map(|p| Value::<String>::from(*p))
+                                            .collect::<Vec<_>>(),
                                     ),
                                 ),
-                        ],
-                        priority,
-                    )
-                    .listener_arn(listener.listener_arn()),
+                        ])
+                        .priority(priority)
+                        .build()
+                        .listener_arn(listener.listener_arn()),
                 );
                 r.resource_ref().clone()
             };
@@ -308,14 +361,17 @@ impl DifyIngress {
         if let (Some(zone), Some(name)) = (&domain.hosted_zone_id, &domain.name) {
             s.add(
                 "DnsRecord",
-                route53::RecordSet::new(format!("{name}."), "A")
+                route53::RecordSet::builder()
+                    .name(format!("{name}."))
+                    .type_("A")
+                    .build()
                     .hosted_zone_id(zone.as_str())
                     .alias_target(
-                        route53::record_set::AliasTarget::new(
-                            load_balancer.dns_name(),
-                            load_balancer.canonical_hosted_zone_id(),
-                        )
-                        .evaluate_target_health(true),
+                        route53::record_set::AliasTarget::builder()
+                            .dns_name(load_balancer.dns_name())
+                            .hosted_zone_id(load_balancer.canonical_hosted_zone_id())
+                            .build()
+                            .evaluate_target_health(true),
                     ),
             );
         }
@@ -343,7 +399,10 @@ impl DifyIngress {
         use cfn_core::Handle as _;
         let egress = scope.add(
             &format!("{id}Egress"),
-            ec2::SecurityGroupEgress::new(self.security_group.group_id(), "tcp")
+            ec2::SecurityGroupEgress::builder()
+                .group_id(self.security_group.group_id())
+                .ip_protocol("tcp")
+                .build()
                 .destination_security_group_id(service.group_id())
                 .from_port(i64::from(port))
                 .to_port(i64::from(port))

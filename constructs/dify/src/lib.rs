@@ -4,6 +4,7 @@
 //! Each construct is usable on its own inside any stack: it takes a `&mut Scope`, an id and
 //! typed handles of what it connects to, and exposes typed handles in return.
 
+pub mod alarms;
 pub mod cache;
 pub mod cluster;
 pub mod common;
@@ -11,10 +12,12 @@ pub mod compat;
 pub mod components;
 pub mod config;
 pub mod database;
+pub mod images;
 pub mod ingress;
 pub mod migration;
 pub mod network;
 pub mod prelude;
+pub mod services;
 pub mod sizing;
 pub mod stack;
 pub mod storage;

@@ -24,6 +24,7 @@
 //! CREATE_COMPLETE before any instance exists), and its handler waits across Lambda
 //! invocations up to CloudFormation's one-hour limit, stopping the task on every failure path.
 
+use cfn_core::refs::{KmsKeyArn, SubnetId};
 use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecs::ClusterHandle;
@@ -76,9 +77,9 @@ pub struct MigrationProps<'a> {
     /// The ECS cluster the task runs in.
     pub cluster: &'a ClusterHandle,
     /// Private subnets for the task.
-    pub subnets: &'a [Value<String>],
+    pub subnets: &'a [Value<SubnetId>],
     /// Customer KMS key (ARN) for logs and secrets, in production.
-    pub kms_key: Option<&'a Value<String>>,
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
     /// The stack's name (prefix of the task family and the function name).
     pub stack_name: &'a str,
 }
@@ -283,16 +284,15 @@ fn handler(
     let in_cluster = json!({"ArnEquals": {"ecs:cluster": props.cluster.arn()}});
     let role = s.add(
         "HandlerRole",
-        iam::Role::new(json!({
+        iam::Role::builder().assume_role_policy_document(json!({
             "Version": "2012-10-17",
             "Statement": [{
                 "Effect": "Allow",
                 "Principal": {"Service": "lambda.amazonaws.com"},
                 "Action": "sts:AssumeRole"
             }]
-        }))
-        .policies(vec![iam::role::Policy::new(
-            json!({
+        })).build()
+        .policies(vec![iam::role::Policy::builder().policy_document(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Sid": "RunMigrationTask",
@@ -336,13 +336,14 @@ fn handler(
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                     "Resource": handler_logs.arn()
                 }]
-            }),
-            "run-and-watch-the-migration",
-        )]),
+            })).policy_name("run-and-watch-the-migration").build()]),
     );
     let function = s.add(
         "Handler",
-        lambda::Function::new(lambda::function::Code::new().zip_file(HANDLER), role.arn())
+        lambda::Function::builder()
+            .code(lambda::function::Code::new().zip_file(HANDLER))
+            .role(role.arn())
+            .build()
             .function_name(function_name.as_str())
             .runtime("python3.12")
             .handler("index.handler")
@@ -360,7 +361,11 @@ fn handler(
     // handler replies FAILED itself on every error it can see, so never retry.
     s.add(
         "HandlerAsyncConfig",
-        lambda::EventInvokeConfig::new(function.reference(), "$LATEST").maximum_retry_attempts(0),
+        lambda::EventInvokeConfig::builder()
+            .function_name(function.reference())
+            .qualifier("$LATEST")
+            .build()
+            .maximum_retry_attempts(0),
     );
     s.stack().resource(&function).metadata(
         "checkov",

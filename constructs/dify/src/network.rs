@@ -1,19 +1,74 @@
 //! DifyNetwork: the VPC and subnets the stack runs in, existing or created.
 
+use cfn_core::refs::{SubnetId, VpcId};
 use cfn_core::{Scope, Value, fns};
 use cfn_resources::ec2;
+use ipnet::IpNet;
 
-use crate::config::{Endpoints, Network};
+/// The VPC Dify runs in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkSettings {
+    /// An existing VPC and its subnets (as the seed does).
+    Existing {
+        /// `vpc-…`.
+        vpc_id: String,
+        /// Private subnets (services, database, cache), at least two AZs.
+        private_subnet_ids: Vec<String>,
+        /// Public subnets (an internet-facing load balancer), at least two AZs.
+        public_subnet_ids: Vec<String>,
+        /// The VPC's NAT gateways' public addresses: admitted by the load balancer, so Dify
+        /// calling its own public URL from inside the VPC (workflow HTTP nodes, plugins,
+        /// webhooks to its own endpoints) is not refused by the allowlist.
+        nat_public_ips: Vec<IpNet>,
+        /// The VPC's interface endpoints, which let the sandbox run with no internet egress.
+        endpoints: Option<Endpoints>,
+    },
+    /// A VPC the stack creates.
+    Create {
+        /// The VPC's IPv4 CIDR.
+        cidr: IpNet,
+        /// Availability zones (2 or 3).
+        azs: u8,
+        /// NAT gateways (1 saves cost in dev; one per AZ survives an AZ outage).
+        nat_gateways: u8,
+    },
+}
+
+impl Default for NetworkSettings {
+    /// A VPC the stack creates: `10.0.0.0/16` over two AZs, a NAT gateway in each.
+    fn default() -> Self {
+        NetworkSettings::Create {
+            cidr: IpNet::V4(ipnet::Ipv4Net::new_assert(
+                std::net::Ipv4Addr::new(10, 0, 0, 0),
+                16,
+            )),
+            azs: 2,
+            nat_gateways: 2,
+        }
+    }
+}
+
+/// The VPC endpoints Fargate needs to start a task without the internet: interface endpoints
+/// for `ecr.api`, `ecr.dkr`, `logs` and `secretsmanager` (private DNS on) sharing one security
+/// group, and the S3 gateway endpoint (image layers) by its prefix list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// The interface endpoints' security group (`sg-…`): the stack admits the sandbox to it on
+    /// 443.
+    pub security_group_id: String,
+    /// The S3 prefix list (`pl-…`, `com.amazonaws.<region>.s3`).
+    pub s3_prefix_list_id: String,
+}
 
 /// The VPC the stack runs in: its ID and subnets.
 #[derive(Debug, Clone)]
 pub struct DifyNetwork {
     /// The VPC ID.
-    pub vpc_id: Value<String>,
+    pub vpc_id: Value<VpcId>,
     /// Private subnets: services, database, cache.
-    pub private_subnets: Vec<Value<String>>,
+    pub private_subnets: Vec<Value<SubnetId>>,
     /// Public subnets: an internet-facing load balancer.
-    pub public_subnets: Vec<Value<String>>,
+    pub public_subnets: Vec<Value<SubnetId>>,
     /// The NAT gateways' public addresses as `/32` CIDRs: what Dify looks like from the
     /// internet when it calls its own public URL.
     pub nat_cidrs: Vec<Value<String>>,
@@ -24,9 +79,9 @@ pub struct DifyNetwork {
 impl DifyNetwork {
     /// Uses an existing VPC, or creates one (public and private subnet per AZ, NAT gateways,
     /// and an S3 gateway endpoint so file traffic skips the NAT).
-    pub fn new(scope: &mut Scope<'_>, id: &str, network: &Network) -> DifyNetwork {
+    pub fn new(scope: &mut Scope<'_>, id: &str, network: &NetworkSettings) -> DifyNetwork {
         match network {
-            Network::Existing {
+            NetworkSettings::Existing {
                 vpc_id,
                 private_subnet_ids,
                 public_subnet_ids,
@@ -42,7 +97,7 @@ impl DifyNetwork {
                     .collect(),
                 endpoints: endpoints.clone(),
             },
-            Network::Create {
+            NetworkSettings::Create {
                 cidr,
                 azs,
                 nat_gateways,
@@ -63,12 +118,20 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
     let igw = s.add("InternetGateway", ec2::InternetGateway::new());
     let attachment = s.add(
         "InternetGatewayAttachment",
-        ec2::VpcGatewayAttachment::new(vpc.vpc_id()).internet_gateway_id(igw.internet_gateway_id()),
+        ec2::VpcGatewayAttachment::builder()
+            .vpc_id(vpc.vpc_id())
+            .build()
+            .internet_gateway_id(igw.internet_gateway_id()),
     );
-    let public_table = s.add("PublicRoutes", ec2::RouteTable::new(vpc.vpc_id()));
+    let public_table = s.add(
+        "PublicRoutes",
+        ec2::RouteTable::builder().vpc_id(vpc.vpc_id()).build(),
+    );
     let default_route = s.add(
         "PublicDefaultRoute",
-        ec2::Route::new(public_table.route_table_id())
+        ec2::Route::builder()
+            .route_table_id(public_table.route_table_id())
+            .build()
             .destination_cidr_block("0.0.0.0/0")
             .gateway_id(igw.internet_gateway_id()),
     );
@@ -84,17 +147,19 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
     for az in 0..u32::from(azs) {
         let pub_subnet = s.add(
             &format!("Public{az}"),
-            ec2::Subnet::new(vpc.vpc_id())
+            ec2::Subnet::builder()
+                .vpc_id(vpc.vpc_id())
+                .build()
                 .availability_zone(fns::select(az, fns::get_azs("")))
                 .cidr_block(cidrs(az))
                 .map_public_ip_on_launch(false),
         );
         s.add(
             &format!("Public{az}Routes"),
-            ec2::SubnetRouteTableAssociation::new(
-                public_table.route_table_id(),
-                pub_subnet.subnet_id(),
-            ),
+            ec2::SubnetRouteTableAssociation::builder()
+                .route_table_id(public_table.route_table_id())
+                .subnet_id(pub_subnet.subnet_id())
+                .build(),
         );
         if az < u32::from(nats) {
             let eip = s.add(&format!("Nat{az}Ip"), ec2::Eip::new().domain("vpc"));
@@ -113,32 +178,41 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
     for az in 0..u32::from(azs) {
         let subnet = s.add(
             &format!("Private{az}"),
-            ec2::Subnet::new(vpc.vpc_id())
+            ec2::Subnet::builder()
+                .vpc_id(vpc.vpc_id())
+                .build()
                 .availability_zone(fns::select(az, fns::get_azs("")))
                 .cidr_block(cidrs(u32::from(azs) + az)),
         );
         let table = s.add(
             &format!("Private{az}Routes"),
-            ec2::RouteTable::new(vpc.vpc_id()),
+            ec2::RouteTable::builder().vpc_id(vpc.vpc_id()).build(),
         );
         // With fewer NAT gateways than AZs, AZs share them round-robin.
         let nat = nat_ids[(az as usize) % nat_ids.len().max(1)].clone();
         s.add(
             &format!("Private{az}DefaultRoute"),
-            ec2::Route::new(table.route_table_id())
+            ec2::Route::builder()
+                .route_table_id(table.route_table_id())
+                .build()
                 .destination_cidr_block("0.0.0.0/0")
                 .nat_gateway_id(nat),
         );
         s.add(
             &format!("Private{az}RoutesAssociation"),
-            ec2::SubnetRouteTableAssociation::new(table.route_table_id(), subnet.subnet_id()),
+            ec2::SubnetRouteTableAssociation::builder()
+                .route_table_id(table.route_table_id())
+                .subnet_id(subnet.subnet_id())
+                .build(),
         );
         private_tables.push(table.route_table_id());
         private.push(subnet.subnet_id());
     }
     s.add(
         "S3Endpoint",
-        ec2::VpcEndpoint::new(vpc.vpc_id())
+        ec2::VpcEndpoint::builder()
+            .vpc_id(vpc.vpc_id())
+            .build()
             .service_name(fns::sub("com.amazonaws.${AWS::Region}.s3"))
             .vpc_endpoint_type("Gateway")
             .route_table_ids(private_tables),

@@ -30,7 +30,9 @@ pub use cfn_core::prelude::*;
 pub use crate::cache::CacheLogs;
 pub use crate::cluster::{ClusterDeps, DifyService};
 pub use crate::common::GeneratedSecret;
-pub use crate::config::{self, Component, DbCapacity, Environment};
+pub use crate::config::{self, Environment};
+pub use crate::database::DbCapacity;
+pub use crate::services::Component;
 pub use crate::{
     DifyCache, DifyCluster, DifyDatabase, DifyIngress, DifyNetwork, DifyStack, DifyStorage,
 };

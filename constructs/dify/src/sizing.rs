@@ -12,7 +12,8 @@
 //! side by side, so the budget counts every service at twice its maximum.
 //! (`docs/research-dify-api.md` quotes the sources.)
 
-use crate::config::{Component, DbCapacity, Services};
+use crate::database::DbCapacity;
+use crate::services::{Component, Services};
 
 /// Concurrent requests per api process (gevent greenlets). Dify's default is 10, which queues
 /// the eleventh chat stream behind the first ten.

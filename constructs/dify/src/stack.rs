@@ -6,7 +6,8 @@ use cfn_resources::{cloudwatch, kms, sns};
 use cfn_rules::Profile;
 use serde_json::{Value as JsonValue, json};
 
-use crate::config::{DbCapacity, Environment};
+use crate::config::Environment;
+use crate::database::DbCapacity;
 use crate::{DifyCache, DifyCluster, DifyDatabase, DifyIngress, DifyNetwork, DifyStorage};
 
 /// The constructs of one environment, kept so callers (tests, platform teams) can reach any
@@ -191,7 +192,10 @@ pub fn data_key(root: &mut Scope<'_>, env: &Environment) -> kms::KeyHandle {
         .removal_policy(RemovalPolicy::Retain);
     s.add(
         "Alias",
-        kms::Alias::new(format!("alias/{}-data", env.stack_name), key.reference()),
+        kms::Alias::builder()
+            .alias_name(format!("alias/{}-data", env.stack_name))
+            .target_key_id(key.reference())
+            .build(),
     );
     key
 }
@@ -243,9 +247,13 @@ pub fn alarm_topic(scope: &mut Scope<'_>, env: &Environment) -> Option<Value<Str
             );
             scope.add(
                 "EmailSubscription",
-                sns::Subscription::new("email", topic.topic_arn()).endpoint(email.as_str()),
+                sns::Subscription::builder()
+                    .protocol("email")
+                    .topic_arn(topic.topic_arn())
+                    .build()
+                    .endpoint(email.as_str()),
             );
-            Some(topic.topic_arn())
+            Some(topic.topic_arn().untyped())
         }
         (None, None) => None,
     }
@@ -284,7 +292,12 @@ pub fn alarms(
         }
         a
     };
-    let dim = |k: &str, v: Value<String>| cloudwatch::alarm::Dimension::new(k, v);
+    let dim = |k: &str, v: Value<String>| {
+        cloudwatch::alarm::Dimension::builder()
+            .name(k)
+            .value(v)
+            .build()
+    };
     let lb = ingress.load_balancer.load_balancer_full_name();
     s.add(
         "LoadBalancer5xx",
@@ -365,7 +378,7 @@ fn outputs(stack: &mut Stack, ingress: &DifyIngress, cluster: &DifyCluster, stor
     );
     stack.add_output(
         "FilesBucket",
-        Output::new(storage.bucket.reference()).description("Dify's file bucket"),
+        Output::new(storage.bucket.reference().untyped()).description("Dify's file bucket"),
     );
     for (c, s) in &cluster.services {
         let name = c.camel();
@@ -375,7 +388,7 @@ fn outputs(stack: &mut Stack, ingress: &DifyIngress, cluster: &DifyCluster, stor
         );
         stack.add_output(
             &format!("{name}LogGroup"),
-            Output::new(s.task.log_group.reference())
+            Output::new(s.task.log_group.reference().untyped())
                 .description(format!("Log group of {}", c.dns_name())),
         );
     }

@@ -1,6 +1,7 @@
 //! DifyStorage: the S3 bucket for Dify's files and plugin packages, and the bucket the load
 //! balancer writes its access logs to.
 
+use cfn_core::refs::KmsKeyArn;
 use cfn_core::{Handle, RemovalPolicy, Scope, Value, fns, pseudo};
 use cfn_resources::s3::{self, BucketHandle, bucket};
 use serde_json::{Value as JsonValue, json};
@@ -15,7 +16,7 @@ pub struct DifyStorage {
     pub access_logs: Option<BucketHandle>,
     /// The customer key the file bucket is encrypted with (SSE-KMS), after
     /// [`Self::encrypt_with`]; task roles get to use it with their bucket access.
-    pub kms_key: Option<Value<String>>,
+    pub kms_key: Option<Value<KmsKeyArn>>,
 }
 
 impl DifyStorage {
@@ -32,19 +33,17 @@ impl DifyStorage {
             // ALB log delivery supports SSE-S3 only, not KMS.
             let logs = s.add(
                 "AccessLogs",
-                hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(
-                    vec![
-                        bucket::Rule::new("Enabled")
+                hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::builder().rules(vec![
+                        bucket::Rule::builder().status("Enabled").build()
                             .id("expire-access-logs")
                             .expiration_in_days(90)
                             .noncurrent_version_expiration(
-                                bucket::NoncurrentVersionExpiration::new(7),
+                                bucket::NoncurrentVersionExpiration::builder().noncurrent_days(7).build(),
                             )
                             .abort_incomplete_multipart_upload(
-                                bucket::AbortIncompleteMultipartUpload::new(7),
+                                bucket::AbortIncompleteMultipartUpload::builder().days_after_initiation(7).build(),
                             ),
-                    ],
-                )),
+                    ]).build()),
             );
             let principal = elb_log_principal.clone().unwrap_or_else(
                 || json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
@@ -84,20 +83,34 @@ impl DifyStorage {
             logs
         });
 
-        let mut files =
-            hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::new(vec![
-                // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
-                // Dify reads old uploads and plugin packages at any time.
-                bucket::Rule::new("Enabled")
-                    .id("tiering-and-cleanup")
-                    .transitions(vec![
-                        bucket::Transition::new("INTELLIGENT_TIERING").transition_in_days(30),
-                    ])
-                    .noncurrent_version_expiration(bucket::NoncurrentVersionExpiration::new(30))
-                    .abort_incomplete_multipart_upload(
-                        bucket::AbortIncompleteMultipartUpload::new(7),
-                    ),
-            ]));
+        let mut files = hardened_bucket().lifecycle_configuration(
+            bucket::LifecycleConfiguration::builder()
+                .rules(vec![
+                    // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
+                    // Dify reads old uploads and plugin packages at any time.
+                    bucket::Rule::builder()
+                        .status("Enabled")
+                        .build()
+                        .id("tiering-and-cleanup")
+                        .transitions(vec![
+                            bucket::Transition::builder()
+                                .storage_class("INTELLIGENT_TIERING")
+                                .build()
+                                .transition_in_days(30),
+                        ])
+                        .noncurrent_version_expiration(
+                            bucket::NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(30)
+                                .build(),
+                        )
+                        .abort_incomplete_multipart_upload(
+                            bucket::AbortIncompleteMultipartUpload::builder()
+                                .days_after_initiation(7)
+                                .build(),
+                        ),
+                ])
+                .build(),
+        );
         if let Some(logs) = &access_logs {
             files = files.logging_configuration(
                 bucket::LoggingConfiguration::new()
@@ -120,22 +133,26 @@ impl DifyStorage {
     /// Encrypts the file bucket with a customer key (SSE-KMS with a bucket key): a grant or a
     /// key policy then decides who reads Dify's files, not S3 permissions alone. The
     /// access-log bucket stays on SSE-S3, the only encryption ALB log delivery supports.
-    pub fn encrypt_with(&mut self, scope: &mut Scope<'_>, key: &Value<String>) {
+    pub fn encrypt_with(&mut self, scope: &mut Scope<'_>, key: &Value<KmsKeyArn>) {
         if let Some(props) = scope
             .stack()
             .resource(&self.bucket)
             .props_mut::<s3::Bucket>()
         {
             props.bucket_encryption = Some(
-                bucket::BucketEncryption::new(vec![
-                    bucket::ServerSideEncryptionRule::new()
-                        .bucket_key_enabled(true)
-                        .server_side_encryption_by_default(
-                            bucket::ServerSideEncryptionByDefault::new("aws:kms")
-                                .kms_master_key_id(key.clone()),
-                        ),
-                ])
-                .into(),
+                bucket::BucketEncryption::builder()
+                    .server_side_encryption_configuration(vec![
+                        bucket::ServerSideEncryptionRule::new()
+                            .bucket_key_enabled(true)
+                            .server_side_encryption_by_default(
+                                bucket::ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm("aws:kms")
+                                    .build()
+                                    .kms_master_key_id(key.clone()),
+                            ),
+                    ])
+                    .build()
+                    .into(),
             );
         }
         self.kms_key = Some(key.clone());
@@ -219,14 +236,24 @@ fn objects(b: &BucketHandle) -> Value<String> {
 /// Encryption, versioning, public access blocked, ACLs disabled.
 fn hardened_bucket() -> s3::Bucket {
     s3::Bucket::new()
-        .bucket_encryption(bucket::BucketEncryption::new(vec![
-            bucket::ServerSideEncryptionRule::new()
-                .bucket_key_enabled(true)
-                .server_side_encryption_by_default(bucket::ServerSideEncryptionByDefault::new(
-                    "AES256",
-                )),
-        ]))
-        .versioning_configuration(bucket::VersioningConfiguration::new("Enabled"))
+        .bucket_encryption(
+            bucket::BucketEncryption::builder()
+                .server_side_encryption_configuration(vec![
+                    bucket::ServerSideEncryptionRule::new()
+                        .bucket_key_enabled(true)
+                        .server_side_encryption_by_default(
+                            bucket::ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm("AES256")
+                                .build(),
+                        ),
+                ])
+                .build(),
+        )
+        .versioning_configuration(
+            bucket::VersioningConfiguration::builder()
+                .status("Enabled")
+                .build(),
+        )
         .public_access_block_configuration(
             bucket::PublicAccessBlockConfiguration::new()
                 .block_public_acls(true)
@@ -234,9 +261,13 @@ fn hardened_bucket() -> s3::Bucket {
                 .ignore_public_acls(true)
                 .restrict_public_buckets(true),
         )
-        .ownership_controls(bucket::OwnershipControls::new(vec![
-            bucket::OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced"),
-        ]))
+        .ownership_controls(
+            bucket::OwnershipControls::builder()
+                .rules(vec![
+                    bucket::OwnershipControlsRule::new().object_ownership("BucketOwnerEnforced"),
+                ])
+                .build(),
+        )
 }
 
 /// A bucket policy denying any request not made over TLS, plus `extra` statements.
@@ -252,9 +283,9 @@ fn tls_only_policy(scope: &mut Scope<'_>, id: &str, b: &BucketHandle, extra: Vec
     statements.extend(extra);
     scope.add(
         id,
-        s3::BucketPolicy::new(
-            b.reference(),
-            json!({"Version": "2012-10-17", "Statement": statements}),
-        ),
+        s3::BucketPolicy::builder()
+            .bucket(b.reference())
+            .policy_document(json!({"Version": "2012-10-17", "Statement": statements}))
+            .build(),
     );
 }

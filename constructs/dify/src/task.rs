@@ -1,6 +1,7 @@
 //! Fargate task definitions with least-privilege roles, built from a plain description of their
 //! containers. Shared by the Dify services and the one-off migration task.
 
+use cfn_core::refs::KmsKeyArn;
 use cfn_core::{Scope, Value, fns, pseudo};
 use cfn_resources::ecs::{self, TaskDefinitionHandle, task_definition as td};
 use cfn_resources::iam::{self, RoleHandle};
@@ -148,7 +149,7 @@ pub struct TaskOptions<'a> {
     /// Log retention in days.
     pub log_retention_days: u32,
     /// Customer KMS key (ARN) for logs and secrets, in production.
-    pub kms_key: Option<&'a Value<String>>,
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
     /// IAM statements for the task role; none means no task role.
     pub task_statements: Vec<JsonValue>,
     /// Extra IAM statements for the execution role (e.g. pulling through an ECR cache).
@@ -220,18 +221,30 @@ impl Task {
         statements.extend(opts.execution_statements.iter().cloned());
         let execution_role = scope.add(
             "ExecutionRole",
-            iam::Role::new(assume_ecs_tasks()).policies(vec![iam::role::Policy::new(
-                json!({"Version": "2012-10-17", "Statement": statements}),
-                "pull-log-and-read-own-secrets",
-            )]),
+            iam::Role::builder()
+                .assume_role_policy_document(assume_ecs_tasks())
+                .build()
+                .policies(vec![
+                    iam::role::Policy::builder()
+                        .policy_document(json!({"Version": "2012-10-17", "Statement": statements}))
+                        .policy_name("pull-log-and-read-own-secrets")
+                        .build(),
+                ]),
         );
         let task_role = (!opts.task_statements.is_empty()).then(|| {
             scope.add(
                 "TaskRole",
-                iam::Role::new(assume_ecs_tasks()).policies(vec![iam::role::Policy::new(
-                    json!({"Version": "2012-10-17", "Statement": opts.task_statements}),
-                    "application",
-                )]),
+                iam::Role::builder()
+                    .assume_role_policy_document(assume_ecs_tasks())
+                    .build()
+                    .policies(vec![
+                        iam::role::Policy::builder()
+                            .policy_document(
+                                json!({"Version": "2012-10-17", "Statement": opts.task_statements}),
+                            )
+                            .policy_name("application")
+                            .build(),
+                    ]),
             )
         });
 
@@ -272,20 +285,32 @@ impl Task {
 }
 
 fn container_definition(c: &ContainerSpec, log_group: &LogGroupHandle) -> td::ContainerDefinition {
-    let mut d = td::ContainerDefinition::new(c.image.clone(), c.name.as_str())
+    let mut d = td::ContainerDefinition::builder()
+        .image(c.image.clone())
+        .name(c.name.as_str())
+        .build()
         .essential(c.essential)
         .stop_timeout(i64::from(c.stop_timeout.min(120)))
         .linux_parameters(td::LinuxParameters::new().init_process_enabled(true))
-        .ulimits(vec![td::Ulimit::new(65536, "nofile", 65536)])
+        .ulimits(vec![
+            td::Ulimit::builder()
+                .hard_limit(65536)
+                .name("nofile")
+                .soft_limit(65536)
+                .build(),
+        ])
         .log_configuration(
-            td::LogConfiguration::new("awslogs").options(indexmap::indexmap! {
-                "awslogs-group".to_owned() => log_group.reference(),
-                "awslogs-region".to_owned() => pseudo::region(),
-                "awslogs-stream-prefix".to_owned() => Value::from(c.name.as_str()),
-                // Never block the application on a slow log pipe.
-                "mode".to_owned() => Value::from("non-blocking"),
-                "max-buffer-size".to_owned() => Value::from("25m"),
-            }),
+            td::LogConfiguration::builder()
+                .log_driver("awslogs")
+                .build()
+                .options(indexmap::indexmap! {
+                    "awslogs-group".to_owned() => log_group.reference().untyped(),
+                    "awslogs-region".to_owned() => pseudo::region(),
+                    "awslogs-stream-prefix".to_owned() => Value::<String>::from(c.name.as_str()),
+                    // Never block the application on a slow log pipe.
+                    "mode".to_owned() => Value::from("non-blocking"),
+                    "max-buffer-size".to_owned() => Value::from("25m"),
+                }),
         );
     if !c.environment.is_empty() {
         d = d.environment(
@@ -299,7 +324,12 @@ fn container_definition(c: &ContainerSpec, log_group: &LogGroupHandle) -> td::Co
         d = d.secrets(
             c.secrets
                 .iter()
-                .map(|(k, s)| td::Secret::new(k.as_str(), s.value_from()))
+                .map(|(k, s)| {
+                    td::Secret::builder()
+                        .name(k.as_str())
+                        .value_from(s.value_from())
+                        .build()
+                })
                 .collect::<Vec<_>>(),
         );
     }

@@ -166,7 +166,13 @@ impl AlbWaf {
     ) -> Result<AlbWaf, WafError> {
         settings.validate()?;
         let prefix = scope.stack_ref().name().to_owned();
-        let metrics = |name: &str| VisibilityConfig::new(true, format!("{prefix}-{name}"), true);
+        let metrics = |name: &str| {
+            VisibilityConfig::builder()
+                .cloud_watch_metrics_enabled(true)
+                .metric_name(format!("{prefix}-{name}"))
+                .sampled_requests_enabled(true)
+                .build()
+        };
         let mut s = scope.child(id);
 
         let rate_action = if settings.count_only {
@@ -174,45 +180,54 @@ impl AlbWaf {
         } else {
             RuleAction::new().block(BlockAction::new())
         };
-        let mut rate = RateBasedStatement::new("IP", settings.rate_limit);
+        let mut rate = RateBasedStatement::builder()
+            .aggregate_key_type("IP")
+            .limit(settings.rate_limit)
+            .build();
         if !unthrottled.is_empty() {
             let set = s.add(
                 "Unthrottled",
-                IpSet::new(
-                    unthrottled.to_vec(),
-                    IpAddressVersion::Ipv4,
-                    IpSetScope::Regional,
-                )
-                .description("Sources the per-IP rate limit does not apply to"),
+                IpSet::builder()
+                    .addresses(unthrottled.to_vec())
+                    .ip_address_version(IpAddressVersion::Ipv4)
+                    .scope(IpSetScope::Regional)
+                    .build()
+                    .description("Sources the per-IP rate limit does not apply to"),
             );
             rate = rate.scope_down_statement(
-                Statement::new().not_statement(NotStatement::new(
-                    Statement::new()
-                        .ip_set_reference_statement(IpSetReferenceStatement::new(set.arn())),
-                )),
+                Statement::new().not_statement(
+                    NotStatement::builder()
+                        .statement(Statement::new().ip_set_reference_statement(
+                            IpSetReferenceStatement::builder().arn(set.arn()).build(),
+                        ))
+                        .build(),
+                ),
             );
         }
         let mut rules = vec![
-            Rule::new(
-                "RateLimitPerIp",
-                0,
-                Statement::new().rate_based_statement(rate),
-                metrics("RateLimitPerIp"),
-            )
-            .action(rate_action),
+            Rule::builder()
+                .name("RateLimitPerIp")
+                .priority(0)
+                .statement(Statement::new().rate_based_statement(rate))
+                .visibility_config(metrics("RateLimitPerIp"))
+                .build()
+                .action(rate_action),
         ];
         for (i, group) in settings.managed_groups.iter().enumerate() {
-            let mut statement = ManagedRuleGroupStatement::new(group.name.as_str(), "AWS");
+            let mut statement = ManagedRuleGroupStatement::builder()
+                .name(group.name.as_str())
+                .vendor_name("AWS")
+                .build();
             if !group.count_only_rules.is_empty() {
                 statement = statement.rule_action_overrides(
                     group
                         .count_only_rules
                         .iter()
                         .map(|r| {
-                            RuleActionOverride::new(
-                                RuleAction::new().count(CountAction::new()),
-                                r.as_str(),
-                            )
+                            RuleActionOverride::builder()
+                                .action_to_use(RuleAction::new().count(CountAction::new()))
+                                .name(r.as_str())
+                                .build()
                         })
                         .collect::<Vec<_>>(),
                 );
@@ -223,29 +238,32 @@ impl AlbWaf {
                 OverrideAction::new().none(json!({}))
             };
             rules.push(
-                Rule::new(
-                    group.name.as_str(),
-                    i64::try_from(i + 1).unwrap_or(i64::MAX),
-                    Statement::new().managed_rule_group_statement(statement),
-                    metrics(&group.name),
-                )
-                .override_action(override_action),
+                Rule::builder()
+                    .name(group.name.as_str())
+                    .priority(i64::try_from(i + 1).unwrap_or(i64::MAX))
+                    .statement(Statement::new().managed_rule_group_statement(statement))
+                    .visibility_config(metrics(&group.name))
+                    .build()
+                    .override_action(override_action),
             );
         }
 
         let web_acl = s.add(
             "Acl",
-            WebAcl::new(
-                DefaultAction::new().allow(AllowAction::new()),
-                "REGIONAL",
-                metrics("WebAcl"),
-            )
-            .description("Dify load balancer - AWS managed rules and a per-IP rate limit")
-            .rules(rules),
+            WebAcl::builder()
+                .default_action(DefaultAction::new().allow(AllowAction::new()))
+                .scope("REGIONAL")
+                .visibility_config(metrics("WebAcl"))
+                .build()
+                .description("Dify load balancer - AWS managed rules and a per-IP rate limit")
+                .rules(rules),
         );
         let association = s.add(
             "Association",
-            WebAclAssociation::new(load_balancer.load_balancer_arn(), web_acl.arn()),
+            WebAclAssociation::builder()
+                .resource_arn(load_balancer.load_balancer_arn())
+                .web_acl_arn(web_acl.arn())
+                .build(),
         );
         Ok(AlbWaf {
             web_acl,

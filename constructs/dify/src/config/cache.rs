@@ -1,8 +1,8 @@
 //! `[cache]`: ElastiCache (Valkey or Redis), its nodes, snapshots and windows.
 
 use super::checks::{CACHE_NODE, CACHE_VERSION, Checker, quote};
-use super::model::{Cache, CacheEngine};
 use super::raw::RawCache;
+use crate::cache::{CacheEngine, CacheSettings as Cache};
 
 pub(super) fn resolve_cache(c: &mut Checker<'_>, k: RawCache, production: bool) -> Cache {
     let engine = match k.engine.as_deref() {

@@ -1,8 +1,10 @@
 //! `[database]`: Aurora PostgreSQL, serverless v2 or provisioned, and its backups and windows.
 
 use super::checks::{Checker, DB_CLASS, DB_VERSION, quote};
-use super::model::{DEFAULT_DB_ENGINE_VERSION, Database, DbCapacity};
 use super::raw::{RawDatabase, RawServerless};
+use crate::database::{
+    DEFAULT_ENGINE_VERSION as DEFAULT_DB_ENGINE_VERSION, DatabaseSettings as Database, DbCapacity,
+};
 
 pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Database {
     let engine_version = d

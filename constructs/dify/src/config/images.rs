@@ -2,11 +2,11 @@
 //! are refused.
 
 use super::checks::{Checker, ECR_PREFIX, IMAGE_REF, IMAGE_TAG, PULL_THROUGH_SECRET, quote};
-use super::model::{
+use super::raw::{RawImages, RawPullThroughCache};
+use crate::images::{
     DEFAULT_DIFY_VERSION, DEFAULT_PLUGIN_DAEMON_VERSION, DEFAULT_SANDBOX_VERSION,
     DEFAULT_SSRF_PROXY_IMAGE, Images, PullThroughCache,
 };
-use super::raw::{RawImages, RawPullThroughCache};
 
 fn resolve_pull_through_cache(
     c: &mut Checker<'_>,

@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 use ipnet::IpNet;
 
 use super::checks::{ACM_ARN, Checker, DOMAIN, ZONE_ID, quote};
-use super::model::{Domain, Ingress};
 use super::raw::{RawDomain, RawIngress};
+use crate::ingress::{Domain, IngressSettings as Ingress};
 
 pub(super) fn resolve_domain(c: &mut Checker<'_>, d: RawDomain) -> Domain {
     c.opt_pattern("domain.name", &d.name, &DOMAIN, "a lowercase DNS name");

@@ -21,7 +21,8 @@
 //! ```
 
 // How the module is laid out: `error` (what a problem report looks like), `raw` (the file
-// format, as serde reads it), `model` (the resolved types the constructs are built from),
+// format, as serde reads it), `model` (the resolved environment, made of the settings types
+// the constructs own),
 // `checks` (the patterns and the checker every value goes through), `resolve` (one environment
 // as a whole and its cross-field rules) and one file per area of the file it delegates to
 // (`network`, `ingress`, `database`, `cache`, `images`, `services`).
@@ -45,12 +46,23 @@ use checks::{Checker, quote};
 use raw::RawEnv;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use model::{
-    Alarms, CELERY_QUEUES, Cache, CacheEngine, Component, DEFAULT_DB_ENGINE_VERSION,
-    DEFAULT_DIFY_VERSION, DEFAULT_PLUGIN_DAEMON_VERSION, DEFAULT_SANDBOX_VERSION,
-    DEFAULT_SSRF_PROXY_IMAGE, Database, DbCapacity, DifySettings, Domain, Endpoints, Environment,
-    Images, Ingress, LONG_QUEUES, Network, PullThroughCache, ServiceSize, Services, Smtp,
+pub use model::Environment;
+
+// The settings the constructs consume live beside them; these names are the ones this module
+// has always had.
+pub use crate::alarms::AlarmSettings as Alarms;
+pub use crate::cache::{CacheEngine, CacheSettings as Cache};
+pub use crate::components::{DifySettings, Smtp};
+pub use crate::database::{
+    DEFAULT_ENGINE_VERSION as DEFAULT_DB_ENGINE_VERSION, DatabaseSettings as Database, DbCapacity,
 };
+pub use crate::images::{
+    DEFAULT_DIFY_VERSION, DEFAULT_PLUGIN_DAEMON_VERSION, DEFAULT_SANDBOX_VERSION,
+    DEFAULT_SSRF_PROXY_IMAGE, Images, PullThroughCache,
+};
+pub use crate::ingress::{Domain, IngressSettings as Ingress};
+pub use crate::network::{Endpoints, NetworkSettings as Network};
+pub use crate::services::{CELERY_QUEUES, Component, LONG_QUEUES, ServiceSize, Services};
 
 impl Environment {
     /// Reads every `*.toml` file in a directory, sorted by name. All files are checked before

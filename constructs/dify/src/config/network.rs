@@ -3,8 +3,8 @@
 use ipnet::IpNet;
 
 use super::checks::{Checker, PREFIX_LIST_ID, SG_ID, SUBNET_ID, VPC_ID, quote};
-use super::model::{Endpoints, Network};
 use super::raw::RawNetwork;
+use crate::network::{Endpoints, NetworkSettings as Network};
 
 pub(super) fn resolve_network(c: &mut Checker<'_>, n: RawNetwork) -> Network {
     match (n.vpc_id, n.create) {

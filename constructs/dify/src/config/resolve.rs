@@ -9,10 +9,13 @@ use super::checks::{
 use super::database::resolve_database;
 use super::images::resolve_images;
 use super::ingress::{resolve_domain, resolve_ingress};
-use super::model::{Alarms, DifySettings, Environment, Network, Smtp};
+use super::model::Environment;
 use super::network::resolve_network;
 use super::raw::{RawDify, RawEnv, RawSmtp};
 use super::services::resolve_services;
+use crate::alarms::AlarmSettings as Alarms;
+use crate::components::{DifySettings, Smtp};
+use crate::network::NetworkSettings as Network;
 
 pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
     if !ENV_NAME.is_match(&name) {

@@ -4,20 +4,26 @@
 use indexmap::IndexMap;
 
 use super::checks::{Checker, quote};
-use super::model::{CELERY_QUEUES, Component, LONG_QUEUES, ServiceSize, Services};
 use super::raw::RawService;
+use crate::services::{CELERY_QUEUES, Component, LONG_QUEUES, ServiceSize, Services};
 
 pub(super) fn resolve_services(
     c: &mut Checker<'_>,
     raw: IndexMap<String, RawService>,
     production: bool,
 ) -> Services {
-    let mut sizes: IndexMap<Component, ServiceSize> = Component::ALL
-        .into_iter()
-        .filter(|k| *k != Component::WorkerLong)
-        .map(|k| (k, k.default_size(production)))
-        .collect();
-    let mut long_queues = Vec::new();
+    let default_size = |c: Component| {
+        if production {
+            c.production_size()
+        } else {
+            c.development_size()
+        }
+    };
+    let mut services = if production {
+        Services::production()
+    } else {
+        Services::default()
+    };
     for (key, s) in raw {
         let Some(component) = Component::from_key(&key) else {
             let known: Vec<&str> = Component::ALL.iter().map(|c| c.key()).collect();
@@ -28,13 +34,18 @@ pub(super) fn resolve_services(
             );
             continue;
         };
-        let d = sizes
-            .get(&component)
-            .copied()
-            .unwrap_or_else(|| component.default_size(production));
+        let d = if services.components().any(|r| r == component) {
+            services.get(component)
+        } else {
+            default_size(component)
+        };
         if let Some(queues) = &s.queues {
             if component == Component::WorkerLong {
-                long_queues = check_queues(c, &format!("services.{key}.queues"), queues);
+                services.set_long_queues(check_queues(
+                    c,
+                    &format!("services.{key}.queues"),
+                    queues,
+                ));
             } else {
                 c.fail(
                     &format!("services.{key}.queues"),
@@ -43,7 +54,7 @@ pub(super) fn resolve_services(
                 );
             }
         } else if component == Component::WorkerLong {
-            long_queues = LONG_QUEUES.iter().map(|q| (*q).to_owned()).collect();
+            services.set_long_queues(LONG_QUEUES.iter().map(|q| (*q).to_owned()).collect());
         }
         let f = |n: &str| format!("services.{key}.{n}");
         let cpu = s.cpu.unwrap_or(d.cpu);
@@ -102,7 +113,7 @@ pub(super) fn resolve_services(
             );
         }
         c.range(&f("connections"), connections, 1, 1000);
-        sizes.insert(
+        services.set(
             component,
             ServiceSize {
                 cpu,
@@ -116,7 +127,7 @@ pub(super) fn resolve_services(
             },
         );
     }
-    Services(sizes, long_queues)
+    services
 }
 
 fn check_queues(c: &mut Checker<'_>, field: &str, queues: &[String]) -> Vec<String> {
