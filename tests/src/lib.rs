@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cfn_core::refs::LogGroupName;
 use cfn_core::{
     Condition, Output, Parameter, ParameterType, RemovalPolicy, Stack, Value, fns, pseudo,
 };
@@ -40,12 +41,20 @@ pub fn sample_stack() -> Stack {
     let igw = net.add("Igw", ec2::InternetGateway::new());
     let attach = net.add(
         "IgwAttachment",
-        ec2::VpcGatewayAttachment::new(vpc.vpc_id()).internet_gateway_id(igw.internet_gateway_id()),
+        ec2::VpcGatewayAttachment::builder()
+            .vpc_id(vpc.vpc_id())
+            .build()
+            .internet_gateway_id(igw.internet_gateway_id()),
     );
-    let table = net.add("PublicRoutes", ec2::RouteTable::new(vpc.vpc_id()));
+    let table = net.add(
+        "PublicRoutes",
+        ec2::RouteTable::builder().vpc_id(vpc.vpc_id()).build(),
+    );
     let route = net.add(
         "DefaultRoute",
-        ec2::Route::new(table.route_table_id())
+        ec2::Route::builder()
+            .route_table_id(table.route_table_id())
+            .build()
             .destination_cidr_block("0.0.0.0/0")
             .gateway_id(igw.internet_gateway_id()),
     );
@@ -53,23 +62,32 @@ pub fn sample_stack() -> Stack {
     for i in 0..2u32 {
         let subnet = net.add(
             &format!("Public{i}"),
-            ec2::Subnet::new(vpc.vpc_id())
+            ec2::Subnet::builder()
+                .vpc_id(vpc.vpc_id())
+                .build()
                 .availability_zone(fns::select(i, fns::get_azs("")))
                 .cidr_block(fns::select(i, fns::cidr("10.0.0.0/16", 2, 8)))
                 .map_public_ip_on_launch(false),
         );
         net.add(
             &format!("Public{i}Routes"),
-            ec2::SubnetRouteTableAssociation::new(table.route_table_id(), subnet.subnet_id()),
+            ec2::SubnetRouteTableAssociation::builder()
+                .route_table_id(table.route_table_id())
+                .subnet_id(subnet.subnet_id())
+                .build(),
         );
         subnets.push(subnet);
     }
     let alb_sg = net.add(
         "AlbSecurityGroup",
-        ec2::SecurityGroup::new("Load balancer: HTTPS from the office")
+        ec2::SecurityGroup::builder()
+            .group_description("Load balancer: HTTPS from the office")
+            .build()
             .vpc_id(vpc.vpc_id())
             .security_group_ingress(vec![
-                ec2::security_group::Ingress::new("tcp")
+                ec2::security_group::Ingress::builder()
+                    .ip_protocol("tcp")
+                    .build()
                     .from_port(443)
                     .to_port(443)
                     .cidr_ip("203.0.113.0/24")
@@ -78,11 +96,16 @@ pub fn sample_stack() -> Stack {
     );
     let svc_sg = net.add(
         "ServiceSecurityGroup",
-        ec2::SecurityGroup::new("Service: from the load balancer only").vpc_id(vpc.vpc_id()),
+        ec2::SecurityGroup::builder()
+            .group_description("Service: from the load balancer only")
+            .build()
+            .vpc_id(vpc.vpc_id()),
     );
     net.add(
         "ServiceFromAlb",
-        ec2::SecurityGroupIngress::new("tcp")
+        ec2::SecurityGroupIngress::builder()
+            .ip_protocol("tcp")
+            .build()
             .group_id(svc_sg.group_id())
             .source_security_group_id(alb_sg.group_id())
             .from_port(8080)
@@ -109,7 +132,10 @@ pub fn sample_stack() -> Stack {
     );
     data.add(
         "KeyAlias",
-        kms::Alias::new(fns::sub("alias/${AWS::StackName}-data"), key.reference()),
+        kms::Alias::builder()
+            .alias_name(fns::sub("alias/${AWS::StackName}-data"))
+            .target_key_id(key.reference())
+            .build(),
     );
     let logs = data.add(
         "Logs",
@@ -120,13 +146,24 @@ pub fn sample_stack() -> Stack {
     let bucket = data.add(
         "Bucket",
         s3::Bucket::new()
-            .bucket_encryption(s3::bucket::BucketEncryption::new(vec![
-                s3::bucket::ServerSideEncryptionRule::new().server_side_encryption_by_default(
-                    s3::bucket::ServerSideEncryptionByDefault::new("aws:kms")
-                        .kms_master_key_id(key.arn()),
-                ),
-            ]))
-            .versioning_configuration(s3::bucket::VersioningConfiguration::new("Enabled"))
+            .bucket_encryption(
+                s3::bucket::BucketEncryption::builder()
+                    .server_side_encryption_configuration(vec![
+                        s3::bucket::ServerSideEncryptionRule::new()
+                            .server_side_encryption_by_default(
+                                s3::bucket::ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm("aws:kms")
+                                    .build()
+                                    .kms_master_key_id(key.arn()),
+                            ),
+                    ])
+                    .build(),
+            )
+            .versioning_configuration(
+                s3::bucket::VersioningConfiguration::builder()
+                    .status("Enabled")
+                    .build(),
+            )
             .public_access_block_configuration(
                 s3::bucket::PublicAccessBlockConfiguration::new()
                     .block_public_acls(true)
@@ -137,9 +174,9 @@ pub fn sample_stack() -> Stack {
     );
     data.add(
         "BucketPolicy",
-        s3::BucketPolicy::new(
-            bucket.reference(),
-            json!({
+        s3::BucketPolicy::builder()
+            .bucket(bucket.reference())
+            .policy_document(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Sid": "TlsOnly",
@@ -149,8 +186,8 @@ pub fn sample_stack() -> Stack {
                     "Resource": [bucket.arn(), fns::join("", [bucket.arn(), "/*".into()])],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}}
                 }]
-            }),
-        ),
+            }))
+            .build(),
     );
     let secret = data.add(
         "ApiKey",
@@ -165,36 +202,43 @@ pub fn sample_stack() -> Stack {
     );
     data.add(
         "Endpoint",
-        ssm::Parameter::new("String", fns::sub("https://${AWS::StackName}.example.com"))
+        ssm::Parameter::builder()
+            .type_("String")
+            .value(fns::sub("https://${AWS::StackName}.example.com"))
+            .build()
             .description("Public endpoint"),
     );
 
     let mut app = root.child("App");
     let role = app.add(
         "ExecutionRole",
-        iam::Role::new(json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
-                "Action": "sts:AssumeRole"
-            }]
-        }))
-        .policies(vec![iam::role::Policy::new(
-            json!({
+        iam::Role::builder()
+            .assume_role_policy_document(json!({
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": secret.reference()
-                }, {
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": logs.arn()
+                    "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                    "Action": "sts:AssumeRole"
                 }]
-            }),
-            "read-secret-and-log",
-        )]),
+            }))
+            .build()
+            .policies(vec![
+                iam::role::Policy::builder()
+                    .policy_document(json!({
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": secret.reference()
+                        }, {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": logs.arn()
+                        }]
+                    }))
+                    .policy_name("read-secret-and-log")
+                    .build(),
+            ]),
     );
     let cluster = app.add(
         "Cluster",
@@ -214,23 +258,29 @@ pub fn sample_stack() -> Stack {
             .requires_compatibilities(vec!["FARGATE"])
             .execution_role_arn(role.arn())
             .container_definitions(vec![
-                ecs::task_definition::ContainerDefinition::new("nginx:1.27", "web")
+                ecs::task_definition::ContainerDefinition::builder()
+                    .image("nginx:1.27")
+                    .name("web")
+                    .build()
                     .essential(true)
                     .port_mappings(vec![
                         ecs::task_definition::PortMapping::new().container_port(8080),
                     ])
-                    .secrets(vec![ecs::task_definition::Secret::new(
-                        "API_KEY",
-                        secret.reference(),
-                    )])
+                    .secrets(vec![
+                        ecs::task_definition::Secret::builder()
+                            .name("API_KEY")
+                            .value_from(secret.reference())
+                            .build(),
+                    ])
                     .log_configuration(
-                        ecs::task_definition::LogConfiguration::new("awslogs").options(
-                            indexmap::indexmap! {
-                                "awslogs-group".to_owned() => logs.reference(),
+                        ecs::task_definition::LogConfiguration::builder()
+                            .log_driver("awslogs")
+                            .build()
+                            .options(indexmap::indexmap! {
+                                "awslogs-group".to_owned() => logs.reference().untyped(),
                                 "awslogs-region".to_owned() => pseudo::region(),
                                 "awslogs-stream-prefix".to_owned() => "web".into(),
-                            },
-                        ),
+                            }),
                     ),
             ]),
     );
@@ -257,12 +307,17 @@ pub fn sample_stack() -> Stack {
     );
     let listener = app.add(
         "Listener",
-        elbv2::Listener::new(
-            vec![elbv2::listener::Action::new("forward").target_group_arn(tg.target_group_arn())],
-            lb.load_balancer_arn(),
-        )
-        .port(80)
-        .protocol("HTTP"),
+        elbv2::Listener::builder()
+            .default_actions(vec![
+                elbv2::listener::Action::builder()
+                    .type_("forward")
+                    .build()
+                    .target_group_arn(tg.target_group_arn()),
+            ])
+            .load_balancer_arn(lb.load_balancer_arn())
+            .build()
+            .port(80)
+            .protocol("HTTP"),
     );
     let service = app.add(
         "Service",
@@ -302,8 +357,14 @@ pub fn sample_stack() -> Stack {
             .threshold(0.0)
             .alarm_actions(vec![topic.reference()])
             .dimensions(vec![
-                cloudwatch::alarm::Dimension::new("LoadBalancer", lb.load_balancer_full_name()),
-                cloudwatch::alarm::Dimension::new("TargetGroup", tg.target_group_full_name()),
+                cloudwatch::alarm::Dimension::builder()
+                    .name("LoadBalancer")
+                    .value(lb.load_balancer_full_name())
+                    .build(),
+                cloudwatch::alarm::Dimension::builder()
+                    .name("TargetGroup")
+                    .value(tg.target_group_full_name())
+                    .build(),
             ]),
     );
     stack.resource(&route).depends_on(&attach);
@@ -319,7 +380,10 @@ pub fn sample_stack() -> Stack {
             .export_name(fns::sub("${AWS::StackName}-url")),
     );
     stack.add_output("SecretArn", Output::new::<String>(secret.reference()));
-    stack.add_output("Env", Output::new::<String>(Value::from("sample")));
+    stack.add_output(
+        "Env",
+        Output::new::<String>(Value::<String>::from("sample")),
+    );
     stack
 }
 
@@ -336,29 +400,39 @@ pub fn wide_stack(n: usize) -> Stack {
             0 => {
                 part.add(
                     "Sg",
-                    ec2::SecurityGroup::new(format!("group {i}")).vpc_id(vpc.vpc_id()),
+                    ec2::SecurityGroup::builder()
+                        .group_description(format!("group {i}"))
+                        .build()
+                        .vpc_id(vpc.vpc_id()),
                 );
             }
             1 => {
                 part.add(
                     "Logs",
-                    logs::LogGroup::new()
-                        .retention_in_days(30)
-                        .log_group_name(fns::sub(format!("/bench/${{AWS::StackName}}/{i}"))),
+                    logs::LogGroup::new().retention_in_days(30).log_group_name(
+                        fns::sub(format!("/bench/${{AWS::StackName}}/{i}"))
+                            .assume::<LogGroupName>(),
+                    ),
                 );
             }
             2 => {
                 part.add(
                     "Bucket",
                     s3::Bucket::new().versioning_configuration(
-                        s3::bucket::VersioningConfiguration::new("Enabled"),
+                        s3::bucket::VersioningConfiguration::builder()
+                            .status("Enabled")
+                            .build(),
                     ),
                 );
             }
             _ => {
                 part.add(
                     "Param",
-                    ssm::Parameter::new("String", format!("value-{i}")).description("bench"),
+                    ssm::Parameter::builder()
+                        .type_("String")
+                        .value(format!("value-{i}"))
+                        .build()
+                        .description("bench"),
                 );
             }
         }

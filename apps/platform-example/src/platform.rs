@@ -229,7 +229,7 @@ impl PlatformDify {
         );
         stack.add_output(
             "FilesBucket",
-            Output::new(storage.bucket.reference()).description("Dify's file bucket"),
+            Output::new(storage.bucket.reference().untyped()).description("Dify's file bucket"),
         );
         if let Some(w) = &waf {
             stack.add_output(

@@ -159,14 +159,22 @@ impl Project for Starter {
         let bucket = root.add(
             "Data",
             Bucket::new()
-                .versioning_configuration(VersioningConfiguration::new(
-                    VersioningConfigurationStatus::Enabled,
-                ))
-                .bucket_encryption(BucketEncryption::new(vec![
-                    ServerSideEncryptionRule::new().server_side_encryption_by_default(
-                        ServerSideEncryptionByDefault::new(SseAlgorithm::Aes256),
-                    ),
-                ]))
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(VersioningConfigurationStatus::Enabled)
+                        .build(),
+                )
+                .bucket_encryption(
+                    BucketEncryption::builder()
+                        .server_side_encryption_configuration(vec![
+                            ServerSideEncryptionRule::new().server_side_encryption_by_default(
+                                ServerSideEncryptionByDefault::builder()
+                                    .sse_algorithm(SseAlgorithm::Aes256)
+                                    .build(),
+                            ),
+                        ])
+                        .build(),
+                )
                 .public_access_block_configuration(
                     PublicAccessBlockConfiguration::new()
                         .block_public_acls(true)
@@ -192,7 +200,10 @@ impl Project for Starter {
         let mut config = root.child("Config");
         config.add(
             "BucketName",
-            Parameter::new(ParameterType::String, bucket.reference())
+            Parameter::builder()
+                .type_(ParameterType::String)
+                .value(bucket.reference())
+                .build()
                 .name(format!("/{}/{}/bucket-name", self.name(), env.name))
                 .description("The data bucket's name, for the app to read at startup"),
         );
@@ -200,7 +211,10 @@ impl Project for Starter {
         for i in 0..c.flags {
             flags.add(
                 &format!("Flag{i}"),
-                Parameter::new(ParameterType::String, "off")
+                Parameter::builder()
+                    .type_(ParameterType::String)
+                    .value("off")
+                    .build()
                     .name(format!("/{}/{}/flags/flag-{i}", self.name(), env.name))
                     .description(format!(
                         "Feature flag {i} of the {} environment: 'on' or 'off'",
@@ -209,8 +223,8 @@ impl Project for Starter {
             );
         }
 
-        stack.add_output("BucketName", Output::new(bucket.reference()));
-        stack.add_output("LogGroupName", Output::new(logs.reference()));
+        stack.add_output("BucketName", Output::new(bucket.reference().untyped()));
+        stack.add_output("LogGroupName", Output::new(logs.reference().untyped()));
         stack.add_output("Region", Output::new(fns::sub("${AWS::Region}")));
         let out: SynthOutput = stack.synth()?.into();
         Ok(if c.flags > 0 {
