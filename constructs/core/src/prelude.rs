@@ -13,7 +13,7 @@
 //! let mut stack = Stack::new("Demo");
 //! let q = queue(&mut stack.root(), "Jobs");
 //! stack.resource(&q).removal_policy(RemovalPolicy::Retain);
-//! stack.add_output("Queue", Output::new::<String>(q.reference()));
+//! stack.add_output("Queue", Output::new::<String>(q.reference::<String>()));
 //! Template::from_stack(&stack).has_resource(
 //!     "AWS::SQS::Queue",
 //!     json!({"DeletionPolicy": "Retain", "Properties": {"SqsManagedSseEnabled": true}}),
