@@ -54,97 +54,16 @@ impl DifyStack {
         for (k, v) in &env.tags {
             stack.add_tag(k.as_str(), v.as_str());
         }
-        let stack_name = env.stack_name.clone();
-        let mut root = stack.root();
-
-        let kms_key = env
-            .database
-            .customer_managed_key
-            .then(|| data_key(&mut root, env));
-        let kms_arn = kms_key.as_ref().map(|k| k.arn());
-        let network = DifyNetwork::new(&mut root, "Network", &env.network);
-        let mut storage = DifyStorage::new(
-            &mut root,
-            "Storage",
-            env.ingress.access_logs,
-            elb_log_principal(&env.region),
-        );
-        if let Some(key) = &kms_arn {
-            storage.encrypt_with(&mut root, key);
-        }
-        let database = DifyDatabase::new(
-            &mut root,
-            "Database",
-            &env.database,
-            &network,
-            kms_arn.as_ref(),
-            env.production,
-        );
-        let slow_log_name = format!("/dify/{}/cache-slow-log", env.name);
-        let cache = DifyCache::new(
-            &mut root,
-            "Cache",
-            &env.cache,
-            &network,
-            crate::cache::CacheLogs {
-                log_group_name: &slow_log_name,
-                retention_days: env.log_retention_days,
-            },
-            kms_arn.as_ref(),
-            env.production,
-        );
-        let ingress = DifyIngress::new(
-            &mut root,
-            "Ingress",
-            &env.ingress,
-            &env.domain,
-            &network,
-            storage.access_logs.as_ref(),
-        );
-        if let Some(settings) = &env.ingress.waf {
-            // Settings were validated with the environment file; a failure here is a bug.
-            // Dify's calls to its own public URL all come from the NAT gateways: the per-IP
-            // rate limit would soon block Dify itself.
-            if let Err(e) = crate::waf::AlbWaf::with_unthrottled(
-                &mut root,
-                "Waf",
-                settings,
-                &ingress.load_balancer,
-                &network.nat_cidrs,
-            ) {
-                root.report(
-                    cfn_core::Severity::Error,
-                    "dify-waf",
-                    format!("WAF settings: {e}"),
-                );
-            }
-        }
-        // The alarm topic comes first: the services' deployment alarms notify it too.
-        let (alarms_node, topic) = {
-            let mut a = root.child("Alarms");
-            (a.node_id(), alarm_topic(&mut a, env))
-        };
-        let cluster = DifyCluster::new(
-            &mut root,
-            "App",
-            crate::cluster::ClusterDeps {
-                env,
-                network: &network,
-                database: &database,
-                cache: &cache,
-                storage: &storage,
-                ingress: &ingress,
-                kms_key: kms_arn.as_ref(),
-                stack_name: &stack_name,
-                alarm_topic: topic.as_ref(),
-            },
-        );
-        alarms(
-            &mut root.stack().scope(alarms_node),
-            env,
-            topic.as_ref(),
-            (&ingress, &database, &cache),
-        );
+        let dify = crate::Dify::compose(&mut stack.root(), env);
+        let crate::Dify {
+            network,
+            storage,
+            database,
+            cache,
+            ingress,
+            cluster,
+            ..
+        } = dify;
         outputs(&mut stack, &ingress, &cluster, &storage);
         DifyStack {
             stack,
