@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn literals_serialize_as_plain_strings() {
         let v: Value<VpcId> = "vpc-1".into();
-        assert_eq!(serde_json::to_value(&v).unwrap(), "vpc-1");
+        assert_eq!(v.to_json(), "vpc-1");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use cfn_core::{App, Output, Stack};
 use cfn_resources::dynamodb::Table;
-use cfn_resources::dynamodb::table::{AttributeDefinition, KeySchema};
+use cfn_resources::dynamodb::table::AttributeDefinition;
 use cfn_resources::sqs::Queue;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,12 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = root.add(
         "Results",
         Table::builder()
-            .key_schema(vec![
-                KeySchema::builder()
-                    .attribute_name("id")
-                    .key_type("HASH")
-                    .build(),
-            ])
+            .key_schema(serde_json::json!([{"AttributeName": "id", "KeyType": "HASH"}]))
             .build()
             .attribute_definitions(vec![
                 AttributeDefinition::builder()
@@ -32,7 +27,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     stack.add_output("TableName", Output::new(table.reference()));
     let mut app = App::new();
     app.add_stack(stack);
-    let out = app.synth()?;
+    let out = app.synth().map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        lines.join("\n")
+    })?;
     println!("services: {}", cfn_resources::SERVICES.join(","));
     println!("{}", serde_json::to_string(&out[0].template)?);
     Ok(())
