@@ -10,7 +10,8 @@ mapfile -t services < <(find "$root/constructs/resources/schemas" -mindepth 1 -m
 total=${#services[@]}
 for ((i = 0; i < total; i += batch)); do
     features="$(IFS=,; echo "${services[*]:i:batch}")"
-    echo "checking services $((i + 1))-$((i + ${#services[@]:i:batch} > total ? total : i + batch)) of $total"
+    last=$((i + batch > total ? total : i + batch))
+    echo "checking services $((i + 1))-$last of $total"
     cargo check --quiet "$@" -p cfn-resources --no-default-features --features "$features"
 done
 echo "all $total services compile"

@@ -1,10 +1,11 @@
 //! A platform team's own Dify app, built on the library the way a team outside this
 //! repository would build it:
 //!
-//! - [`platform`]: the Dify constructs composed one by one in the team's own stack, with its
-//!   defaults (a log-retention floor), guardrails (the default pack plus a rule of its own)
-//!   and two escape hatches (a property override and a typed props edit);
-//! - [`waf`]: a construct of its own, a WAFv2 web ACL in front of Dify's load balancer;
+//! - [`platform`]: the whole Dify as one construct in the team's own stack, with its
+//!   overrides (its WAF, a log-retention floor), guardrails (the default pack plus a rule of
+//!   its own) and two escape hatches (a property override and a typed props edit);
+//! - [`waf`]: the WAFv2 web ACL in front of Dify's load balancer (first written here, now a
+//!   Dify construct the props switch on);
 //! - [`guardrails`]: its rule, `team-alb-waf`;
 //! - [`project`]: its environments and synthesis, for the `cfn-deploy` CLI (`main.rs`).
 //!

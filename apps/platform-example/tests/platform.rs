@@ -28,18 +28,18 @@ fn the_waf_is_associated_with_difys_load_balancer() {
     for name in ["dev", "prd"] {
         let b = built(name);
         let t = Template::from_stack(&b.stack);
-        let waf = b.waf.expect("internet-facing: a WAF");
+        let waf = b.dify.waf.expect("internet-facing: a WAF");
         t.resource_count_is("AWS::WAFv2::WebACLAssociation", 1);
         t.has_resource_properties(
             "AWS::WAFv2::WebACLAssociation",
             json!({
-                "ResourceArn": b.ingress.load_balancer.load_balancer_arn(),
+                "ResourceArn": b.dify.ingress.load_balancer.load_balancer_arn(),
                 "WebACLArn": waf.web_acl.arn(),
             }),
         );
         assert_eq!(
             t.logical_id_at(&format!("platform-dify-{name}/Dify/Ingress/LoadBalancer")),
-            b.ingress.load_balancer.logical_id()
+            b.dify.ingress.load_balancer.logical_id()
         );
         t.has_output("WebAclArn", json!({"Value": waf.web_acl.arn()}));
     }

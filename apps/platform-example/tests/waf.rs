@@ -5,7 +5,7 @@
 use cfn_core::prelude::*;
 use cfn_resources::elasticloadbalancingv2 as elbv2;
 use platform_example::guardrails::AlbHasWaf;
-use platform_example::waf::{AlbWaf, ManagedGroup, WafError, WafSettings};
+use platform_example::waf::{AlbWaf, AlbWafProps, ManagedGroup, WafError, WafSettings};
 use serde_json::json;
 
 /// A stack with a load balancer and, when `settings` is given, the WAF in front of it.
@@ -18,7 +18,17 @@ fn stack_with(settings: Option<&WafSettings>) -> (Stack, Option<AlbWaf>) {
         "Alb",
         elbv2::LoadBalancer::new().subnets(vec!["subnet-1", "subnet-2"]),
     );
-    let waf = settings.map(|s| AlbWaf::new(&mut root, "Waf", s, &alb).expect("valid settings"));
+    let waf = settings.map(|s| {
+        AlbWaf::new(
+            &mut root,
+            "Waf",
+            AlbWafProps {
+                settings: s.clone(),
+                ..AlbWafProps::new(&alb)
+            },
+        )
+        .expect("valid settings")
+    });
     (stack, waf)
 }
 
@@ -134,7 +144,15 @@ fn settings_are_checked_before_anything_is_built() {
         rate_limit: 5,
         ..WafSettings::default()
     };
-    let err = AlbWaf::new(&mut root, "Waf", &low, &alb).expect_err("refused");
+    let err = AlbWaf::new(
+        &mut root,
+        "Waf",
+        AlbWafProps {
+            settings: low,
+            ..AlbWafProps::new(&alb)
+        },
+    )
+    .expect_err("refused");
     assert_eq!(err, WafError::RateLimit(5));
     assert_eq!(
         err.to_string(),
@@ -148,7 +166,15 @@ fn settings_are_checked_before_anything_is_built() {
         ..WafSettings::default()
     };
     assert_eq!(
-        AlbWaf::new(&mut root, "Waf2", &twice, &alb).expect_err("refused"),
+        AlbWaf::new(
+            &mut root,
+            "Waf2",
+            AlbWafProps {
+                settings: twice,
+                ..AlbWafProps::new(&alb)
+            }
+        )
+        .expect_err("refused"),
         WafError::DuplicateGroup("AWSManagedRulesCommonRuleSet".into())
     );
 }

@@ -98,7 +98,7 @@ pub fn team_stack(env: &TeamEnv) -> Result<Stack, ConfigErrors> {
                 count_only: !env.production,
                 ..WafSettings::default()
             }),
-            ..DifyProps::new(&settings)
+            ..DifyProps::from_environment(&settings)
         },
     );
     let jobs = Jobs::new(

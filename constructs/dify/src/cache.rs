@@ -58,13 +58,69 @@ pub const BROKER_DB: u8 = 1;
 /// (publicly trusted) certificates.
 pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// Where the cache's slow log goes.
-#[derive(Debug, Clone, Copy)]
-pub struct CacheLogs<'a> {
-    /// The log group's name.
-    pub log_group_name: &'a str,
-    /// Retention in days.
-    pub retention_days: u32,
+impl Default for CacheSettings {
+    /// Development: one `cache.t4g.small` Valkey 8.0 node, a day of snapshots (03:00-05:00
+    /// UTC), maintenance on Sundays 05:00-07:00 UTC.
+    fn default() -> Self {
+        CacheSettings {
+            engine: CacheEngine::Valkey,
+            engine_version: "8.0".into(),
+            node_type: "cache.t4g.small".into(),
+            nodes: 1,
+            snapshot_retention_days: 1,
+            snapshot_window: "03:00-05:00".into(),
+            maintenance_window: "sun:05:00-sun:07:00".into(),
+        }
+    }
+}
+
+impl CacheSettings {
+    /// Production: three `cache.m7g.large` nodes (a primary and two replicas, with automatic
+    /// failover across AZs) and 5 days of snapshots; the rest as [`Self::default`].
+    pub fn production() -> Self {
+        CacheSettings {
+            node_type: "cache.m7g.large".into(),
+            nodes: 3,
+            snapshot_retention_days: 5,
+            ..CacheSettings::default()
+        }
+    }
+}
+
+/// Inputs of [`DifyCache`].
+#[derive(Debug, Clone)]
+pub struct DifyCacheProps<'a> {
+    /// The VPC and private subnets the cache goes in.
+    pub network: &'a DifyNetwork,
+    /// Engine, nodes, snapshots and windows. Default: [`CacheSettings::default`]
+    /// (development).
+    pub settings: CacheSettings,
+    /// The slow log's log group name. Default `None`: a name CloudFormation generates.
+    pub slow_log_group_name: Option<String>,
+    /// Days the slow log is kept. Default 7.
+    pub log_retention_days: u32,
+    /// A customer key for the data at rest, the slow log and the secrets. Default `None`: AWS
+    /// managed keys.
+    pub kms_key: Option<Value<KmsKeyArn>>,
+    /// What CloudFormation does with the replication group when it deletes or replaces it.
+    /// Default [`RemovalPolicy::Snapshot`] (a final snapshot), which falls back to `Delete`
+    /// when `settings.snapshot_retention_days` is 0: with no snapshots kept, ElastiCache
+    /// keeps none at deletion either.
+    pub removal_policy: RemovalPolicy,
+}
+
+impl<'a> DifyCacheProps<'a> {
+    /// Props with the defaults above, in `network`.
+    pub fn new(network: &'a DifyNetwork) -> Self {
+        DifyCacheProps {
+            network,
+            settings: CacheSettings::default(),
+            slow_log_group_name: None,
+            log_retention_days: 7,
+            kms_key: None,
+            removal_policy: RemovalPolicy::Snapshot,
+        }
+    }
 }
 
 /// The replication group, its security group and its secrets.
@@ -81,25 +137,22 @@ pub struct DifyCache {
     /// `CELERY_BROKER_URL`, built in Secrets Manager from the token at deploy time so the token
     /// never appears in the template, a parameter or a task's environment.
     pub broker_url: GeneratedSecret,
+    /// Nodes in the group (`<group>-001`, `-002`, …).
+    pub nodes: u8,
 }
 
 impl DifyCache {
     /// Creates the cache.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        cfg: &CacheSettings,
-        network: &DifyNetwork,
-        slow_log: CacheLogs<'_>,
-        kms_key: Option<&Value<KmsKeyArn>>,
-        production: bool,
-    ) -> DifyCache {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyCacheProps<'_>) -> DifyCache {
         let mut s = scope.child(id);
+        let cfg = &props.settings;
+        let network = props.network;
+        let kms_key = props.kms_key.as_ref();
         let slow_log = log_group(
             &mut s,
             "SlowLog",
-            slow_log.log_group_name,
-            slow_log.retention_days,
+            props.slow_log_group_name.as_deref(),
+            props.log_retention_days,
             kms_key,
         );
         let security_group = closed_security_group(
@@ -183,10 +236,9 @@ impl DifyCache {
             group = group.kms_key_id(k.clone());
         }
         let group = s.add("ReplicationGroup", group);
-        let policy = if production && cfg.snapshot_retention_days > 0 {
-            RemovalPolicy::Snapshot
-        } else {
-            RemovalPolicy::Delete
+        let policy = match props.removal_policy {
+            RemovalPolicy::Snapshot if cfg.snapshot_retention_days == 0 => RemovalPolicy::Delete,
+            other => other,
         };
         s.stack().resource(&group).removal_policy(policy);
 
@@ -223,6 +275,7 @@ impl DifyCache {
             auth_token,
             slow_log,
             broker_url,
+            nodes: cfg.nodes,
         }
     }
 

@@ -2,7 +2,7 @@
 //! scaled, secured and logged on its own, rolled out with zero downtime behind the migration
 //! step.
 
-use cfn_core::refs::KmsKeyArn;
+use cfn_core::refs::{KmsKeyArn, TopicArn};
 use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
@@ -14,15 +14,14 @@ use cfn_resources::servicediscovery as sd;
 use indexmap::IndexMap;
 
 use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
-use crate::components::{AppSecrets, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
-use crate::config::Environment;
+use crate::components::{AppSecrets, AppSettings, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
 use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
 use crate::network::Endpoints;
 use crate::services::Component;
-use crate::task::{Task, TaskOptions, TaskSize};
+use crate::task::{Task, TaskProps, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
 
 /// One component's service.
@@ -51,34 +50,35 @@ pub struct DifyCluster {
     pub secrets: AppSecrets,
 }
 
-/// What the cluster connects to.
-#[derive(Debug, Clone, Copy)]
-pub struct ClusterDeps<'a> {
-    /// The environment.
-    pub env: &'a Environment,
-    /// Network.
+/// Inputs of [`DifyCluster`]: the constructs it connects to, and what it runs.
+#[derive(Debug, Clone)]
+pub struct DifyClusterProps<'a> {
+    /// The VPC: services run in its private subnets.
     pub network: &'a DifyNetwork,
-    /// Database.
+    /// The database the services connect to as the application user.
     pub database: &'a DifyDatabase,
-    /// Cache.
+    /// The cache and Celery broker.
     pub cache: &'a DifyCache,
-    /// Files.
+    /// The file bucket.
     pub storage: &'a DifyStorage,
-    /// Load balancer.
+    /// The load balancer web, api and the plugin daemon register with.
     pub ingress: &'a DifyIngress,
-    /// Customer KMS key (production).
-    pub kms_key: Option<&'a Value<KmsKeyArn>>,
-    /// The stack's name (prefix of physical names).
-    pub stack_name: &'a str,
-    /// Where the deployment alarms notify (required in production by the configuration).
-    pub alarm_topic: Option<&'a Value<String>>,
+    /// Images, sizes, mail, log retention and names. Default: [`AppSettings::default`].
+    pub app: AppSettings,
+    /// A customer key for the logs and the generated secrets. Default `None`: AWS managed
+    /// keys.
+    pub kms_key: Option<Value<KmsKeyArn>>,
+    /// Where the deployment alarms notify. Default `None`: nowhere (they still roll a
+    /// deployment back).
+    pub alarm_topic: Option<Value<TopicArn>>,
 }
 
 impl DifyCluster {
     /// Creates the cluster and everything that runs in it.
-    pub fn new(scope: &mut Scope<'_>, id: &str, d: ClusterDeps<'_>) -> DifyCluster {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyClusterProps<'_>) -> DifyCluster {
+        let d = &props;
         let mut s = scope.child(id);
-        let env = d.env;
+        let env = &d.app;
         let cluster = s.add(
             "Cluster",
             ecs::Cluster::new().cluster_settings(vec![
@@ -106,7 +106,7 @@ impl DifyCluster {
                 .build()
                 .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
         );
-        let namespace_name = format!("{}.internal", d.stack_name);
+        let namespace_name = format!("{}.internal", env.name_prefix);
         let namespace = s.add(
             "Namespace",
             sd::PrivateDnsNamespace::builder()
@@ -118,8 +118,9 @@ impl DifyCluster {
 
         let secrets = {
             let mut k = s.child("Secrets");
-            let mut gen_secret =
-                |id: &str, what: &str| GeneratedSecret::random(&mut k, id, what, 48, d.kms_key);
+            let mut gen_secret = |id: &str, what: &str| {
+                GeneratedSecret::random(&mut k, id, what, 48, d.kms_key.as_ref())
+            };
             AppSecrets {
                 secret_key: gen_secret(
                     "SecretKey",
@@ -143,19 +144,20 @@ impl DifyCluster {
                     "InitPassword",
                     "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
                     24,
-                    d.kms_key,
+                    d.kms_key.as_ref(),
                 ),
             }
         };
         let wiring = Wiring {
-            env,
+            app: env,
+            network: d.network,
+            ingress: d.ingress,
             database: d.database,
             cache: d.cache,
             storage: d.storage,
             secrets: &secrets,
-            url: d.ingress.url.clone(),
+            kms_key: d.kms_key.as_ref(),
             namespace: namespace_name,
-            network_vpc_id: d.network.vpc_id.clone(),
             pull_through: env
                 .images
                 .pull_through_cache
@@ -166,12 +168,9 @@ impl DifyCluster {
         let migration = Migration::new(
             &mut s,
             "Migration",
-            &wiring,
             MigrationProps {
+                wiring: &wiring,
                 cluster: &cluster,
-                subnets: &d.network.private_subnets,
-                kms_key: d.kms_key,
-                stack_name: d.stack_name,
             },
         );
 
@@ -190,14 +189,14 @@ impl DifyCluster {
             );
             groups.insert(c, g);
         }
-        let outbound = wire_security_groups(&mut s, &d, &wiring, &groups, &migration);
+        let outbound = wire_security_groups(&mut s, d, &wiring, &groups, &migration);
 
         let mut services = IndexMap::new();
         for c in env.services.components() {
             let mut cs = s.stack().scope(nodes[&c]);
             let service = DifyService::new(
                 &mut cs,
-                &d,
+                d,
                 &wiring,
                 ServiceParts {
                     component: c,
@@ -251,19 +250,20 @@ struct ServiceParts<'a> {
 impl DifyService {
     fn new(
         cs: &mut Scope<'_>,
-        d: &ClusterDeps<'_>,
+        d: &DifyClusterProps<'_>,
         wiring: &Wiring<'_>,
         p: ServiceParts<'_>,
     ) -> DifyService {
         let c = p.component;
-        let size = d.env.services.get(c);
-        let task = Task::new(
+        let size = d.app.services.get(c);
+        let task = Task::add_to(
             cs,
-            TaskOptions {
-                family: format!("{}-{}", d.stack_name, c.dns_name()),
-                log_group_name: format!("/dify/{}/{}", d.env.name, c.dns_name()),
-                log_retention_days: d.env.log_retention_days,
-                kms_key: d.kms_key,
+            TaskProps {
+                containers: wiring.containers(c),
+                family: Some(format!("{}-{}", d.app.name_prefix, c.dns_name())),
+                log_group_name: Some(format!("/dify/{}/{}", d.app.environment, c.dns_name())),
+                log_retention_days: d.app.log_retention_days,
+                kms_key: d.kms_key.clone(),
                 task_statements: task_statements(c, d.storage),
                 execution_statements: wiring.pull_statements(),
                 size: TaskSize {
@@ -272,7 +272,6 @@ impl DifyService {
                     ephemeral_storage_gib: size.ephemeral_storage_gib,
                 },
             },
-            &wiring.containers(c),
         );
         let target = target_group(c, d.ingress);
         let deployment_alarms = target
@@ -283,7 +282,7 @@ impl DifyService {
             .map(|_| discovery(cs, c, p.namespace));
         let mut service = ecs::Service::new()
             .cluster(p.cluster.reference())
-            .service_name(format!("{}-{}", d.stack_name, c.dns_name()))
+            .service_name(format!("{}-{}", d.app.name_prefix, c.dns_name()))
             .task_definition(task.definition.reference())
             .desired_count(i64::from(size.desired))
             .launch_type("FARGATE")
@@ -439,7 +438,7 @@ fn deployment_configuration(c: Component, alarms: &[String]) -> svc::DeploymentC
 /// per component, the rules that open the paths it calls out on (its service waits for them).
 fn wire_security_groups(
     s: &mut Scope<'_>,
-    d: &ClusterDeps<'_>,
+    d: &DifyClusterProps<'_>,
     wiring: &Wiring<'_>,
     g: &IndexMap<Component, SecurityGroupHandle>,
     migration: &Migration,
@@ -516,7 +515,7 @@ fn wire_security_groups(
             }
             _ => out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c])),
         }
-        if let (Some(smtp), Api | Worker | WorkerLong) = (&d.env.smtp, c) {
+        if let (Some(smtp), Api | Worker | WorkerLong) = (&d.app.smtp, c) {
             out[&c].push(egress(
                 &mut cs,
                 "SmtpEgress",
@@ -587,7 +586,7 @@ fn fargate_through_endpoints(
 /// Alarms that roll a deployment back: target 5xx and unhealthy targets.
 fn deployment_alarms(
     s: &mut Scope<'_>,
-    d: &ClusterDeps<'_>,
+    d: &DifyClusterProps<'_>,
     c: Component,
     tg: &TargetGroupHandle,
 ) -> Vec<String> {
@@ -604,6 +603,7 @@ fn deployment_alarms(
                 .build(),
         ]
     };
+    let topic: Vec<Value<String>> = d.alarm_topic.iter().map(|t| t.clone().untyped()).collect();
     let mut names = Vec::new();
     for (id, metric, stat, threshold, what) in [
         (
@@ -623,7 +623,7 @@ fn deployment_alarms(
     ] {
         let name = format!(
             "{}-{}-{}",
-            d.stack_name,
+            d.app.name_prefix,
             c.dns_name(),
             metric.to_lowercase().replace('_', "-")
         );
@@ -635,7 +635,7 @@ fn deployment_alarms(
                     "{} of Dify {} ({}); also rolls back a deployment",
                     what,
                     c.dns_name(),
-                    d.env.name
+                    d.app.environment
                 ))
                 .namespace("AWS/ApplicationELB")
                 .metric_name(metric)
@@ -647,8 +647,8 @@ fn deployment_alarms(
                 .comparison_operator("GreaterThanThreshold")
                 .treat_missing_data("notBreaching")
                 .dimensions(dims())
-                .alarm_actions(d.alarm_topic.cloned().into_iter().collect::<Vec<_>>())
-                .ok_actions(d.alarm_topic.cloned().into_iter().collect::<Vec<_>>()),
+                .alarm_actions(topic.clone())
+                .ok_actions(topic.clone()),
         );
         names.push(name);
     }

@@ -116,18 +116,19 @@ pub fn egress(
     scope.add(id, rule).resource_ref().clone()
 }
 
-/// A log group with a fixed name (operators type it: `aws logs tail /dify/prd/api`), a
-/// retention, and the customer key when there is one.
+/// A log group with a retention, the customer key when there is one, and a fixed name when
+/// given one (operators type it: `aws logs tail /dify/prd/api`).
 pub fn log_group(
     scope: &mut Scope<'_>,
     id: &str,
-    name: &str,
+    name: Option<&str>,
     retention_days: u32,
     kms_key: Option<&Value<KmsKeyArn>>,
 ) -> LogGroupHandle {
-    let mut group = logs::LogGroup::new()
-        .log_group_name(name)
-        .retention_in_days(i64::from(retention_days));
+    let mut group = logs::LogGroup::new().retention_in_days(i64::from(retention_days));
+    if let Some(n) = name {
+        group = group.log_group_name(n);
+    }
     if let Some(k) = kms_key {
         group = group.kms_key_id(k.clone());
     }

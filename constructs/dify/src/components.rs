@@ -9,11 +9,15 @@ use cfn_core::{ResourceRef, Scope, Value, fns, pseudo};
 use cfn_resources::ec2::SecurityGroupHandle;
 use indexmap::IndexMap;
 
+use cfn_core::refs::KmsKeyArn;
+
 use crate::cache::{self, DifyCache};
 use crate::common::{Destination, GeneratedSecret, egress};
-use crate::config::Environment;
 use crate::database::{self, DifyDatabase};
-use crate::services::{CELERY_QUEUES, Component};
+use crate::images::Images;
+use crate::ingress::DifyIngress;
+use crate::network::DifyNetwork;
+use crate::services::{CELERY_QUEUES, Component, Services};
 use crate::sizing;
 use crate::storage::DifyStorage;
 use crate::task::{ContainerSpec, Health, SecretSource};
@@ -42,8 +46,58 @@ pub struct Smtp {
 pub struct DifySettings {
     /// `DEBUG`, `INFO`, `WARNING` or `ERROR` (default `INFO`; the seed's `DEBUG` leaks data).
     pub log_level: String,
-    /// Extra non-secret environment for api, worker and beat.
+    /// Extra non-secret environment for api, worker and beat. Default: none.
     pub extra_env: IndexMap<String, String>,
+}
+
+impl Default for DifySettings {
+    fn default() -> Self {
+        DifySettings {
+            log_level: "INFO".into(),
+            extra_env: IndexMap::new(),
+        }
+    }
+}
+
+/// What Dify runs and how it is named: the settings [`crate::DifyCluster`] takes besides the
+/// constructs it connects to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSettings {
+    /// The environment's short name, in log group names (`/dify/<environment>/api`) and alarm
+    /// descriptions. Default `dev`.
+    pub environment: String,
+    /// Prefix of physical names: ECS services and task families (`<prefix>-api`), deployment
+    /// alarms, the migration function (`<prefix>-migration`) and the Cloud Map namespace
+    /// (`<prefix>.internal`). Default `dify-dev`.
+    pub name_prefix: String,
+    /// Production: Container Insights with enhanced observability, and
+    /// `DEPLOY_ENV=PRODUCTION`. Default `false`.
+    pub production: bool,
+    /// Days every log group keeps its logs. Default 7.
+    pub log_retention_days: u32,
+    /// Container images and where they are pulled from. Default: [`Images::default`].
+    pub images: Images,
+    /// Size and scaling of each component. Default: [`Services::default`] (development).
+    pub services: Services,
+    /// Outgoing mail. Default `None`: Dify sends none.
+    pub smtp: Option<Smtp>,
+    /// Log level and extra environment. Default: [`DifySettings::default`].
+    pub dify: DifySettings,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            environment: "dev".into(),
+            name_prefix: "dify-dev".into(),
+            production: false,
+            log_retention_days: 7,
+            images: Images::default(),
+            services: Services::default(),
+            smtp: None,
+            dify: DifySettings::default(),
+        }
+    }
 }
 
 /// The secrets Dify's components share, one generated secret per key pair.
@@ -64,8 +118,12 @@ pub struct AppSecrets {
 /// Everything a component's containers are wired to.
 #[derive(Debug, Clone)]
 pub struct Wiring<'a> {
-    /// The environment.
-    pub env: &'a Environment,
+    /// What runs, and how it is named.
+    pub app: &'a AppSettings,
+    /// The VPC and its subnets.
+    pub network: &'a DifyNetwork,
+    /// The load balancer: the public URL and the idle timeout.
+    pub ingress: &'a DifyIngress,
     /// The database.
     pub database: &'a DifyDatabase,
     /// The cache.
@@ -74,12 +132,10 @@ pub struct Wiring<'a> {
     pub storage: &'a DifyStorage,
     /// Shared secrets.
     pub secrets: &'a AppSecrets,
-    /// The public base URL.
-    pub url: Value<String>,
+    /// The customer key logs and secrets are encrypted with, when there is one.
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
     /// The private DNS namespace the services register in (`dify-prd.internal`).
     pub namespace: String,
-    /// The VPC, for task security groups.
-    pub network_vpc_id: Value<cfn_core::refs::VpcId>,
     /// The ECR pull-through cache rule every image is pulled through, when configured.
     pub pull_through: Option<ResourceRef>,
 }
@@ -130,7 +186,7 @@ impl Wiring<'_> {
     /// Where a task pulls a Docker Hub image from: Docker Hub itself, or the account's ECR
     /// pull-through cache (`<account>.dkr.ecr.<region>.<suffix>/<prefix>/<image>`).
     pub fn image(&self, reference: String) -> Value<String> {
-        match &self.env.images.pull_through_cache {
+        match &self.app.images.pull_through_cache {
             None => reference.into(),
             Some(cache) => fns::sub(format!(
                 "${{AWS::AccountId}}.dkr.ecr.${{AWS::Region}}.${{AWS::URLSuffix}}/{}/{reference}",
@@ -143,8 +199,8 @@ impl Wiring<'_> {
     /// repository on its first pull, on the puller's behalf (`ecr:CreateRepository`,
     /// `ecr:BatchImportUpstreamImage`), then serves it like any other.
     pub fn pull_statements(&self) -> Vec<serde_json::Value> {
-        let Some(cache) = &self.env.images.pull_through_cache else {
-            return own_ecr_statements(&self.env.images.registry);
+        let Some(cache) = &self.app.images.pull_through_cache else {
+            return own_ecr_statements(&self.app.images.registry);
         };
         ecr_pull_statements(
             "PullThroughCache",
@@ -168,9 +224,9 @@ impl Wiring<'_> {
 
     fn public(&self, suffix: &str) -> Value<String> {
         if suffix.is_empty() {
-            return self.url.clone();
+            return self.ingress.url.clone();
         }
-        match &self.url {
+        match &self.ingress.url {
             Value::Literal(u) => Value::from(format!("{u}{suffix}")),
             other => fns::join("", [other.clone(), suffix.into()]),
         }
@@ -191,7 +247,7 @@ impl Wiring<'_> {
     /// The environment api, worker, beat and the migration share (`x-shared-env` in Dify's
     /// compose), minus `MODE`.
     pub fn api_environment(&self) -> Vec<(String, Value<String>)> {
-        let e = self.env;
+        let e = self.app;
         let mut v: Vec<(String, Value<String>)> = Vec::new();
         let mut set = |k: &str, val: Value<String>| v.push((k.to_owned(), val));
         set("LOG_LEVEL", e.dify.log_level.as_str().into());
@@ -275,7 +331,7 @@ impl Wiring<'_> {
         // also drains for.
         set(
             "APP_MAX_EXECUTION_TIME",
-            e.ingress.idle_timeout_seconds.to_string().into(),
+            self.ingress.idle_timeout_seconds.to_string().into(),
         );
         if let Some(smtp) = &e.smtp {
             set("MAIL_TYPE", "smtp".into());
@@ -298,7 +354,7 @@ impl Wiring<'_> {
     /// How many processes a task of `c` runs and the database pools each opens (see
     /// [`crate::sizing`]); read by `api/docker/entrypoint.sh` and `api/configs` at 1.13.3.
     pub fn process_environment(&self, c: Component) -> Vec<(String, Value<String>)> {
-        let size = self.env.services.get(c);
+        let size = self.app.services.get(c);
         let pools = sizing::pools(c, size.processes);
         let mut v: Vec<(String, Value<String>)> = vec![
             (
@@ -345,7 +401,7 @@ impl Wiring<'_> {
     /// The queues a worker consumes when the long queues have a worker of their own; `None`
     /// (Dify's default: all of them) otherwise. Together the two cover every queue once.
     pub fn worker_queues(&self, c: Component) -> Option<Vec<String>> {
-        let long = self.env.services.long_queues();
+        let long = self.app.services.long_queues();
         if long.is_empty() {
             return None;
         }
@@ -392,7 +448,7 @@ impl Wiring<'_> {
                 Self::generated(&s.inner_api_key),
             ),
         ];
-        if let Some(smtp) = &self.env.smtp {
+        if let Some(smtp) = &self.app.smtp {
             v.push((
                 "SMTP_PASSWORD".to_owned(),
                 SecretSource::External(smtp.password_secret_arn.clone()),
@@ -403,10 +459,14 @@ impl Wiring<'_> {
 
     /// The containers of one component's service.
     pub fn containers(&self, c: Component) -> Vec<ContainerSpec> {
-        let images = &self.env.images;
+        let images = &self.app.images;
         let mut spec = match c {
             Component::Api | Component::Worker | Component::WorkerLong | Component::Beat => {
-                let mut s = ContainerSpec::new(c.key(), self.image(images.api()));
+                let mut s = ContainerSpec {
+                    name: c.key().into(),
+                    image: self.image(images.api()),
+                    ..ContainerSpec::default()
+                };
                 let mode = match c {
                     Component::Api => "api",
                     Component::Worker | Component::WorkerLong => "worker",
@@ -422,10 +482,12 @@ impl Wiring<'_> {
                         "INIT_PASSWORD".into(),
                         Self::generated(&self.secrets.init_password),
                     ));
-                    s.health = Some(Health::new(
-                        format!("curl -fsS http://localhost:{API_PORT}/health || exit 1"),
-                        120,
-                    ));
+                    s.health = Some(Health {
+                        start_period: 120,
+                        ..Health::new(format!(
+                            "curl -fsS http://localhost:{API_PORT}/health || exit 1"
+                        ))
+                    });
                     s.stop_timeout = 60;
                 } else if matches!(c, Component::Worker | Component::WorkerLong) {
                     // Let running tasks finish before SIGKILL: 120 s is Fargate's maximum, so
@@ -435,7 +497,11 @@ impl Wiring<'_> {
                 s
             }
             Component::Web => {
-                let mut s = ContainerSpec::new("web", self.image(images.web()));
+                let mut s = ContainerSpec {
+                    name: "web".into(),
+                    image: self.image(images.web()),
+                    ..ContainerSpec::default()
+                };
                 s.environment = vec![
                     ("CONSOLE_API_URL".into(), self.public("")),
                     ("APP_API_URL".into(), self.public("")),
@@ -454,14 +520,20 @@ impl Wiring<'_> {
                     ("PORT".into(), WEB_PORT.to_string().into()),
                 ];
                 // The web image is Alpine: wget, not curl.
-                s.health = Some(Health::new(
-                    format!("wget -q -O /dev/null http://127.0.0.1:{WEB_PORT}/ || exit 1"),
-                    60,
-                ));
+                s.health = Some(Health {
+                    start_period: 60,
+                    ..Health::new(format!(
+                        "wget -q -O /dev/null http://127.0.0.1:{WEB_PORT}/ || exit 1"
+                    ))
+                });
                 s
             }
             Component::PluginDaemon => {
-                let mut s = ContainerSpec::new("plugin_daemon", self.image(images.plugin_daemon()));
+                let mut s = ContainerSpec {
+                    name: "plugin_daemon".into(),
+                    image: self.image(images.plugin_daemon()),
+                    ..ContainerSpec::default()
+                };
                 let env: Vec<(&str, Value<String>)> = vec![
                     ("SERVER_PORT", PLUGIN_DAEMON_PORT.to_string().into()),
                     (
@@ -532,7 +604,11 @@ impl Wiring<'_> {
                 s
             }
             Component::Sandbox => {
-                let mut s = ContainerSpec::new("sandbox", self.image(images.sandbox()));
+                let mut s = ContainerSpec {
+                    name: "sandbox".into(),
+                    image: self.image(images.sandbox()),
+                    ..ContainerSpec::default()
+                };
                 let proxy = self.internal_url(Component::SsrfProxy);
                 s.environment = vec![
                     ("GIN_MODE".into(), "release".into()),
@@ -546,14 +622,20 @@ impl Wiring<'_> {
                     "API_KEY".into(),
                     Self::generated(&self.secrets.sandbox_api_key),
                 )];
-                s.health = Some(Health::new(
-                    format!("curl -fsS http://localhost:{SANDBOX_PORT}/health || exit 1"),
-                    30,
-                ));
+                s.health = Some(Health {
+                    start_period: 30,
+                    ..Health::new(format!(
+                        "curl -fsS http://localhost:{SANDBOX_PORT}/health || exit 1"
+                    ))
+                });
                 s
             }
             Component::SsrfProxy => {
-                let mut s = ContainerSpec::new("ssrf_proxy", self.image(images.ssrf_proxy.clone()));
+                let mut s = ContainerSpec {
+                    name: "ssrf_proxy".into(),
+                    image: self.image(images.ssrf_proxy.clone()),
+                    ..ContainerSpec::default()
+                };
                 // No bind mounts on Fargate: the config travels in the task definition and
                 // is written before squid starts. Squid itself is started (not the image's
                 // entry script) so nothing depends on how the image wraps it.

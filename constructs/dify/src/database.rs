@@ -72,6 +72,80 @@ pub struct DatabaseSettings {
     pub app_credentials_generation: u32,
 }
 
+impl Default for DatabaseSettings {
+    /// Development: Serverless v2 from 0.5 to 4 ACUs with no reader, 7 days of backups
+    /// (03:00-04:00 UTC), maintenance on Sundays 04:00-05:00 UTC, enhanced monitoring every
+    /// 60 s, AWS managed keys, no deletion protection or Performance Insights.
+    fn default() -> Self {
+        DatabaseSettings {
+            engine_version: DEFAULT_ENGINE_VERSION.into(),
+            capacity: DbCapacity::Serverless {
+                min_acu: 0.5,
+                max_acu: 4.0,
+                readers: 0,
+            },
+            backup_retention_days: 7,
+            backup_window: "03:00-04:00".into(),
+            maintenance_window: "sun:04:00-sun:05:00".into(),
+            deletion_protection: false,
+            performance_insights: false,
+            monitoring_interval_seconds: 60,
+            customer_managed_key: false,
+            adopt_cluster_logical_id: None,
+            auto_minor_version_upgrade: false,
+            app_credentials_generation: 0,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// Production: two provisioned `db.r6g.large` instances (writer and reader), 14 days of
+    /// backups, deletion protection, Performance Insights and a customer managed key; the
+    /// rest as [`Self::default`].
+    pub fn production() -> Self {
+        DatabaseSettings {
+            capacity: DbCapacity::Provisioned {
+                instance_class: "db.r6g.large".into(),
+                instances: 2,
+            },
+            backup_retention_days: 14,
+            deletion_protection: true,
+            performance_insights: true,
+            customer_managed_key: true,
+            ..DatabaseSettings::default()
+        }
+    }
+}
+
+/// Inputs of [`DifyDatabase`].
+#[derive(Debug, Clone)]
+pub struct DifyDatabaseProps<'a> {
+    /// The VPC and private subnets the cluster goes in.
+    pub network: &'a DifyNetwork,
+    /// Engine, capacity, backups, windows and protections. Default:
+    /// [`DatabaseSettings::default`] (development).
+    pub settings: DatabaseSettings,
+    /// A customer key for storage, the credentials' secrets and Performance Insights.
+    /// Default `None`: AWS managed keys.
+    pub kms_key: Option<Value<KmsKeyArn>>,
+    /// What CloudFormation does with the cluster and its instances when it deletes or
+    /// replaces them. Default [`RemovalPolicy::Snapshot`]: a final snapshot, so deleting the
+    /// stack never loses the data.
+    pub removal_policy: RemovalPolicy,
+}
+
+impl<'a> DifyDatabaseProps<'a> {
+    /// Props with the defaults above, in `network`.
+    pub fn new(network: &'a DifyNetwork) -> Self {
+        DifyDatabaseProps {
+            network,
+            settings: DatabaseSettings::default(),
+            kms_key: None,
+            removal_policy: RemovalPolicy::Snapshot,
+        }
+    }
+}
+
 /// The PostgreSQL database Dify uses (`dify`) and the one the plugin daemon uses.
 pub const DATABASE_NAME: &str = "dify";
 /// The plugin daemon's database, created by the bootstrap step.
@@ -110,19 +184,17 @@ pub struct DifyDatabase {
     /// The instances, writer first. A cluster is CREATE_COMPLETE before any instance exists:
     /// anything that connects at deploy time depends on [`Self::writer`].
     pub instances: Vec<DbInstanceHandle>,
+    /// Serverless v2 or provisioned, as built: what its alarms watch.
+    pub capacity: DbCapacity,
 }
 
 impl DifyDatabase {
     /// Creates the cluster and its instances.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        cfg: &DatabaseSettings,
-        network: &DifyNetwork,
-        kms_key: Option<&Value<KmsKeyArn>>,
-        production: bool,
-    ) -> DifyDatabase {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyDatabaseProps<'_>) -> DifyDatabase {
         let mut s = scope.child(id);
+        let cfg = &props.settings;
+        let network = props.network;
+        let kms_key = props.kms_key.as_ref();
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
@@ -240,11 +312,7 @@ impl DifyDatabase {
             Some(pinned) => s.add_with_logical_id("Cluster", pinned, cluster),
             None => s.add("Cluster", cluster),
         };
-        let policy = if production {
-            RemovalPolicy::Snapshot
-        } else {
-            RemovalPolicy::Delete
-        };
+        let policy = props.removal_policy;
         s.stack().resource(&cluster).removal_policy(policy);
 
         let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
@@ -302,6 +370,7 @@ impl DifyDatabase {
             app,
             plugin,
             instances,
+            capacity: cfg.capacity.clone(),
         }
     }
 

@@ -41,9 +41,58 @@ pub struct IngressSettings {
     pub idle_timeout_seconds: u32,
     /// Access logs to an S3 bucket the stack creates.
     pub access_logs: bool,
-    /// A WAFv2 web ACL in front of the load balancer (AWS managed rules and a per-IP rate
-    /// limit, [`crate::waf::WafSettings`]); on by default in production (`[ingress.waf]`).
-    pub waf: Option<crate::waf::WafSettings>,
+}
+
+impl Default for IngressSettings {
+    /// Development: internet-facing with an empty allowlist (only the VPC's own NAT addresses
+    /// get in until groups are added), a 900 s idle timeout, access logs, no deletion
+    /// protection.
+    fn default() -> Self {
+        IngressSettings {
+            internet_facing: true,
+            allowlist: IndexMap::new(),
+            deletion_protection: false,
+            idle_timeout_seconds: 900,
+            access_logs: true,
+        }
+    }
+}
+
+impl IngressSettings {
+    /// Production: as [`Self::default`], with deletion protection.
+    pub fn production() -> Self {
+        IngressSettings {
+            deletion_protection: true,
+            ..IngressSettings::default()
+        }
+    }
+}
+
+/// Inputs of [`DifyIngress`].
+#[derive(Debug, Clone)]
+pub struct DifyIngressProps<'a> {
+    /// The VPC and its subnets (public ones for an internet-facing load balancer).
+    pub network: &'a DifyNetwork,
+    /// Scheme, allowlist, idle timeout, protections. Default: [`IngressSettings::default`].
+    pub settings: IngressSettings,
+    /// Name, hosted zone and certificate. Default: none of them (HTTP on the load balancer's
+    /// own DNS name).
+    pub domain: Domain,
+    /// The bucket the load balancer writes its access logs to (under `alb/`). Default `None`:
+    /// no access logs.
+    pub access_log_bucket: Option<&'a BucketHandle>,
+}
+
+impl<'a> DifyIngressProps<'a> {
+    /// Props with the defaults above, in `network`.
+    pub fn new(network: &'a DifyNetwork) -> Self {
+        DifyIngressProps {
+            network,
+            settings: IngressSettings::default(),
+            domain: Domain::default(),
+            access_log_bucket: None,
+        }
+    }
 }
 
 /// The TLS policy: TLS 1.3 preferred, 1.2 accepted, nothing older.
@@ -93,19 +142,19 @@ pub struct DifyIngress {
     pub plugin_daemon: TargetGroupHandle,
     /// The public base URL (`https://dify.example.com`).
     pub url: Value<String>,
+    /// How long a request may sit idle, in seconds: what a streamed answer may take between
+    /// two chunks, and how long a target drains.
+    pub idle_timeout_seconds: u32,
 }
 
 impl DifyIngress {
     /// Creates the load balancer and its routing.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        cfg: &IngressSettings,
-        domain: &Domain,
-        network: &DifyNetwork,
-        access_logs: Option<&BucketHandle>,
-    ) -> DifyIngress {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyIngressProps<'_>) -> DifyIngress {
         let mut s = scope.child(id);
+        let cfg = &props.settings;
+        let domain = &props.domain;
+        let network = props.network;
+        let access_logs = props.access_log_bucket;
         let https = domain.certificate_arn.is_some();
         let mut ingress_rules = Vec::new();
         for (group, nets) in &cfg.allowlist {
@@ -384,6 +433,7 @@ impl DifyIngress {
             api,
             plugin_daemon,
             url,
+            idle_timeout_seconds: cfg.idle_timeout_seconds,
         }
     }
 

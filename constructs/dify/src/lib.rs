@@ -11,6 +11,7 @@ pub mod common;
 pub mod compat;
 pub mod components;
 pub mod config;
+pub mod data_key;
 pub mod database;
 pub mod dify;
 pub mod images;

@@ -24,7 +24,6 @@
 //! CREATE_COMPLETE before any instance exists), and its handler waits across Lambda
 //! invocations up to CloudFormation's one-hour limit, stopping the task on every failure path.
 
-use cfn_core::refs::{KmsKeyArn, SubnetId};
 use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecs::ClusterHandle;
@@ -34,7 +33,7 @@ use serde_json::json;
 use crate::common::{closed_security_group, log_group};
 use crate::components::Wiring;
 use crate::database;
-use crate::task::{ContainerSpec, SecretSource, Task, TaskOptions, TaskSize};
+use crate::task::{ContainerSpec, SecretSource, Task, TaskProps, TaskSize};
 
 /// Runs in the api image as the master user; idempotent, so every rollout may run it.
 /// Tested against a real PostgreSQL in `tests/artifact/test_migration_bootstrap.py`.
@@ -71,44 +70,40 @@ pub struct Migration {
     pub task: Task,
 }
 
-/// What the migration step runs on.
+/// Inputs of [`Migration`]: what the step runs on. It runs in the network's private subnets,
+/// encrypts with the wiring's key, and names its task family and function
+/// `<name_prefix>-migration`.
 #[derive(Debug, Clone, Copy)]
 pub struct MigrationProps<'a> {
+    /// What the containers connect to (the api's environment and secrets, the database's
+    /// master and application credentials) and the settings they run with.
+    pub wiring: &'a Wiring<'a>,
     /// The ECS cluster the task runs in.
     pub cluster: &'a ClusterHandle,
-    /// Private subnets for the task.
-    pub subnets: &'a [Value<SubnetId>],
-    /// Customer KMS key (ARN) for logs and secrets, in production.
-    pub kms_key: Option<&'a Value<KmsKeyArn>>,
-    /// The stack's name (prefix of the task family and the function name).
-    pub stack_name: &'a str,
 }
 
 impl Migration {
     /// Creates the task, its HTTPS egress, the handler and the custom resource; the paths to
     /// the database and the cache come with [`Self::connect`].
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        w: &Wiring<'_>,
-        props: MigrationProps<'_>,
-    ) -> Migration {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: MigrationProps<'_>) -> Migration {
+        let w = props.wiring;
         let mut s = scope.child(id);
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
             "Dify migration task",
-            &w.network_vpc_id,
+            &w.network.vpc_id,
         );
         let needs = w.outbound_internet(&mut s, &security_group);
-        let family = format!("{}-migration", props.stack_name);
-        let task = Task::new(
+        let family = format!("{}-migration", w.app.name_prefix);
+        let task = Task::add_to(
             &mut s,
-            TaskOptions {
-                family: family.clone(),
-                log_group_name: format!("/dify/{}/migration", w.env.name),
-                log_retention_days: w.env.log_retention_days,
-                kms_key: props.kms_key,
+            TaskProps {
+                containers: containers(w).into(),
+                family: Some(family.clone()),
+                log_group_name: Some(format!("/dify/{}/migration", w.app.environment)),
+                log_retention_days: w.app.log_retention_days,
+                kms_key: w.kms_key.cloned(),
                 task_statements: std::iter::once(w.storage.read_write_statement())
                     .chain(w.storage.key_statement())
                     .collect(),
@@ -119,9 +114,8 @@ impl Migration {
                     ephemeral_storage_gib: 21,
                 },
             },
-            &containers(w),
         );
-        let function = handler(&mut s, w, &props, &task, &family);
+        let function = handler(&mut s, w, props.cluster, &task, &family);
         let resource = s.add_raw(
             "Run",
             "Custom::DifyMigration",
@@ -132,10 +126,10 @@ impl Migration {
                 "Cluster": props.cluster.reference(),
                 "TaskDefinition": task.definition.reference(),
                 "Family": family,
-                "Subnets": props.subnets,
+                "Subnets": w.network.private_subnets,
                 "SecurityGroups": [security_group.group_id()],
                 "LogGroup": task.log_group.reference(),
-                "DifyVersion": w.env.images.dify_version
+                "DifyVersion": w.app.images.dify_version
             }),
         );
         let mut r = s.stack().resource(&resource);
@@ -179,7 +173,7 @@ impl Migration {
 
 /// `bootstrap` → `migrate` → `verify`, each only after the one before exited 0.
 fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
-    let api_image = w.image(w.env.images.api());
+    let api_image = w.image(w.app.images.api());
     let db_env = || -> Vec<(String, Value<String>)> {
         vec![
             ("DB_HOST".into(), w.database.host()),
@@ -190,7 +184,11 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
     let secret = |s: &crate::common::GeneratedSecret, key: &'static str| {
         SecretSource::Generated(s.clone(), Some(key))
     };
-    let mut bootstrap = ContainerSpec::new("bootstrap", api_image.clone());
+    let mut bootstrap = ContainerSpec {
+        name: "bootstrap".into(),
+        image: api_image.clone(),
+        ..ContainerSpec::default()
+    };
     bootstrap.essential = false;
     bootstrap.entry_point = Some(vec!["python".into(), "-c".into()]);
     bootstrap.command = Some(vec![BOOTSTRAP_SCRIPT.into()]);
@@ -224,7 +222,11 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
         ),
     ];
 
-    let mut migrate = ContainerSpec::new("migrate", api_image.clone());
+    let mut migrate = ContainerSpec {
+        name: "migrate".into(),
+        image: api_image.clone(),
+        ..ContainerSpec::default()
+    };
     migrate.essential = false;
     migrate
         .environment
@@ -240,7 +242,11 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
     migrate.secrets = w.api_secrets();
     migrate.depends_on = vec![("bootstrap".into(), "SUCCESS")];
 
-    let mut verify = ContainerSpec::new("verify", api_image);
+    let mut verify = ContainerSpec {
+        name: "verify".into(),
+        image: api_image,
+        ..ContainerSpec::default()
+    };
     verify.entry_point = Some(vec!["python".into(), "-c".into()]);
     verify.command = Some(vec![VERIFY_SCRIPT.into()]);
     verify.environment = db_env();
@@ -265,11 +271,11 @@ fn containers(w: &Wiring<'_>) -> [ContainerSpec; 3] {
 fn handler(
     s: &mut Scope<'_>,
     w: &Wiring<'_>,
-    props: &MigrationProps<'_>,
+    cluster: &ClusterHandle,
     task: &Task,
     family: &str,
 ) -> lambda::FunctionHandle {
-    let function_name = format!("{}-migration", props.stack_name);
+    let function_name = format!("{}-migration", w.app.name_prefix);
     let mut pass_roles = vec![task.execution_role.arn()];
     if let Some(r) = &task.task_role {
         pass_roles.push(r.arn());
@@ -277,11 +283,11 @@ fn handler(
     let handler_logs = log_group(
         s,
         "HandlerLogs",
-        &format!("/dify/{}/migration-handler", w.env.name),
-        w.env.log_retention_days,
-        props.kms_key,
+        Some(&format!("/dify/{}/migration-handler", w.app.environment)),
+        w.app.log_retention_days,
+        w.kms_key,
     );
-    let in_cluster = json!({"ArnEquals": {"ecs:cluster": props.cluster.arn()}});
+    let in_cluster = json!({"ArnEquals": {"ecs:cluster": cluster.arn()}});
     let role = s.add(
         "HandlerRole",
         iam::Role::builder().assume_role_policy_document(json!({

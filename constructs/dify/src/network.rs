@@ -60,6 +60,14 @@ pub struct Endpoints {
     pub s3_prefix_list_id: String,
 }
 
+/// Inputs of [`DifyNetwork`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DifyNetworkProps {
+    /// The VPC: an existing one, or one the construct creates. Default: a created
+    /// `10.0.0.0/16` over two AZs with a NAT gateway in each ([`NetworkSettings::default`]).
+    pub vpc: NetworkSettings,
+}
+
 /// The VPC the stack runs in: its ID and subnets.
 #[derive(Debug, Clone)]
 pub struct DifyNetwork {
@@ -79,8 +87,8 @@ pub struct DifyNetwork {
 impl DifyNetwork {
     /// Uses an existing VPC, or creates one (public and private subnet per AZ, NAT gateways,
     /// and an S3 gateway endpoint so file traffic skips the NAT).
-    pub fn new(scope: &mut Scope<'_>, id: &str, network: &NetworkSettings) -> DifyNetwork {
-        match network {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyNetworkProps) -> DifyNetwork {
+        match &props.vpc {
             NetworkSettings::Existing {
                 vpc_id,
                 private_subnet_ids,

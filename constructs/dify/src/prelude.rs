@@ -15,8 +15,13 @@
 //! "#).expect("a valid environment");
 //! let mut stack = Stack::new("team-dify-db");
 //! let mut root = stack.root();
-//! let network = DifyNetwork::new(&mut root, "Network", &env.network);
-//! DifyDatabase::new(&mut root, "Database", &env.database, &network, None, false);
+//! let network = DifyNetwork::new(&mut root, "Network", DifyNetworkProps {
+//!     vpc: env.network.clone(),
+//! });
+//! DifyDatabase::new(&mut root, "Database", DifyDatabaseProps {
+//!     settings: env.database.clone(),
+//!     ..DifyDatabaseProps::new(&network)
+//! });
 //! let template = Template::from_stack(&stack);
 //! template.resource_count_is("AWS::RDS::DBCluster", 1);
 //! template.has_resource_properties(
@@ -27,12 +32,20 @@
 
 pub use cfn_core::prelude::*;
 
-pub use crate::cache::CacheLogs;
-pub use crate::cluster::{ClusterDeps, DifyService};
+pub use crate::alarms::{DifyAlarms, DifyAlarmsProps};
+pub use crate::cache::DifyCacheProps;
+pub use crate::cluster::{DifyClusterProps, DifyService};
 pub use crate::common::GeneratedSecret;
 pub use crate::config::{self, Environment};
+pub use crate::data_key::{DataKey, DataKeyProps};
 pub use crate::database::DbCapacity;
+pub use crate::database::DifyDatabaseProps;
+pub use crate::ingress::DifyIngressProps;
+pub use crate::network::DifyNetworkProps;
 pub use crate::services::Component;
+pub use crate::storage::DifyStorageProps;
+pub use crate::waf::{AlbWaf, AlbWafProps};
 pub use crate::{
-    DifyCache, DifyCluster, DifyDatabase, DifyIngress, DifyNetwork, DifyStack, DifyStorage,
+    Dify, DifyCache, DifyCluster, DifyDatabase, DifyIngress, DifyNetwork, DifyProps, DifyStack,
+    DifyStorage,
 };

@@ -19,115 +19,50 @@ pub struct DifyStorage {
     pub kms_key: Option<Value<KmsKeyArn>>,
 }
 
+/// Inputs of [`DifyStorage`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DifyStorageProps {
+    /// Create the access-log bucket, for the load balancer's and the file bucket's access
+    /// logs. Default `true`.
+    pub access_logs: bool,
+    /// The region the stack deploys to, when known at synthesis: in regions opened before
+    /// August 2022, ALB log delivery writes as a regional Elastic Load Balancing account
+    /// ([`elb_log_principal`]). Default `None`: the log-delivery service principal, which
+    /// newer regions use.
+    pub region: Option<String>,
+    /// A customer key to encrypt the file bucket with (SSE-KMS, see
+    /// [`DifyStorage::encrypt_with`]). Default `None`: SSE-S3.
+    pub kms_key: Option<Value<KmsKeyArn>>,
+}
+
+impl Default for DifyStorageProps {
+    fn default() -> Self {
+        DifyStorageProps {
+            access_logs: true,
+            region: None,
+            kms_key: None,
+        }
+    }
+}
+
 impl DifyStorage {
     /// Creates the buckets. Both are retained when the stack is deleted or they are replaced:
     /// losing them loses every tenant's uploaded files and keys.
-    pub fn new(
-        scope: &mut Scope<'_>,
-        id: &str,
-        access_logs: bool,
-        elb_log_principal: Option<JsonValue>,
-    ) -> DifyStorage {
+    pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyStorageProps) -> DifyStorage {
         let mut s = scope.child(id);
-        let access_logs = access_logs.then(|| {
-            // ALB log delivery supports SSE-S3 only, not KMS.
-            let logs = s.add(
-                "AccessLogs",
-                hardened_bucket().lifecycle_configuration(bucket::LifecycleConfiguration::builder().rules(vec![
-                        bucket::Rule::builder().status("Enabled").build()
-                            .id("expire-access-logs")
-                            .expiration_in_days(90)
-                            .noncurrent_version_expiration(
-                                bucket::NoncurrentVersionExpiration::builder().noncurrent_days(7).build(),
-                            )
-                            .abort_incomplete_multipart_upload(
-                                bucket::AbortIncompleteMultipartUpload::builder().days_after_initiation(7).build(),
-                            ),
-                    ]).build()),
-            );
-            let principal = elb_log_principal.clone().unwrap_or_else(
-                || json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
-            );
-            let under = |prefix: &str| {
-                fns::join(
-                    "",
-                    [logs.arn(), format!("/{prefix}/AWSLogs/").into(), pseudo::account_id(), "/*".into()],
-                )
-            };
-            let alb = json!({
-                "Sid": "LoadBalancerLogDelivery",
-                "Effect": "Allow",
-                "Principal": principal,
-                "Action": "s3:PutObject",
-                "Resource": under("alb")
-            });
-            let s3_logs = json!({
-                "Sid": "S3ServerAccessLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": fns::join("", [logs.arn(), "/s3/*".into()]),
-                "Condition": {"StringEquals": {"aws:SourceAccount": pseudo::account_id()}}
-            });
-            tls_only_policy(&mut s, "AccessLogsPolicy", &logs, vec![alb, s3_logs]);
-            s.stack()
-                .resource(&logs)
-                .removal_policy(RemovalPolicy::Retain);
-            // Recorded in the bucket's metadata, with checkov's skip of CKV_AWS_18.
-            if let Some(node) = s.stack_ref().resource_node(logs.logical_id()) {
-                s.stack().scope(node).suppress(
-                    "ops-s3-access-logs",
-                    "This is the access-log bucket; logging it to itself would log its own log writes forever.",
-                );
-            }
-            logs
+        let access_logs = props.access_logs.then(|| {
+            access_log_bucket(&mut s, props.region.as_deref().and_then(elb_log_principal))
         });
-
-        let mut files = hardened_bucket().lifecycle_configuration(
-            bucket::LifecycleConfiguration::builder()
-                .rules(vec![
-                    // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
-                    // Dify reads old uploads and plugin packages at any time.
-                    bucket::Rule::builder()
-                        .status("Enabled")
-                        .build()
-                        .id("tiering-and-cleanup")
-                        .transitions(vec![
-                            bucket::Transition::builder()
-                                .storage_class("INTELLIGENT_TIERING")
-                                .build()
-                                .transition_in_days(30),
-                        ])
-                        .noncurrent_version_expiration(
-                            bucket::NoncurrentVersionExpiration::builder()
-                                .noncurrent_days(30)
-                                .build(),
-                        )
-                        .abort_incomplete_multipart_upload(
-                            bucket::AbortIncompleteMultipartUpload::builder()
-                                .days_after_initiation(7)
-                                .build(),
-                        ),
-                ])
-                .build(),
-        );
-        if let Some(logs) = &access_logs {
-            files = files.logging_configuration(
-                bucket::LoggingConfiguration::new()
-                    .destination_bucket_name(logs.reference())
-                    .log_file_prefix("s3/files/"),
-            );
-        }
-        let files = s.add("Files", files);
-        tls_only_policy(&mut s, "FilesPolicy", &files, Vec::new());
-        s.stack()
-            .resource(&files)
-            .removal_policy(RemovalPolicy::Retain);
-        DifyStorage {
+        let files = files_bucket(&mut s, access_logs.as_ref());
+        let mut storage = DifyStorage {
             bucket: files,
             access_logs,
             kms_key: None,
+        };
+        if let Some(key) = &props.kms_key {
+            storage.encrypt_with(&mut s, key);
         }
+        storage
     }
 
     /// Encrypts the file bucket with a customer key (SSE-KMS with a bucket key): a grant or a
@@ -227,6 +162,154 @@ impl DifyStorage {
             "Condition": {"StringLike": {"s3:prefix": prefixes}}
         })
     }
+}
+
+/// The access-log bucket: SSE-S3 (ALB log delivery supports nothing else), 90-day expiry,
+/// writable by ALB log delivery as `principal` (default: the log-delivery service) and by S3
+/// server access logging.
+fn access_log_bucket(s: &mut Scope<'_>, principal: Option<JsonValue>) -> BucketHandle {
+    let logs = s.add(
+        "AccessLogs",
+        hardened_bucket().lifecycle_configuration(
+            bucket::LifecycleConfiguration::builder()
+                .rules(vec![
+                    bucket::Rule::builder()
+                        .status("Enabled")
+                        .build()
+                        .id("expire-access-logs")
+                        .expiration_in_days(90)
+                        .noncurrent_version_expiration(
+                            bucket::NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(7)
+                                .build(),
+                        )
+                        .abort_incomplete_multipart_upload(
+                            bucket::AbortIncompleteMultipartUpload::builder()
+                                .days_after_initiation(7)
+                                .build(),
+                        ),
+                ])
+                .build(),
+        ),
+    );
+    let principal = principal
+        .unwrap_or_else(|| json!({"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}));
+    let under = |prefix: &str| {
+        fns::join(
+            "",
+            [
+                logs.arn(),
+                format!("/{prefix}/AWSLogs/").into(),
+                pseudo::account_id(),
+                "/*".into(),
+            ],
+        )
+    };
+    let alb = json!({
+        "Sid": "LoadBalancerLogDelivery",
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": "s3:PutObject",
+        "Resource": under("alb")
+    });
+    let s3_logs = json!({
+        "Sid": "S3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": fns::join("", [logs.arn(), "/s3/*".into()]),
+        "Condition": {"StringEquals": {"aws:SourceAccount": pseudo::account_id()}}
+    });
+    tls_only_policy(s, "AccessLogsPolicy", &logs, vec![alb, s3_logs]);
+    s.stack()
+        .resource(&logs)
+        .removal_policy(RemovalPolicy::Retain);
+    // Recorded in the bucket's metadata, with checkov's skip of CKV_AWS_18.
+    if let Some(node) = s.stack_ref().resource_node(logs.logical_id()) {
+        s.stack().scope(node).suppress(
+            "ops-s3-access-logs",
+            "This is the access-log bucket; logging it to itself would log its own log writes forever.",
+        );
+    }
+    logs
+}
+
+/// The file bucket, logging to `access_logs` when there is one.
+fn files_bucket(s: &mut Scope<'_>, access_logs: Option<&BucketHandle>) -> BucketHandle {
+    let mut files = hardened_bucket().lifecycle_configuration(
+        bucket::LifecycleConfiguration::builder()
+            .rules(vec![
+                // Live objects stay instantly readable (Intelligent-Tiering, never Glacier):
+                // Dify reads old uploads and plugin packages at any time.
+                bucket::Rule::builder()
+                    .status("Enabled")
+                    .build()
+                    .id("tiering-and-cleanup")
+                    .transitions(vec![
+                        bucket::Transition::builder()
+                            .storage_class("INTELLIGENT_TIERING")
+                            .build()
+                            .transition_in_days(30),
+                    ])
+                    .noncurrent_version_expiration(
+                        bucket::NoncurrentVersionExpiration::builder()
+                            .noncurrent_days(30)
+                            .build(),
+                    )
+                    .abort_incomplete_multipart_upload(
+                        bucket::AbortIncompleteMultipartUpload::builder()
+                            .days_after_initiation(7)
+                            .build(),
+                    ),
+            ])
+            .build(),
+    );
+    if let Some(logs) = access_logs {
+        files = files.logging_configuration(
+            bucket::LoggingConfiguration::new()
+                .destination_bucket_name(logs.reference())
+                .log_file_prefix("s3/files/"),
+        );
+    }
+    let files = s.add("Files", files);
+    tls_only_policy(s, "FilesPolicy", &files, Vec::new());
+    s.stack()
+        .resource(&files)
+        .removal_policy(RemovalPolicy::Retain);
+    files
+}
+
+/// The principal ALB log delivery writes as, for the access-log bucket's policy: the regional
+/// Elastic Load Balancing account in regions opened before August 2022, `None` for newer
+/// regions (which use the log-delivery service principal, [`DifyStorageProps::region`]'s
+/// default).
+pub fn elb_log_principal(region: &str) -> Option<JsonValue> {
+    let account = match region {
+        "us-east-1" => "127311923021",
+        "us-east-2" => "033677994240",
+        "us-west-1" => "027434742980",
+        "us-west-2" => "797873946194",
+        "af-south-1" => "098369216593",
+        "ap-east-1" => "754344448648",
+        "ap-southeast-3" => "589379963580",
+        "ap-south-1" => "718504428378",
+        "ap-northeast-3" => "383597477331",
+        "ap-northeast-2" => "600734575887",
+        "ap-southeast-1" => "114774131450",
+        "ap-southeast-2" => "783225319266",
+        "ap-northeast-1" => "582318560864",
+        "ca-central-1" => "985666609251",
+        "eu-central-1" => "054676820928",
+        "eu-west-1" => "156460612806",
+        "eu-west-2" => "652711504416",
+        "eu-south-1" => "635631232127",
+        "eu-west-3" => "009996457667",
+        "eu-north-1" => "897822967062",
+        "me-south-1" => "076674570225",
+        "sa-east-1" => "507241528517",
+        _ => return None,
+    };
+    Some(json!({ "AWS": format!("arn:aws:iam::{account}:root") }))
 }
 
 fn objects(b: &BucketHandle) -> Value<String> {

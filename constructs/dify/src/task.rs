@@ -68,12 +68,14 @@ pub struct ContainerSpec {
     pub depends_on: Vec<(String, &'static str)>,
 }
 
-impl ContainerSpec {
-    /// A long-running, essential container with no overrides.
-    pub fn new(name: &str, image: impl Into<Value<String>>) -> ContainerSpec {
+impl Default for ContainerSpec {
+    /// A long-running, essential container with no port, health check, environment, secrets
+    /// or overrides, and 30 s to stop. Its name and image are empty: set both (a task refuses
+    /// a container without them).
+    fn default() -> Self {
         ContainerSpec {
-            name: name.to_owned(),
-            image: image.into(),
+            name: String::new(),
+            image: Value::Literal(String::new()),
             environment: Vec::new(),
             secrets: Vec::new(),
             port: None,
@@ -103,11 +105,12 @@ pub struct Health {
 }
 
 impl Health {
-    /// A check every 15 s, 5 s each, unhealthy after 3 failures once `start_period` is over.
-    pub fn new(command: impl Into<String>, start_period: u32) -> Health {
+    /// Runs `command` every 15 s, 5 s each, unhealthy after 3 failures; failures count from
+    /// the start (`start_period` 0: set it for a container that takes time to come up).
+    pub fn new(command: impl Into<String>) -> Health {
         Health {
             command: command.into(),
-            start_period,
+            start_period: 0,
             interval: 15,
             timeout: 5,
             retries: 3,
@@ -139,23 +142,53 @@ pub struct Task {
     pub task_role: Option<RoleHandle>,
 }
 
-/// What [`Task::new`] needs besides the containers.
+impl Default for TaskSize {
+    /// ¼ vCPU, 512 MiB, Fargate's free 20 GiB of disk.
+    fn default() -> Self {
+        TaskSize {
+            cpu: 256,
+            memory: 512,
+            ephemeral_storage_gib: 20,
+        }
+    }
+}
+
+/// Inputs of [`Task::add_to`].
 #[derive(Debug, Clone)]
-pub struct TaskOptions<'a> {
-    /// `family` of the task definition.
-    pub family: String,
-    /// The log group's name.
-    pub log_group_name: String,
-    /// Log retention in days.
+pub struct TaskProps {
+    /// The containers, each started as its `depends_on` allows. Default: none (a task needs
+    /// at least one).
+    pub containers: Vec<ContainerSpec>,
+    /// `family` of the task definition. Default `None`: CloudFormation names it.
+    pub family: Option<String>,
+    /// The log group's name. Default `None`: CloudFormation names it.
+    pub log_group_name: Option<String>,
+    /// Days the logs are kept. Default 7.
     pub log_retention_days: u32,
-    /// Customer KMS key (ARN) for logs and secrets, in production.
-    pub kms_key: Option<&'a Value<KmsKeyArn>>,
-    /// IAM statements for the task role; none means no task role.
+    /// A customer key the logs and the injected secrets are encrypted with. Default `None`.
+    pub kms_key: Option<Value<KmsKeyArn>>,
+    /// IAM statements for the task role. Default: none, and then no task role.
     pub task_statements: Vec<JsonValue>,
     /// Extra IAM statements for the execution role (e.g. pulling through an ECR cache).
+    /// Default: none.
     pub execution_statements: Vec<JsonValue>,
-    /// Size.
+    /// CPU, memory and disk. Default: [`TaskSize::default`].
     pub size: TaskSize,
+}
+
+impl Default for TaskProps {
+    fn default() -> Self {
+        TaskProps {
+            containers: Vec::new(),
+            family: None,
+            log_group_name: None,
+            log_retention_days: 7,
+            kms_key: None,
+            task_statements: Vec::new(),
+            execution_statements: Vec::new(),
+            size: TaskSize::default(),
+        }
+    }
 }
 
 fn assume_ecs_tasks() -> JsonValue {
@@ -179,14 +212,28 @@ fn dedup(values: Vec<Value<String>>) -> Vec<Value<String>> {
 }
 
 impl Task {
-    /// Creates the log group, roles and task definition under `scope`.
-    pub fn new(scope: &mut Scope<'_>, opts: TaskOptions<'_>, containers: &[ContainerSpec]) -> Task {
+    /// Adds the log group (`Logs`), the roles (`ExecutionRole`, `TaskRole`) and the task
+    /// definition (`TaskDefinition`) to `scope` itself, not to a child: a task is part of the
+    /// construct that runs it (a service, the migration step), whose resources sit beside it.
+    /// A container without a name or an image is reported as an error at synthesis.
+    pub fn add_to(scope: &mut Scope<'_>, props: TaskProps) -> Task {
+        let opts = props;
+        let containers = opts.containers.as_slice();
+        for (i, c) in containers.iter().enumerate() {
+            if c.name.is_empty() || c.image == Value::Literal(String::new()) {
+                scope.report(
+                    cfn_core::Severity::Error,
+                    "dify-task-container",
+                    format!("container {i} of the task needs a name and an image"),
+                );
+            }
+        }
         let log_group = crate::common::log_group(
             scope,
             "Logs",
-            &opts.log_group_name,
+            opts.log_group_name.as_deref(),
             opts.log_retention_days,
-            opts.kms_key,
+            opts.kms_key.as_ref(),
         );
 
         let secret_arns = dedup(
@@ -209,7 +256,7 @@ impl Task {
                 "Resource": secret_arns
             }));
         }
-        if let Some(k) = opts.kms_key {
+        if let Some(k) = &opts.kms_key {
             statements.push(json!({
                 "Sid": "DecryptSecrets",
                 "Effect": "Allow",
@@ -253,7 +300,6 @@ impl Task {
             .map(|c| container_definition(c, &log_group))
             .collect();
         let mut def = ecs::TaskDefinition::new()
-            .family(opts.family.as_str())
             .cpu(opts.size.cpu.to_string())
             .memory(opts.size.memory.to_string())
             .network_mode("awsvpc")
@@ -273,6 +319,9 @@ impl Task {
         }
         if let Some(r) = &task_role {
             def = def.task_role_arn(r.arn());
+        }
+        if let Some(family) = &opts.family {
+            def = def.family(family.as_str());
         }
         let definition = scope.add("TaskDefinition", def);
         Task {

@@ -7,7 +7,7 @@
 //! ```
 //! use cfn_core::prelude::*;
 //! use cfn_resources::elasticloadbalancingv2 as elbv2;
-//! use dify_constructs::waf::{AlbWaf, WafSettings};
+//! use dify_constructs::waf::{AlbWaf, AlbWafProps};
 //!
 //! let mut stack = Stack::new("Demo");
 //! let mut root = stack.root();
@@ -15,7 +15,7 @@
 //!     "Alb",
 //!     elbv2::LoadBalancer::new().subnets(vec!["subnet-1", "subnet-2"]),
 //! );
-//! let waf = AlbWaf::new(&mut root, "Waf", &WafSettings::default(), &alb)?;
+//! let waf = AlbWaf::new(&mut root, "Waf", AlbWafProps::new(&alb))?;
 //! let template = Template::from_stack(&stack);
 //! template.has_resource_properties(
 //!     "AWS::WAFv2::WebACLAssociation",
@@ -141,29 +141,44 @@ pub struct AlbWaf {
     pub association: WebAclAssociationHandle,
 }
 
+/// Inputs of [`AlbWaf`].
+#[derive(Clone, Debug)]
+pub struct AlbWafProps<'a> {
+    /// The application load balancer the web ACL protects.
+    pub load_balancer: &'a LoadBalancerHandle,
+    /// The rate limit, the managed rule groups and whether anything blocks. Default:
+    /// [`WafSettings::default`].
+    pub settings: WafSettings,
+    /// IPv4 CIDRs the per-IP rate limit never applies to (an `Unthrottled` IP set), such as
+    /// the application's own NAT gateways, through which every call it makes to its own public
+    /// URL arrives from a handful of addresses. The managed rules still apply. Default: none.
+    pub unthrottled: Vec<Value<String>>,
+}
+
+impl<'a> AlbWafProps<'a> {
+    /// Props with the defaults above, in front of `load_balancer`.
+    pub fn new(load_balancer: &'a LoadBalancerHandle) -> Self {
+        AlbWafProps {
+            load_balancer,
+            settings: WafSettings::default(),
+            unthrottled: Vec::new(),
+        }
+    }
+}
+
 impl AlbWaf {
-    /// Creates the web ACL (regional, default action allow) and associates it with
-    /// `load_balancer`. CloudWatch metrics and sampled requests are on for the ACL and each
-    /// rule, named `<stack>-<rule>`.
+    /// Creates the web ACL (regional, default action allow) and associates it with the load
+    /// balancer. CloudWatch metrics and sampled requests are on for the ACL and each rule,
+    /// named `<stack>-<rule>`. Refuses settings [`WafSettings::validate`] refuses, before
+    /// adding anything.
     pub fn new(
         scope: &mut Scope<'_>,
         id: &str,
-        settings: &WafSettings,
-        load_balancer: &LoadBalancerHandle,
+        props: AlbWafProps<'_>,
     ) -> Result<AlbWaf, WafError> {
-        Self::with_unthrottled(scope, id, settings, load_balancer, &[])
-    }
-
-    /// [`Self::new`], with IPv4 CIDRs the per-IP rate limit never applies to (an `Unthrottled`
-    /// IP set): the application's own NAT gateways, through which every call it makes to its
-    /// own public URL arrives from a handful of addresses. The managed rules still apply.
-    pub fn with_unthrottled(
-        scope: &mut Scope<'_>,
-        id: &str,
-        settings: &WafSettings,
-        load_balancer: &LoadBalancerHandle,
-        unthrottled: &[Value<String>],
-    ) -> Result<AlbWaf, WafError> {
+        let settings = &props.settings;
+        let unthrottled = props.unthrottled.as_slice();
+        let load_balancer = props.load_balancer;
         settings.validate()?;
         let prefix = scope.stack_ref().name().to_owned();
         let metrics = |name: &str| {

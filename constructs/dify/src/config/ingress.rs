@@ -6,6 +6,7 @@ use ipnet::IpNet;
 use super::checks::{ACM_ARN, Checker, DOMAIN, ZONE_ID, quote};
 use super::raw::{RawDomain, RawIngress};
 use crate::ingress::{Domain, IngressSettings as Ingress};
+use crate::waf::WafSettings;
 
 pub(super) fn resolve_domain(c: &mut Checker<'_>, d: RawDomain) -> Domain {
     c.opt_pattern("domain.name", &d.name, &DOMAIN, "a lowercase DNS name");
@@ -35,7 +36,13 @@ pub(super) fn resolve_domain(c: &mut Checker<'_>, d: RawDomain) -> Domain {
     }
 }
 
-pub(super) fn resolve_ingress(c: &mut Checker<'_>, i: RawIngress, production: bool) -> Ingress {
+/// The load balancer, and the WAF in front of it (`[ingress.waf]`, on by default in
+/// production).
+pub(super) fn resolve_ingress(
+    c: &mut Checker<'_>,
+    i: RawIngress,
+    production: bool,
+) -> (Ingress, Option<WafSettings>) {
     let mut allowlist = IndexMap::new();
     for (group, cidrs) in i.allowlist {
         if cidrs.is_empty() {
@@ -82,8 +89,8 @@ pub(super) fn resolve_ingress(c: &mut Checker<'_>, i: RawIngress, production: bo
     );
     let raw_waf = i.waf.unwrap_or_default();
     let waf = raw_waf.enabled.unwrap_or(production).then(|| {
-        let defaults = crate::waf::WafSettings::default();
-        let settings = crate::waf::WafSettings {
+        let defaults = WafSettings::default();
+        let settings = WafSettings {
             rate_limit: raw_waf.rate_limit.unwrap_or(defaults.rate_limit),
             count_only: raw_waf.count_only.unwrap_or(false),
             ..defaults
@@ -93,12 +100,12 @@ pub(super) fn resolve_ingress(c: &mut Checker<'_>, i: RawIngress, production: bo
         }
         settings
     });
-    Ingress {
-        waf,
+    let ingress = Ingress {
         internet_facing: i.internet_facing.unwrap_or(true),
         allowlist,
         deletion_protection: i.deletion_protection.unwrap_or(production),
         idle_timeout_seconds,
         access_logs: i.access_logs.unwrap_or(true),
-    }
+    };
+    (ingress, waf)
 }

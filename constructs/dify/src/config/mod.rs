@@ -22,7 +22,7 @@
 
 // How the module is laid out: `error` (what a problem report looks like), `raw` (the file
 // format, as serde reads it), `model` (the resolved environment, made of the settings types
-// the constructs own),
+// the constructs own), `props` (the environment as the `Dify` construct's props),
 // `checks` (the patterns and the checker every value goes through), `resolve` (one environment
 // as a whole and its cross-field rules) and one file per area of the file it delegates to
 // (`network`, `ingress`, `database`, `cache`, `images`, `services`).
@@ -34,6 +34,7 @@ mod images;
 mod ingress;
 mod model;
 mod network;
+mod props;
 mod raw;
 mod resolve;
 mod services;

@@ -13,6 +13,7 @@ use crate::images::Images;
 use crate::ingress::{Domain, IngressSettings};
 use crate::network::NetworkSettings;
 use crate::services::Services;
+use crate::waf::WafSettings;
 
 /// A fully resolved, validated environment.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +38,8 @@ pub struct Environment {
     pub domain: Domain,
     /// The load balancer.
     pub ingress: IngressSettings,
+    /// The WAF in front of the load balancer (`[ingress.waf]`; on by default in production).
+    pub waf: Option<WafSettings>,
     /// Aurora PostgreSQL.
     pub database: DatabaseSettings,
     /// ElastiCache.

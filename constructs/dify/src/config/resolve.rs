@@ -74,7 +74,7 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
 
     let network = resolve_network(c, raw.network);
     let domain = resolve_domain(c, raw.domain);
-    let ingress = resolve_ingress(c, raw.ingress, production);
+    let (ingress, waf) = resolve_ingress(c, raw.ingress, production);
     let database = resolve_database(c, raw.database, production);
     let cache = resolve_cache(c, raw.cache, production);
     let images = resolve_images(c, raw.images, production, &stack_name);
@@ -195,6 +195,7 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
         network,
         domain,
         ingress,
+        waf,
         database,
         cache,
         images,
