@@ -259,6 +259,15 @@ pub enum ConfigError {
     NoRegion,
 }
 
+/// The HTTPS client every SDK client (and the credential providers: SSO, STS) uses: rustls
+/// with ring's cryptography, so the build has no cmake step (aws-lc-sys, the SDK's default).
+fn https_client() -> aws_sdk_cloudformation::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 impl Aws {
     /// Resolves settings the AWS way. `fallback_region` (the environment's configured region)
     /// is used only when neither `--region` nor the default chain names one.
@@ -267,8 +276,9 @@ impl Aws {
         fallback_region: Option<&str>,
         log: ApiLog,
     ) -> Result<Aws, ConfigError> {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .http_client(https_client());
         if let Some(p) = &settings.profile {
             loader = loader.profile_name(p);
         }
