@@ -40,7 +40,8 @@ impl Project for DifyProject {
             .environments
             .iter()
             .map(|e| {
-                let mut out = project::Environment::new(e.name.as_str(), e.stack_name.as_str())
+                let mut out = project::Environment::new(e.name.as_str())
+                    .stack_name(e.stack_name.as_str())
                     .region(e.region.as_str())
                     .protected(e.production)
                     .tag("dify-version", e.images.dify_version.as_str());

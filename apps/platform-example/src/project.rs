@@ -86,7 +86,8 @@ impl Project for PlatformProject {
         Ok(envs
             .iter()
             .map(|e| {
-                let mut out = project::Environment::new(e.name.as_str(), e.stack_name.as_str())
+                let mut out = project::Environment::new(e.name.as_str())
+                    .stack_name(e.stack_name.as_str())
                     .region(e.region.as_str())
                     .protected(e.production)
                     .tag("team", "platform")

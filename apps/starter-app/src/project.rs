@@ -133,7 +133,9 @@ impl Project for Starter {
             .environments
             .iter()
             .map(|e| {
-                let mut env = Environment::new(&e.name, &e.stack).protected(e.protected);
+                let mut env = Environment::new(&e.name)
+                    .stack_name(&e.stack)
+                    .protected(e.protected);
                 if let Some(a) = &e.account {
                     env = env.account(a);
                 }

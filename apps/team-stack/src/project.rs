@@ -37,7 +37,8 @@ impl Project for TeamProject {
         Ok([TeamEnv::dev(), TeamEnv::prd()]
             .iter()
             .map(|e| {
-                project::Environment::new(e.name.as_str(), e.stack_name.as_str())
+                project::Environment::new(e.name.as_str())
+                    .stack_name(e.stack_name.as_str())
                     .region(e.region.as_str())
                     .protected(e.production)
                     .tag("team", "jobs")

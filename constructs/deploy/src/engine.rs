@@ -12,7 +12,7 @@ use crate::aws::Aws;
 use crate::changeset::{ChangeSet, ResourceChange, TemplateSource};
 use crate::diff::path_in;
 use crate::error::DeployError;
-use crate::events::{PollConfig, StackOperation, horizon};
+use crate::events::{OperationTarget, PollConfig, StackOperation, horizon};
 use crate::project::Environment;
 use crate::stack::DeployedStack;
 use crate::staging;
@@ -238,10 +238,12 @@ pub async fn execute(
     crate::changeset::execute(aws, cs, &token).await?;
     Ok(StackOperation::new(
         aws.clone(),
-        cs.stack_id.clone(),
-        cs.stack_name.clone(),
-        Some(token),
-        from,
+        OperationTarget {
+            stack_id: cs.stack_id.clone(),
+            stack_name: cs.stack_name.clone(),
+            token: Some(token),
+            horizon: from,
+        },
         poll.clone(),
     )
     .with_total(cs.changes.len()))
@@ -266,10 +268,12 @@ pub async fn delete_stack(
     .await?;
     Ok(StackOperation::new(
         aws.clone(),
-        stack.stack_id.clone(),
-        stack.name.clone(),
-        Some(token),
-        from,
+        OperationTarget {
+            stack_id: stack.stack_id.clone(),
+            stack_name: stack.name.clone(),
+            token: Some(token),
+            horizon: from,
+        },
         poll.clone(),
     )
     .with_total(total)
@@ -381,7 +385,9 @@ mod tests {
     #[test]
     fn parameters_keep_previous_values_unless_given() {
         let t = json!({"Parameters": {"Keep": {}, "Given": {}, "Fresh": {}}});
-        let env = Environment::new("dev", "S").parameter("Given", "v");
+        let env = Environment::new("dev")
+            .stack_name("S")
+            .parameter("Given", "v");
         let (given, keep) = parameters(&t, &env, Some(&deployed()));
         assert_eq!(given.get("Given").map(String::as_str), Some("v"));
         assert_eq!(keep, ["Keep"]);
@@ -391,7 +397,8 @@ mod tests {
 
     #[test]
     fn comparison_sees_tags_parameters_and_protection() {
-        let env = Environment::new("dev", "S")
+        let env = Environment::new("dev")
+            .stack_name("S")
             .protected(true)
             .parameter("Keep", "2");
         let synth = cfn_core::Stack::new("S")

@@ -211,6 +211,20 @@ pub fn failed_resources(
     out
 }
 
+/// Which operation of which stack [`StackOperation`] follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationTarget {
+    /// The stack's ID (its ARN), which stays valid after a deletion.
+    pub stack_id: String,
+    /// The stack's name, for messages.
+    pub stack_name: String,
+    /// The `ClientRequestToken` the operation was started with: its events carry it.
+    pub token: Option<String>,
+    /// The newest event before the operation started: tokenless events after it are taken
+    /// (CloudFormation leaves the token off some), older ones are not.
+    pub horizon: Option<String>,
+}
+
 /// A running stack operation, followed through its events.
 #[derive(Debug)]
 pub struct StackOperation {
@@ -309,21 +323,19 @@ pub async fn latest_operation(aws: &Aws, stack: &str) -> Result<LatestOperation,
 }
 
 impl StackOperation {
-    /// Follows the operation started with `token` on stack `stack_id`, taking tokenless events
-    /// newer than `horizon`.
-    pub fn new(
-        aws: Aws,
-        stack_id: impl Into<String>,
-        stack_name: impl Into<String>,
-        token: Option<String>,
-        horizon: Option<String>,
-        poll: PollConfig,
-    ) -> Self {
+    /// Follows the operation `target` names.
+    pub fn new(aws: Aws, target: OperationTarget, poll: PollConfig) -> Self {
+        let OperationTarget {
+            stack_id,
+            stack_name,
+            token,
+            horizon,
+        } = target;
         let interval = poll.interval;
         StackOperation {
             aws,
-            stack_id: stack_id.into(),
-            stack_name: stack_name.into(),
+            stack_id,
+            stack_name,
             token,
             horizon,
             poll,

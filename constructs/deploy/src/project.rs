@@ -11,8 +11,8 @@
 //!     fn version(&self) -> &str { "1.2.3" }
 //!     fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
 //!         Ok(vec![
-//!             Environment::new("dev", "DemoDev").region("eu-west-1"),
-//!             Environment::new("prd", "DemoPrd")
+//!             Environment::new("dev").stack_name("DemoDev").region("eu-west-1"),
+//!             Environment::new("prd").stack_name("DemoPrd")
 //!                 .account("123456789012")
 //!                 .region("eu-west-1")
 //!                 .protected(true),
@@ -66,11 +66,13 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// An environment with no account or region pinned and no protections.
-    pub fn new(name: impl Into<String>, stack_name: impl Into<String>) -> Self {
+    /// An environment deployed to a stack of its own name (see [`Self::stack_name`]), with
+    /// no account or region pinned and no protections.
+    pub fn new(name: impl Into<String>) -> Self {
+        let name = name.into();
         Environment {
-            name: name.into(),
-            stack_name: stack_name.into(),
+            stack_name: name.clone(),
+            name,
             account: None,
             region: None,
             termination_protection: false,
@@ -78,6 +80,12 @@ impl Environment {
             tags: IndexMap::new(),
             parameters: IndexMap::new(),
         }
+    }
+
+    /// The CloudFormation stack the environment deploys to. Default: the environment's name.
+    pub fn stack_name(mut self, stack_name: impl Into<String>) -> Self {
+        self.stack_name = stack_name.into();
+        self
     }
 
     /// Pins the account.
@@ -232,7 +240,9 @@ mod tests {
 
     #[test]
     fn stack_tags_layer_defaults_stack_and_environment() -> Result<(), ProjectError> {
-        let env = Environment::new("dev", "DemoDev").tag("team", "data");
+        let env = Environment::new("dev")
+            .stack_name("DemoDev")
+            .tag("team", "data");
         let out = P.synth(&env)?;
         let tags = stack_tags(&P, &env, &out.stack);
         let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

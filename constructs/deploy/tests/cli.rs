@@ -12,8 +12,11 @@ use support::{Opts, RawProject, run};
 
 fn envs() -> Vec<Environment> {
     vec![
-        Environment::new("dev", "Dev").region("eu-west-1"),
-        Environment::new("prd", "Prd")
+        Environment::new("dev")
+            .stack_name("Dev")
+            .region("eu-west-1"),
+        Environment::new("prd")
+            .stack_name("Prd")
             .region("eu-west-1")
             .protected(true),
     ]

@@ -376,14 +376,16 @@ fn with_retries_off_a_moto_500_is_reported_not_hidden() {
     // moto 5.2.5 crashes (HTTP 500) on an SSM parameter's map-shaped Tags, which is the shape
     // CloudFormation documents.
     let stack = unique("Moto500");
-    let p = RawProject::new(vec![Environment::new("e", &stack).region(MOTO_REGION)])
-        .without("Queue")
-        .without("Bucket")
-        .with(
-            "Param",
-            "AWS::SSM::Parameter",
-            json!({"Type": "String", "Value": "v", "Tags": {"team": "platform"}}),
-        );
+    let p = RawProject::new(vec![
+        Environment::new("e").stack_name(&stack).region(MOTO_REGION),
+    ])
+    .without("Queue")
+    .without("Bucket")
+    .with(
+        "Param",
+        "AWS::SSM::Parameter",
+        json!({"Type": "String", "Value": "v", "Tags": {"team": "platform"}}),
+    );
     let r = run(&p, &["deploy", "e", "--yes"], &opts(&moto));
     assert_eq!(r.exit, Exit::Failed, "{}", r.all());
     r.assert_printed("cloudformation ExecuteChangeSet failed: ");

@@ -68,9 +68,13 @@ impl Project for Guarded {
         "1.0.0"
     }
     fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
-        let mut v = vec![Environment::new("dev", "GuardedDev")];
+        let mut v = vec![Environment::new("dev").stack_name("GuardedDev")];
         if !self.only_dev {
-            v.push(Environment::new("prd", "GuardedPrd").protected(true));
+            v.push(
+                Environment::new("prd")
+                    .stack_name("GuardedPrd")
+                    .protected(true),
+            );
         }
         Ok(v)
     }

@@ -13,8 +13,9 @@ use support::{Opts, RawProject, count, raw_tags, run};
 
 fn envs() -> Vec<Environment> {
     vec![
-        Environment::new("dev", "Dev").region(REGION),
-        Environment::new("prd", "Prd")
+        Environment::new("dev").stack_name("Dev").region(REGION),
+        Environment::new("prd")
+            .stack_name("Prd")
             .account(ACCOUNT)
             .region(REGION)
             .protected(true),
@@ -508,7 +509,8 @@ fn only_termination_protection_differs() {
     let p = project();
     seed_deployed(&sim, &p, "dev", "Dev");
     let protected = RawProject::new(vec![
-        Environment::new("dev", "Dev")
+        Environment::new("dev")
+            .stack_name("Dev")
             .region(REGION)
             .protected(true),
     ]);
@@ -538,7 +540,8 @@ fn parameters_not_given_keep_their_previous_value() {
     sim.seed(seed);
     let mut next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
     next.envs = vec![
-        Environment::new("dev", "Dev")
+        Environment::new("dev")
+            .stack_name("Dev")
             .region(REGION)
             .parameter("Mode", "b"),
     ];
@@ -735,7 +738,8 @@ fn without_a_terminal_deploy_needs_yes_and_calls_nothing() {
 fn the_wrong_account_is_refused_before_anything_else() {
     let sim = Sim::start();
     let p = RawProject::new(vec![
-        Environment::new("prd", "Prd")
+        Environment::new("prd")
+            .stack_name("Prd")
             .account("999999999999")
             .region(REGION),
     ]);

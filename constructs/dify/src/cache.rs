@@ -9,7 +9,10 @@ use cfn_resources::elasticache::{self, ReplicationGroupHandle, replication_group
 use cfn_resources::logs::LogGroupHandle;
 use cfn_resources::secretsmanager;
 
-use crate::common::{GeneratedSecret, closed_security_group, link, log_group};
+use crate::common::{
+    GeneratedSecret, LogGroupProps, Path, RandomProps, SecurityGroupProps, closed_security_group,
+    link, log_group,
+};
 use crate::network::DifyNetwork;
 
 /// Cache engines.
@@ -151,22 +154,28 @@ impl DifyCache {
         let slow_log = log_group(
             &mut s,
             "SlowLog",
-            props.slow_log_group_name.as_deref(),
-            props.log_retention_days,
-            kms_key,
+            LogGroupProps {
+                name: props.slow_log_group_name.as_deref(),
+                retention_days: props.log_retention_days,
+                kms_key,
+            },
         );
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "ElastiCache for Dify - reachable from Dify services only",
-            &network.vpc_id,
+            SecurityGroupProps {
+                description: "ElastiCache for Dify - reachable from Dify services only",
+                vpc_id: &network.vpc_id,
+            },
         );
         let auth_token = GeneratedSecret::random(
             &mut s,
             "AuthToken",
-            "ElastiCache AUTH token for Dify",
-            64,
-            kms_key,
+            RandomProps {
+                description: "ElastiCache AUTH token for Dify",
+                length: 64,
+                kms_key,
+            },
         );
         let subnets = s.add(
             "Subnets",
@@ -289,10 +298,12 @@ impl DifyCache {
         link(
             scope,
             id,
-            source,
-            &self.security_group,
-            PORT,
-            "Redis from a Dify service",
+            Path {
+                from: source,
+                to: &self.security_group,
+                port: PORT,
+                description: "Redis from a Dify service",
+            },
         )
     }
 

@@ -13,7 +13,10 @@ use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
 use cfn_resources::servicediscovery as sd;
 use indexmap::IndexMap;
 
-use crate::common::{Destination, GeneratedSecret, closed_security_group, egress, link};
+use crate::common::{
+    Destination, Egress, GeneratedSecret, Path, RandomProps, SecurityGroupProps, ServicePort,
+    closed_security_group, egress, link,
+};
 use crate::components::{AppSecrets, AppSettings, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
 use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
@@ -119,7 +122,15 @@ impl DifyCluster {
         let secrets = {
             let mut k = s.child("Secrets");
             let mut gen_secret = |id: &str, what: &str| {
-                GeneratedSecret::random(&mut k, id, what, 48, d.kms_key.as_ref())
+                GeneratedSecret::random(
+                    &mut k,
+                    id,
+                    RandomProps {
+                        description: what,
+                        length: 48,
+                        kms_key: d.kms_key.as_ref(),
+                    },
+                )
             };
             AppSecrets {
                 secret_key: gen_secret(
@@ -142,9 +153,11 @@ impl DifyCluster {
                 init_password: GeneratedSecret::random(
                     &mut k,
                     "InitPassword",
-                    "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
-                    24,
-                    d.kms_key.as_ref(),
+                    RandomProps {
+                        description: "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
+                        length: 24,
+                        kms_key: d.kms_key.as_ref(),
+                    },
                 ),
             }
         };
@@ -184,8 +197,10 @@ impl DifyCluster {
             let g = closed_security_group(
                 &mut cs,
                 "SecurityGroup",
-                &format!("Dify {}", c.dns_name()),
-                &d.network.vpc_id,
+                SecurityGroupProps {
+                    description: &format!("Dify {}", c.dns_name()),
+                    vpc_id: &d.network.vpc_id,
+                },
             );
             groups.insert(c, g);
         }
@@ -452,8 +467,10 @@ fn wire_security_groups(
             d.ingress.connect(
                 &mut rules,
                 &format!("LoadBalancerTo{}", c.camel()),
-                &g[&c],
-                p,
+                ServicePort {
+                    group: &g[&c],
+                    port: p,
+                },
             );
         }
     }
@@ -490,7 +507,13 @@ fn wire_security_groups(
         }
         if let Some(p) = port(to) {
             let id = format!("{}To{}", from.camel(), to.camel());
-            out[&from].extend(link(&mut rules, &id, &g[&from], &g[&to], p, why));
+            let path = Path {
+                from: &g[&from],
+                to: &g[&to],
+                port: p,
+                description: why,
+            };
+            out[&from].extend(link(&mut rules, &id, path));
         }
     }
     for c in [Api, Worker, WorkerLong, Beat, PluginDaemon]
@@ -519,10 +542,12 @@ fn wire_security_groups(
             out[&c].push(egress(
                 &mut cs,
                 "SmtpEgress",
-                &g[&c],
-                Destination::Cidr("0.0.0.0/0"),
-                smtp.port,
-                "mail to the SMTP relay",
+                Egress {
+                    group: &g[&c],
+                    to: Destination::Cidr("0.0.0.0/0"),
+                    port: smtp.port,
+                    description: "mail to the SMTP relay",
+                },
             ));
         }
     }

@@ -7,15 +7,27 @@ use cfn_resources::logs::{self, LogGroupHandle};
 use cfn_resources::secretsmanager::{self, SecretHandle};
 use serde_json::json;
 
+/// Inputs of [`closed_security_group`].
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityGroupProps<'a> {
+    /// The group's description (immutable: changing it replaces the group).
+    pub description: &'a str,
+    /// The VPC the group belongs to.
+    pub vpc_id: &'a Value<VpcId>,
+}
+
 /// A security group with no egress at all until [`egress`] rules open exactly what its members
 /// call. CloudFormation adds allow-all egress when none is given, so this names one rule that
 /// matches nothing, as the AWS CDK does.
 pub fn closed_security_group(
     scope: &mut Scope<'_>,
     id: &str,
-    description: &str,
-    vpc_id: &Value<VpcId>,
+    props: SecurityGroupProps<'_>,
 ) -> SecurityGroupHandle {
+    let SecurityGroupProps {
+        description,
+        vpc_id,
+    } = props;
     scope.add(
         id,
         ec2::SecurityGroup::builder()
@@ -34,53 +46,64 @@ pub fn closed_security_group(
     )
 }
 
-/// Opens `port` on `target` to members of `source`, as a separate ingress resource so two
-/// groups can reference each other without a dependency cycle. Returns the rule, for whatever
-/// must not start before the path is open.
-pub fn allow(
-    scope: &mut Scope<'_>,
-    id: &str,
-    target: &SecurityGroupHandle,
-    source: &SecurityGroupHandle,
-    port: u16,
-    description: &str,
-) -> ResourceRef {
+/// A TCP path between the members of two security groups. Named fields, because `from` and
+/// `to` have one type and a swap would open the wrong direction.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'a> {
+    /// Whose members open the connections.
+    pub from: &'a SecurityGroupHandle,
+    /// Whose members accept them.
+    pub to: &'a SecurityGroupHandle,
+    /// The destination port.
+    pub port: u16,
+    /// The rules' description.
+    pub description: &'a str,
+}
+
+/// Opens `path.port` on `path.to` to members of `path.from` (the ingress half of a path), as a
+/// separate ingress resource so two groups can reference each other without a dependency
+/// cycle. Returns the rule, for whatever must not start before the path is open.
+pub fn allow(scope: &mut Scope<'_>, id: &str, path: Path<'_>) -> ResourceRef {
     let rule = scope.add(
         id,
         ec2::SecurityGroupIngress::builder()
             .ip_protocol("tcp")
             .build()
-            .group_id(target.group_id())
-            .source_security_group_id(source.group_id())
-            .from_port(i64::from(port))
-            .to_port(i64::from(port))
-            .description(description),
+            .group_id(path.to.group_id())
+            .source_security_group_id(path.from.group_id())
+            .from_port(i64::from(path.port))
+            .to_port(i64::from(path.port))
+            .description(path.description),
     );
     rule.resource_ref().clone()
 }
 
-/// Opens the path from members of `from` to members of `to` on `port`: the ingress rule on
-/// `to` (named `id`) and the egress rule on `from` (named `<id>Egress`), since every group is
-/// created closed both ways. Returns both rules, for whatever must wait for the path.
-pub fn link(
-    scope: &mut Scope<'_>,
-    id: &str,
-    from: &SecurityGroupHandle,
-    to: &SecurityGroupHandle,
-    port: u16,
-    description: &str,
-) -> Vec<ResourceRef> {
+/// Opens `path` both ways round: the ingress rule on `path.to` (named `id`) and the egress
+/// rule on `path.from` (named `<id>Egress`), since every group is created closed both ways.
+/// Returns both rules, for whatever must wait for the path.
+pub fn link(scope: &mut Scope<'_>, id: &str, path: Path<'_>) -> Vec<ResourceRef> {
     vec![
-        allow(scope, id, to, from, port, description),
+        allow(scope, id, path),
         egress(
             scope,
             &format!("{id}Egress"),
-            from,
-            Destination::Group(to),
-            port,
-            description,
+            Egress {
+                group: path.from,
+                to: Destination::Group(path.to),
+                port: path.port,
+                description: path.description,
+            },
         ),
     ]
+}
+
+/// The port a service's members listen on.
+#[derive(Debug, Clone, Copy)]
+pub struct ServicePort<'a> {
+    /// The service's security group.
+    pub group: &'a SecurityGroupHandle,
+    /// The port.
+    pub port: u16,
 }
 
 /// Where an egress rule may go.
@@ -92,16 +115,28 @@ pub enum Destination<'a> {
     Cidr(&'a str),
 }
 
+/// Inputs of [`egress`].
+#[derive(Debug, Clone)]
+pub struct Egress<'a> {
+    /// Whose members open the connections.
+    pub group: &'a SecurityGroupHandle,
+    /// Where they go.
+    pub to: Destination<'a>,
+    /// The destination port.
+    pub port: u16,
+    /// The rule's description.
+    pub description: &'a str,
+}
+
 /// Lets members of `group` open TCP connections to `to` on `port` (a separate egress
 /// resource; the group itself is created closed, see [`closed_security_group`]).
-pub fn egress(
-    scope: &mut Scope<'_>,
-    id: &str,
-    group: &SecurityGroupHandle,
-    to: Destination<'_>,
-    port: u16,
-    description: &str,
-) -> ResourceRef {
+pub fn egress(scope: &mut Scope<'_>, id: &str, props: Egress<'_>) -> ResourceRef {
+    let Egress {
+        group,
+        to,
+        port,
+        description,
+    } = props;
     let mut rule = ec2::SecurityGroupEgress::builder()
         .group_id(group.group_id())
         .ip_protocol("tcp")
@@ -116,15 +151,25 @@ pub fn egress(
     scope.add(id, rule).resource_ref().clone()
 }
 
+/// Inputs of [`log_group`].
+#[derive(Debug, Clone, Copy)]
+pub struct LogGroupProps<'a> {
+    /// A fixed name; `None`: a name CloudFormation generates.
+    pub name: Option<&'a str>,
+    /// Days the logs are kept (one of CloudWatch Logs' allowed values).
+    pub retention_days: u32,
+    /// The customer key the logs are encrypted with; `None`: CloudWatch Logs' own encryption.
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
+}
+
 /// A log group with a retention, the customer key when there is one, and a fixed name when
 /// given one (operators type it: `aws logs tail /dify/prd/api`).
-pub fn log_group(
-    scope: &mut Scope<'_>,
-    id: &str,
-    name: Option<&str>,
-    retention_days: u32,
-    kms_key: Option<&Value<KmsKeyArn>>,
-) -> LogGroupHandle {
+pub fn log_group(scope: &mut Scope<'_>, id: &str, props: LogGroupProps<'_>) -> LogGroupHandle {
+    let LogGroupProps {
+        name,
+        retention_days,
+        kms_key,
+    } = props;
     let mut group = logs::LogGroup::new().retention_in_days(i64::from(retention_days));
     if let Some(n) = name {
         group = group.log_group_name(n);
@@ -146,16 +191,40 @@ pub struct GeneratedSecret {
     pub key: Option<&'static str>,
 }
 
+/// Inputs of [`GeneratedSecret::random`].
+#[derive(Debug, Clone, Copy)]
+pub struct RandomProps<'a> {
+    /// The secret's description.
+    pub description: &'a str,
+    /// Characters in the generated value.
+    pub length: i64,
+    /// The customer key the secret is encrypted with; `None`: the AWS managed key.
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
+}
+
+/// Inputs of [`GeneratedSecret::credentials`].
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialsProps<'a> {
+    /// The secret's description.
+    pub description: &'a str,
+    /// The user name stored beside the generated password.
+    pub username: &'a str,
+    /// A rotation stamp: changing it changes the secret's template, so CloudFormation
+    /// generates a new password. 0 (the usual value) leaves no stamp in the template.
+    pub generation: u32,
+    /// The customer key the secret is encrypted with; `None`: the AWS managed key.
+    pub kms_key: Option<&'a Value<KmsKeyArn>>,
+}
+
 impl GeneratedSecret {
     /// A random alphanumeric value of `length` characters (alphanumeric so it embeds safely in
     /// URLs such as the Celery broker's).
-    pub fn random(
-        scope: &mut Scope<'_>,
-        id: &str,
-        description: &str,
-        length: i64,
-        kms_key: Option<&Value<KmsKeyArn>>,
-    ) -> GeneratedSecret {
+    pub fn random(scope: &mut Scope<'_>, id: &str, props: RandomProps<'_>) -> GeneratedSecret {
+        let RandomProps {
+            description,
+            length,
+            kms_key,
+        } = props;
         let generator = secretsmanager::secret::GenerateSecretString::new()
             .password_length(length)
             .exclude_punctuation(true)
@@ -167,24 +236,14 @@ impl GeneratedSecret {
     pub fn credentials(
         scope: &mut Scope<'_>,
         id: &str,
-        description: &str,
-        username: &str,
-        kms_key: Option<&Value<KmsKeyArn>>,
+        props: CredentialsProps<'_>,
     ) -> GeneratedSecret {
-        Self::credentials_at(scope, id, description, username, 0, kms_key)
-    }
-
-    /// [`Self::credentials`] stamped with a rotation `generation`: changing the stamp changes
-    /// the secret's template, so CloudFormation generates a new password. Generation 0 leaves
-    /// no stamp (the template stays what [`Self::credentials`] makes).
-    pub fn credentials_at(
-        scope: &mut Scope<'_>,
-        id: &str,
-        description: &str,
-        username: &str,
-        generation: u32,
-        kms_key: Option<&Value<KmsKeyArn>>,
-    ) -> GeneratedSecret {
+        let CredentialsProps {
+            description,
+            username,
+            generation,
+            kms_key,
+        } = props;
         let template = if generation == 0 {
             json!({ "username": username })
         } else {

@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use cfn_core::refs::KmsKeyArn;
 
 use crate::cache::{self, DifyCache};
-use crate::common::{Destination, GeneratedSecret, egress};
+use crate::common::{Destination, Egress, GeneratedSecret, egress};
 use crate::database::{self, DifyDatabase};
 use crate::images::Images;
 use crate::ingress::DifyIngress;
@@ -176,10 +176,12 @@ impl Wiring<'_> {
         vec![egress(
             scope,
             "HttpsEgress",
-            group,
-            Destination::Cidr("0.0.0.0/0"),
-            443,
-            "HTTPS out through the NAT (image pulls, secrets, logs, external APIs)",
+            Egress {
+                group,
+                to: Destination::Cidr("0.0.0.0/0"),
+                port: 443,
+                description: "HTTPS out through the NAT (image pulls, secrets, logs, external APIs)",
+            },
         )]
     }
 

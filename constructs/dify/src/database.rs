@@ -10,7 +10,9 @@ use cfn_resources::iam;
 use cfn_resources::rds::{self, DbClusterHandle, DbInstanceHandle, db_cluster};
 use serde_json::json;
 
-use crate::common::{GeneratedSecret, closed_security_group, link};
+use crate::common::{
+    CredentialsProps, GeneratedSecret, Path, SecurityGroupProps, closed_security_group, link,
+};
 use crate::network::DifyNetwork;
 
 /// Aurora PostgreSQL's default engine version (a supported 16.x).
@@ -198,8 +200,10 @@ impl DifyDatabase {
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "Aurora PostgreSQL for Dify - reachable from Dify services only",
-            &network.vpc_id,
+            SecurityGroupProps {
+                description: "Aurora PostgreSQL for Dify - reachable from Dify services only",
+                vpc_id: &network.vpc_id,
+            },
         );
         // Names the master user, as every earlier version of this stack did: the cluster's
         // MasterUsername stays the same dynamic reference, so an upgraded stack never asks
@@ -208,9 +212,12 @@ impl DifyDatabase {
         let master_name = GeneratedSecret::credentials(
             &mut s,
             "MasterCredentials",
-            "Aurora master user name for Dify (the password is RDS-managed: see the cluster's MasterUserSecret)",
-            MASTER_USER,
-            kms_key,
+            CredentialsProps {
+                description: "Aurora master user name for Dify (the password is RDS-managed: see the cluster's MasterUserSecret)",
+                username: MASTER_USER,
+                generation: 0,
+                kms_key,
+            },
         );
         // Two login roles take turns (AWS's alternating-users rotation): a rotation gives the
         // idle one a new password and moves the services to it, while tasks still running
@@ -224,28 +231,35 @@ impl DifyDatabase {
                 generation.saturating_sub(1)
             }
         };
-        let app = GeneratedSecret::credentials_at(
+        let app = GeneratedSecret::credentials(
             &mut s,
             "AppCredentials",
-            "Aurora application user for Dify's services",
-            APP_USER,
-            stamp(0),
-            kms_key,
+            CredentialsProps {
+                description: "Aurora application user for Dify's services",
+                username: APP_USER,
+                generation: stamp(0),
+                kms_key,
+            },
         );
-        let app_alt = GeneratedSecret::credentials_at(
+        let app_alt = GeneratedSecret::credentials(
             &mut s,
             "AppCredentialsAlt",
-            "Aurora application user for Dify's services (the alternate login, for rotation)",
-            APP_ALT_USER,
-            stamp(1),
-            kms_key,
+            CredentialsProps {
+                description: "Aurora application user for Dify's services (the alternate login, for rotation)",
+                username: APP_ALT_USER,
+                generation: stamp(1),
+                kms_key,
+            },
         );
         let plugin = GeneratedSecret::credentials(
             &mut s,
             "PluginCredentials",
-            "Aurora user of Dify's plugin daemon (owns dify_plugin only)",
-            PLUGIN_USER,
-            kms_key,
+            CredentialsProps {
+                description: "Aurora user of Dify's plugin daemon (owns dify_plugin only)",
+                username: PLUGIN_USER,
+                generation: 0,
+                kms_key,
+            },
         );
         let subnets = s.add(
             "Subnets",
@@ -384,10 +398,12 @@ impl DifyDatabase {
         link(
             scope,
             id,
-            source,
-            &self.security_group,
-            PORT,
-            "PostgreSQL from a Dify service",
+            Path {
+                from: source,
+                to: &self.security_group,
+                port: PORT,
+                description: "PostgreSQL from a Dify service",
+            },
         )
     }
 

@@ -13,7 +13,7 @@ use cfn_resources::s3::BucketHandle;
 use indexmap::IndexMap;
 use ipnet::IpNet;
 
-use crate::common::closed_security_group;
+use crate::common::{SecurityGroupProps, ServicePort, closed_security_group};
 use crate::components::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
 use crate::network::DifyNetwork;
 
@@ -196,8 +196,10 @@ impl DifyIngress {
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "Dify load balancer - in from the allowlist, out to Dify services",
-            &network.vpc_id,
+            SecurityGroupProps {
+                description: "Dify load balancer - in from the allowlist, out to Dify services",
+                vpc_id: &network.vpc_id,
+            },
         );
         if !ingress_rules.is_empty() {
             let mut r = s.stack().resource(&security_group);
@@ -437,15 +439,17 @@ impl DifyIngress {
         }
     }
 
-    /// Lets the load balancer reach a service's security group on `port` (egress here,
-    /// ingress there).
+    /// Lets the load balancer reach a service (egress here, ingress there).
     pub fn connect(
         &self,
         scope: &mut Scope<'_>,
         id: &str,
-        service: &SecurityGroupHandle,
-        port: u16,
+        service: ServicePort<'_>,
     ) -> Vec<cfn_core::ResourceRef> {
+        let ServicePort {
+            group: service,
+            port,
+        } = service;
         use cfn_core::Handle as _;
         let egress = scope.add(
             &format!("{id}Egress"),
@@ -461,10 +465,12 @@ impl DifyIngress {
         let ingress = crate::common::allow(
             scope,
             &format!("{id}Ingress"),
-            service,
-            &self.security_group,
-            port,
-            "from the load balancer",
+            crate::common::Path {
+                from: &self.security_group,
+                to: service,
+                port,
+                description: "from the load balancer",
+            },
         );
         vec![egress.resource_ref().clone(), ingress]
     }

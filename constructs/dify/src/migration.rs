@@ -30,7 +30,7 @@ use cfn_resources::ecs::ClusterHandle;
 use cfn_resources::{iam, lambda};
 use serde_json::json;
 
-use crate::common::{closed_security_group, log_group};
+use crate::common::{LogGroupProps, SecurityGroupProps, closed_security_group, log_group};
 use crate::components::Wiring;
 use crate::database;
 use crate::task::{ContainerSpec, SecretSource, Task, TaskProps, TaskSize};
@@ -91,8 +91,10 @@ impl Migration {
         let security_group = closed_security_group(
             &mut s,
             "SecurityGroup",
-            "Dify migration task",
-            &w.network.vpc_id,
+            SecurityGroupProps {
+                description: "Dify migration task",
+                vpc_id: &w.network.vpc_id,
+            },
         );
         let needs = w.outbound_internet(&mut s, &security_group);
         let family = format!("{}-migration", w.app.name_prefix);
@@ -283,9 +285,11 @@ fn handler(
     let handler_logs = log_group(
         s,
         "HandlerLogs",
-        Some(&format!("/dify/{}/migration-handler", w.app.environment)),
-        w.app.log_retention_days,
-        w.kms_key,
+        LogGroupProps {
+            name: Some(&format!("/dify/{}/migration-handler", w.app.environment)),
+            retention_days: w.app.log_retention_days,
+            kms_key: w.kms_key,
+        },
     );
     let in_cluster = json!({"ArnEquals": {"ecs:cluster": cluster.arn()}});
     let role = s.add(

@@ -8,7 +8,7 @@ use cfn_resources::iam::{self, RoleHandle};
 use cfn_resources::logs::LogGroupHandle;
 use serde_json::{Value as JsonValue, json};
 
-use crate::common::GeneratedSecret;
+use crate::common::{GeneratedSecret, LogGroupProps};
 
 /// Where an environment variable of type secret comes from.
 #[derive(Debug, Clone)]
@@ -231,9 +231,11 @@ impl Task {
         let log_group = crate::common::log_group(
             scope,
             "Logs",
-            opts.log_group_name.as_deref(),
-            opts.log_retention_days,
-            opts.kms_key.as_ref(),
+            LogGroupProps {
+                name: opts.log_group_name.as_deref(),
+                retention_days: opts.log_retention_days,
+                kms_key: opts.kms_key.as_ref(),
+            },
         );
 
         let secret_arns = dedup(

@@ -4,7 +4,7 @@ use super::follow::{Followed, failure, follow, interrupted, success};
 use super::{CliError, Exit, Run};
 use crate::diff::{diff_templates, render as render_diff, table};
 use crate::engine;
-use crate::events::{StackOperation, failed_resources, latest_operation};
+use crate::events::{OperationTarget, StackOperation, failed_resources, latest_operation};
 use crate::project::{Project, stack_tags};
 use crate::render;
 use crate::stack::{self, StatusClass, classify_status};
@@ -210,10 +210,12 @@ pub(super) async fn watch<P: Project + ?Sized>(
         console.out(format!("Following {name}: {} …", s.status));
         let op = StackOperation::new(
             aws.clone(),
-            s.stack_id.clone(),
-            name.clone(),
-            latest.token.clone(),
-            latest.before.clone(),
+            OperationTarget {
+                stack_id: s.stack_id.clone(),
+                stack_name: name.clone(),
+                token: latest.token.clone(),
+                horizon: latest.before.clone(),
+            },
             run.ctx.poll.clone(),
         );
         let op = if s.status.starts_with("DELETE") {
