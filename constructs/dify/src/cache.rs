@@ -145,7 +145,8 @@ pub struct DifyCache {
 }
 
 impl DifyCache {
-    /// Creates the cache.
+    /// Creates the cache: its slow log, a closed security group, the AUTH token, subnet and
+    /// parameter groups, the replication group, and the broker URL's secret.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyCacheProps<'_>) -> DifyCache {
         let mut s = scope.child(id);
         let cfg = &props.settings;
@@ -184,63 +185,12 @@ impl DifyCache {
                 .subnet_ids(network.private_subnets.clone())
                 .build(),
         );
-        let major = cfg.engine_version.split('.').next().unwrap_or("7");
-        let family = match cfg.engine {
-            CacheEngine::Valkey => format!("valkey{major}"),
-            CacheEngine::Redis => format!("redis{major}"),
-        };
-        // Celery's broker keys have no TTL: volatile-lru evicts only keys that expire (Dify's
-        // cache entries), never a queued task. allkeys-lru (the seed's) would drop queued jobs.
-        let params = s.add(
-            "Parameters",
-            elasticache::ParameterGroup::builder()
-                .cache_parameter_group_family(family)
-                .description("Dify: never evict keys without a TTL")
-                .build()
-                .properties(indexmap::indexmap! {
-                    "maxmemory-policy".to_owned() => Value::<String>::from("volatile-lru"),
-                }),
-        );
-        let failover = cfg.nodes > 1;
-        let mut group = elasticache::ReplicationGroup::builder()
-            .replication_group_description(format!(
-                "Dify cache ({} {})",
-                cfg.engine.as_str(),
-                cfg.engine_version
-            ))
-            .build()
-            .engine(cfg.engine.as_str())
-            .engine_version(cfg.engine_version.as_str())
-            .cache_node_type(cfg.node_type.as_str())
-            .num_cache_clusters(i64::from(cfg.nodes))
-            .automatic_failover_enabled(failover)
-            .multi_az_enabled(failover)
-            .port(i64::from(PORT))
+        let params = parameter_group(&mut s, cfg);
+        let mut group = replication_group(cfg, &slow_log)
             .cache_subnet_group_name(subnets.reference())
             .cache_parameter_group_name(params.reference())
             .security_group_ids(vec![security_group.group_id()])
-            .transit_encryption_enabled(true)
-            .transit_encryption_mode("required")
-            .at_rest_encryption_enabled(true)
-            .auth_token(auth_token.resolve())
-            .auto_minor_version_upgrade(true)
-            .snapshot_retention_limit(i64::from(cfg.snapshot_retention_days))
-            .snapshot_window(cfg.snapshot_window.as_str())
-            .preferred_maintenance_window(cfg.maintenance_window.as_str())
-            .log_delivery_configurations(vec![
-                rg::LogDeliveryConfigurationRequest::builder()
-                    .destination_details(
-                        rg::DestinationDetails::new().cloud_watch_logs_details(
-                            rg::CloudWatchLogsDestinationDetails::builder()
-                                .log_group(slow_log.reference())
-                                .build(),
-                        ),
-                    )
-                    .destination_type("cloudwatch-logs")
-                    .log_format("json")
-                    .log_type("slow-log")
-                    .build(),
-            ]);
+            .auth_token(auth_token.resolve());
         if let Some(k) = kms_key {
             group = group.kms_key_id(k.clone());
         }
@@ -251,33 +201,7 @@ impl DifyCache {
         };
         s.stack().resource(&group).removal_policy(policy);
 
-        // rediss:// makes Dify 1.13.3 turn on TLS for the broker and the result backend
-        // (BROKER_USE_SSL is derived from the scheme, api/configs/middleware/__init__.py).
-        // ssl_cert_reqs=CERT_REQUIRED verifies the server, unlike the seed's CERT_NONE, and
-        // keeps the URL safe for plain Celery/kombu, whose backend refuses a rediss:// URL
-        // without it (aws-samples PR #80). With it in the URL, kombu takes the broker's TLS
-        // options from the URL alone and verifies against the system store, the same bundle
-        // as REDIS_SSL_CA_CERTS in the image (tests/artifact/test_redis_celery.py).
-        let url = fns::join(
-            "",
-            [
-                Value::from("rediss://:"),
-                auth_token.resolve(),
-                "@".into(),
-                group.primary_end_point_address(),
-                format!(":{PORT}/{BROKER_DB}?ssl_cert_reqs=CERT_REQUIRED").into(),
-            ],
-        );
-        let mut broker = secretsmanager::Secret::new()
-            .description("CELERY_BROKER_URL for Dify (embeds the cache AUTH token)")
-            .secret_string(url);
-        if let Some(k) = kms_key {
-            broker = broker.kms_key_id(k.clone());
-        }
-        let broker_url = GeneratedSecret {
-            handle: s.add("BrokerUrl", broker),
-            key: None,
-        };
+        let broker_url = broker_url(&mut s, &group, &auth_token, kms_key);
         DifyCache {
             group,
             security_group,
@@ -310,5 +234,107 @@ impl DifyCache {
     /// The primary endpoint's host name.
     pub fn host(&self) -> Value<String> {
         self.group.primary_end_point_address()
+    }
+}
+
+/// The parameter group of the engine's family: evict only keys with a TTL.
+fn parameter_group(s: &mut Scope<'_>, cfg: &CacheSettings) -> elasticache::ParameterGroupHandle {
+    let major = cfg.engine_version.split('.').next().unwrap_or("7");
+    let family = match cfg.engine {
+        CacheEngine::Valkey => format!("valkey{major}"),
+        CacheEngine::Redis => format!("redis{major}"),
+    };
+    // Celery's broker keys have no TTL: volatile-lru evicts only keys that expire (Dify's
+    // cache entries), never a queued task. allkeys-lru (the seed's) would drop queued jobs.
+    s.add(
+        "Parameters",
+        elasticache::ParameterGroup::builder()
+            .cache_parameter_group_family(family)
+            .description("Dify: never evict keys without a TTL")
+            .build()
+            .properties(indexmap::indexmap! {
+                "maxmemory-policy".to_owned() => Value::<String>::from("volatile-lru"),
+            }),
+    )
+}
+
+/// The replication group as the settings describe it (TLS required, encrypted at rest,
+/// failover and Multi-AZ with more than one node, the slow log to `slow_log`), before it is
+/// placed in its subnet, parameter and security groups and given its AUTH token.
+fn replication_group(
+    cfg: &CacheSettings,
+    slow_log: &LogGroupHandle,
+) -> elasticache::ReplicationGroup {
+    let failover = cfg.nodes > 1;
+    let slow_log_delivery = rg::LogDeliveryConfigurationRequest::builder()
+        .destination_details(
+            rg::DestinationDetails::new().cloud_watch_logs_details(
+                rg::CloudWatchLogsDestinationDetails::builder()
+                    .log_group(slow_log.reference())
+                    .build(),
+            ),
+        )
+        .destination_type("cloudwatch-logs")
+        .log_format("json")
+        .log_type("slow-log")
+        .build();
+    elasticache::ReplicationGroup::builder()
+        .replication_group_description(format!(
+            "Dify cache ({} {})",
+            cfg.engine.as_str(),
+            cfg.engine_version
+        ))
+        .build()
+        .engine(cfg.engine.as_str())
+        .engine_version(cfg.engine_version.as_str())
+        .cache_node_type(cfg.node_type.as_str())
+        .num_cache_clusters(i64::from(cfg.nodes))
+        .automatic_failover_enabled(failover)
+        .multi_az_enabled(failover)
+        .port(i64::from(PORT))
+        .transit_encryption_enabled(true)
+        .transit_encryption_mode("required")
+        .at_rest_encryption_enabled(true)
+        .auto_minor_version_upgrade(true)
+        .snapshot_retention_limit(i64::from(cfg.snapshot_retention_days))
+        .snapshot_window(cfg.snapshot_window.as_str())
+        .preferred_maintenance_window(cfg.maintenance_window.as_str())
+        .log_delivery_configurations(vec![slow_log_delivery])
+}
+
+/// `CELERY_BROKER_URL`, assembled in a secret at deploy time from the token and the primary
+/// endpoint.
+fn broker_url(
+    s: &mut Scope<'_>,
+    group: &ReplicationGroupHandle,
+    auth_token: &GeneratedSecret,
+    kms_key: Option<&Value<KmsKeyArn>>,
+) -> GeneratedSecret {
+    // rediss:// makes Dify 1.13.3 turn on TLS for the broker and the result backend
+    // (BROKER_USE_SSL is derived from the scheme, api/configs/middleware/__init__.py).
+    // ssl_cert_reqs=CERT_REQUIRED verifies the server, unlike the seed's CERT_NONE, and
+    // keeps the URL safe for plain Celery/kombu, whose backend refuses a rediss:// URL
+    // without it (aws-samples PR #80). With it in the URL, kombu takes the broker's TLS
+    // options from the URL alone and verifies against the system store, the same bundle
+    // as REDIS_SSL_CA_CERTS in the image (tests/artifact/test_redis_celery.py).
+    let url = fns::join(
+        "",
+        [
+            Value::from("rediss://:"),
+            auth_token.resolve(),
+            "@".into(),
+            group.primary_end_point_address(),
+            format!(":{PORT}/{BROKER_DB}?ssl_cert_reqs=CERT_REQUIRED").into(),
+        ],
+    );
+    let mut broker = secretsmanager::Secret::new()
+        .description("CELERY_BROKER_URL for Dify (embeds the cache AUTH token)")
+        .secret_string(url);
+    if let Some(k) = kms_key {
+        broker = broker.kms_key_id(k.clone());
+    }
+    GeneratedSecret {
+        handle: s.add("BrokerUrl", broker),
+        key: None,
     }
 }

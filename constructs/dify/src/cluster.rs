@@ -2,8 +2,8 @@
 //! scaled, secured and logged on its own, rolled out with zero downtime behind the migration
 //! step.
 
-use cfn_core::refs::{KmsKeyArn, TopicArn};
-use cfn_core::{ResourceRef, Scope, Value, fns};
+use cfn_core::refs::{KmsKeyArn, TopicArn, VpcId};
+use cfn_core::{NodeId, ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
 use cfn_resources::ec2::{self, SecurityGroupHandle};
@@ -77,38 +77,14 @@ pub struct DifyClusterProps<'a> {
 }
 
 impl DifyCluster {
-    /// Creates the cluster and everything that runs in it.
+    /// Creates the cluster and everything that runs in it: the ECS cluster, the Cloud Map
+    /// namespace, Dify's generated keys, the migration step, a closed security group per
+    /// component with the paths between them, and the services.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyClusterProps<'_>) -> DifyCluster {
         let d = &props;
         let mut s = scope.child(id);
         let env = &d.app;
-        let cluster = s.add(
-            "Cluster",
-            ecs::Cluster::new().cluster_settings(vec![
-                ecs::cluster::ClusterSettings::new()
-                    .name("containerInsights")
-                    .value(if env.production {
-                        "enhanced"
-                    } else {
-                        "enabled"
-                    }),
-            ]),
-        );
-        s.add(
-            "CapacityProviders",
-            ecs::ClusterCapacityProviderAssociations::builder()
-                .cluster(cluster.reference())
-                .default_capacity_provider_strategy(vec![
-                    ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::builder(
-                    )
-                    .capacity_provider("FARGATE")
-                    .build()
-                    .weight(1)
-                    .base(0),
-                ])
-                .build()
-                .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
-        );
+        let cluster = ecs_cluster(&mut s, env.production);
         let namespace_name = format!("{}.internal", env.name_prefix);
         let namespace = s.add(
             "Namespace",
@@ -118,49 +94,7 @@ impl DifyCluster {
                 .vpc(d.network.vpc_id.clone())
                 .description("Service discovery between Dify's components"),
         );
-
-        let secrets = {
-            let mut k = s.child("Secrets");
-            let mut gen_secret = |id: &str, what: &str| {
-                GeneratedSecret::random(
-                    &mut k,
-                    id,
-                    RandomProps {
-                        description: what,
-                        length: 48,
-                        kms_key: d.kms_key.as_ref(),
-                    },
-                )
-            };
-            AppSecrets {
-                secret_key: gen_secret(
-                    "SecretKey",
-                    "Dify SECRET_KEY (signs sessions and file URLs)",
-                ),
-                plugin_daemon_key: gen_secret(
-                    "PluginDaemonKey",
-                    "Dify plugin daemon server key (api PLUGIN_DAEMON_KEY = daemon SERVER_KEY)",
-                ),
-                inner_api_key: gen_secret(
-                    "InnerApiKey",
-                    "Dify inner API key (api INNER_API_KEY_FOR_PLUGIN = daemon DIFY_INNER_API_KEY)",
-                ),
-                sandbox_api_key: gen_secret(
-                    "SandboxApiKey",
-                    "Dify sandbox API key (api CODE_EXECUTION_API_KEY = sandbox API_KEY)",
-                ),
-                // Dify caps INIT_PASSWORD at 30 characters (api/configs/feature: max_length=30).
-                init_password: GeneratedSecret::random(
-                    &mut k,
-                    "InitPassword",
-                    RandomProps {
-                        description: "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
-                        length: 24,
-                        kms_key: d.kms_key.as_ref(),
-                    },
-                ),
-            }
-        };
+        let secrets = app_secrets(&mut s.child("Secrets"), d.kms_key.as_ref());
         let wiring = Wiring {
             app: env,
             network: d.network,
@@ -177,7 +111,6 @@ impl DifyCluster {
                 .as_ref()
                 .map(|cache| pull_through_cache(&mut s, cache)),
         };
-
         let migration = Migration::new(
             &mut s,
             "Migration",
@@ -186,43 +119,22 @@ impl DifyCluster {
                 cluster: &cluster,
             },
         );
-
         // Groups first, closed both ways; then the paths between them; then the services,
         // each waiting for the paths it calls out on.
-        let mut nodes = IndexMap::new();
-        let mut groups: IndexMap<Component, SecurityGroupHandle> = IndexMap::new();
-        for c in env.services.components() {
-            let mut cs = s.child(&c.camel());
-            nodes.insert(c, cs.node_id());
-            let g = closed_security_group(
-                &mut cs,
-                "SecurityGroup",
-                SecurityGroupProps {
-                    description: &format!("Dify {}", c.dns_name()),
-                    vpc_id: &d.network.vpc_id,
-                },
-            );
-            groups.insert(c, g);
-        }
+        let (nodes, groups) = component_groups(&mut s, env, &d.network.vpc_id);
         let outbound = wire_security_groups(&mut s, d, &wiring, &groups, &migration);
-
         let mut services = IndexMap::new();
         for c in env.services.components() {
             let mut cs = s.stack().scope(nodes[&c]);
-            let service = DifyService::new(
-                &mut cs,
-                d,
-                &wiring,
-                ServiceParts {
-                    component: c,
-                    cluster: &cluster,
-                    namespace: &namespace,
-                    security_group: &groups[&c],
-                    waits_for: &outbound[&c],
-                    migration: &migration,
-                },
-            );
-            services.insert(c, service);
+            let parts = ServiceParts {
+                component: c,
+                cluster: &cluster,
+                namespace: &namespace,
+                security_group: &groups[&c],
+                waits_for: &outbound[&c],
+                migration: &migration,
+            };
+            services.insert(c, DifyService::new(&mut cs, d, &wiring, parts));
         }
         DifyCluster {
             cluster,
@@ -231,6 +143,105 @@ impl DifyCluster {
             secrets,
         }
     }
+}
+
+/// The ECS cluster (Container Insights, enhanced in production) and its capacity providers:
+/// Fargate by default, Fargate Spot for services that ask for it.
+fn ecs_cluster(s: &mut Scope<'_>, production: bool) -> ClusterHandle {
+    let insights = if production { "enhanced" } else { "enabled" };
+    let cluster = s.add(
+        "Cluster",
+        ecs::Cluster::new().cluster_settings(vec![
+            ecs::cluster::ClusterSettings::new()
+                .name("containerInsights")
+                .value(insights),
+        ]),
+    );
+    let fargate = ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::builder()
+        .capacity_provider("FARGATE")
+        .build()
+        .weight(1)
+        .base(0);
+    s.add(
+        "CapacityProviders",
+        ecs::ClusterCapacityProviderAssociations::builder()
+            .cluster(cluster.reference())
+            .default_capacity_provider_strategy(vec![fargate])
+            .build()
+            .capacity_providers(vec!["FARGATE", "FARGATE_SPOT"]),
+    );
+    cluster
+}
+
+/// Dify's generated keys, each in a secret of its own under `k` (the `Secrets` child).
+fn app_secrets(k: &mut Scope<'_>, kms_key: Option<&Value<KmsKeyArn>>) -> AppSecrets {
+    let mut secret = |id: &str, description: &str, length: i64| {
+        GeneratedSecret::random(
+            k,
+            id,
+            RandomProps {
+                description,
+                length,
+                kms_key,
+            },
+        )
+    };
+    AppSecrets {
+        secret_key: secret(
+            "SecretKey",
+            "Dify SECRET_KEY (signs sessions and file URLs)",
+            48,
+        ),
+        plugin_daemon_key: secret(
+            "PluginDaemonKey",
+            "Dify plugin daemon server key (api PLUGIN_DAEMON_KEY = daemon SERVER_KEY)",
+            48,
+        ),
+        inner_api_key: secret(
+            "InnerApiKey",
+            "Dify inner API key (api INNER_API_KEY_FOR_PLUGIN = daemon DIFY_INNER_API_KEY)",
+            48,
+        ),
+        sandbox_api_key: secret(
+            "SandboxApiKey",
+            "Dify sandbox API key (api CODE_EXECUTION_API_KEY = sandbox API_KEY)",
+            48,
+        ),
+        // Dify caps INIT_PASSWORD at 30 characters (api/configs/feature: max_length=30).
+        init_password: secret(
+            "InitPassword",
+            "Dify INIT_PASSWORD: asked at /install before the first admin account is created",
+            24,
+        ),
+    }
+}
+
+/// A closed security group per component, in the component's own child scope; returns the
+/// scopes' nodes (the services are added there later) and the groups.
+fn component_groups(
+    s: &mut Scope<'_>,
+    env: &AppSettings,
+    vpc_id: &Value<VpcId>,
+) -> (
+    IndexMap<Component, NodeId>,
+    IndexMap<Component, SecurityGroupHandle>,
+) {
+    let mut nodes = IndexMap::new();
+    let mut groups = IndexMap::new();
+    for c in env.services.components() {
+        let mut cs = s.child(&c.camel());
+        nodes.insert(c, cs.node_id());
+        let g = closed_security_group(
+            &mut cs,
+            "SecurityGroup",
+            SecurityGroupProps {
+                description: &format!("Dify {}", c.dns_name()),
+                vpc_id,
+            },
+        );
+        groups.insert(c, g);
+    }
+    (nodes, groups)
 }
 
 /// The ECR pull-through cache rule for Docker Hub (an `Images` child): tasks pull
@@ -349,9 +360,33 @@ impl DifyService {
             r.depends_on(&d.ingress.listener);
         }
         if size.max > size.min {
-            autoscaling(
-                cs, p.cluster, &service, c, size.min, size.max, target, d.ingress,
-            );
+            // Requests per target only for services the load balancer spreads requests over.
+            let request_label = target
+                .filter(|_| matches!(c, Component::Web | Component::Api))
+                .map(|tg| {
+                    fns::join(
+                        "/",
+                        [
+                            d.ingress.load_balancer.load_balancer_full_name(),
+                            tg.target_group_full_name(),
+                        ],
+                    )
+                });
+            let scaling = Scaling {
+                resource_id: fns::join(
+                    "/",
+                    [
+                        Value::from("service"),
+                        p.cluster.reference(),
+                        service.name(),
+                    ],
+                ),
+                component: c,
+                min: size.min,
+                max: size.max,
+                request_label,
+            };
+            autoscaling(cs, scaling);
         }
         DifyService {
             service,
@@ -680,23 +715,27 @@ fn deployment_alarms(
     names
 }
 
-/// Target tracking on CPU 70 % and memory 80 % (the seed's), plus requests per target for
-/// services behind the load balancer.
-#[allow(clippy::too_many_arguments)]
-fn autoscaling(
-    s: &mut Scope<'_>,
-    cluster: &ClusterHandle,
-    service: &ServiceHandle,
-    c: Component,
+/// What [`autoscaling`] scales, between which bounds.
+struct Scaling {
+    /// `service/<cluster>/<service>`.
+    resource_id: Value<String>,
+    component: Component,
     min: u32,
     max: u32,
-    target: Option<&TargetGroupHandle>,
-    ingress: &DifyIngress,
-) {
-    let resource_id = fns::join(
-        "/",
-        [Value::from("service"), cluster.reference(), service.name()],
-    );
+    /// `<load balancer>/<target group>` full names, to scale on requests per target.
+    request_label: Option<Value<String>>,
+}
+
+/// Target tracking on CPU 70 % and memory 80 % (the seed's), plus requests per target for
+/// services behind the load balancer.
+fn autoscaling(s: &mut Scope<'_>, scaling: Scaling) {
+    let Scaling {
+        resource_id,
+        component: c,
+        min,
+        max,
+        request_label,
+    } = scaling;
     let scalable = s.add(
         "ScalableTarget",
         aas::ScalableTarget::builder()
@@ -746,14 +785,7 @@ fn autoscaling(
         80.0,
         None,
     );
-    if let Some(tg) = target.filter(|_| matches!(c, Component::Web | Component::Api)) {
-        let label = fns::join(
-            "/",
-            [
-                ingress.load_balancer.load_balancer_full_name(),
-                tg.target_group_full_name(),
-            ],
-        );
+    if let Some(label) = request_label {
         policy(
             s,
             "RequestScaling",

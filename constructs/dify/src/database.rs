@@ -191,7 +191,9 @@ pub struct DifyDatabase {
 }
 
 impl DifyDatabase {
-    /// Creates the cluster and its instances.
+    /// Creates the cluster and its instances: a closed security group, the credentials (the
+    /// master's name, two alternating application logins, the plugin daemon's), a subnet and
+    /// a parameter group, the cluster, and its writer and readers.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyDatabaseProps<'_>) -> DifyDatabase {
         let mut s = scope.child(id);
         let cfg = &props.settings;
@@ -205,62 +207,7 @@ impl DifyDatabase {
                 vpc_id: &network.vpc_id,
             },
         );
-        // Names the master user, as every earlier version of this stack did: the cluster's
-        // MasterUsername stays the same dynamic reference, so an upgraded stack never asks
-        // RDS to change (or CloudFormation to replace) the cluster for it. Its password is
-        // unused since RDS manages the master's (below).
-        let master_name = GeneratedSecret::credentials(
-            &mut s,
-            "MasterCredentials",
-            CredentialsProps {
-                description: "Aurora master user name for Dify (the password is RDS-managed: see the cluster's MasterUserSecret)",
-                username: MASTER_USER,
-                generation: 0,
-                kms_key,
-            },
-        );
-        // Two login roles take turns (AWS's alternating-users rotation): a rotation gives the
-        // idle one a new password and moves the services to it, while tasks still running
-        // keep connecting with the other's unchanged password.
-        let generation = cfg.app_credentials_generation;
-        let stamp = |parity: u32| {
-            // The last generation at or before `generation` in which this role took over.
-            if generation % 2 == parity {
-                generation
-            } else {
-                generation.saturating_sub(1)
-            }
-        };
-        let app = GeneratedSecret::credentials(
-            &mut s,
-            "AppCredentials",
-            CredentialsProps {
-                description: "Aurora application user for Dify's services",
-                username: APP_USER,
-                generation: stamp(0),
-                kms_key,
-            },
-        );
-        let app_alt = GeneratedSecret::credentials(
-            &mut s,
-            "AppCredentialsAlt",
-            CredentialsProps {
-                description: "Aurora application user for Dify's services (the alternate login, for rotation)",
-                username: APP_ALT_USER,
-                generation: stamp(1),
-                kms_key,
-            },
-        );
-        let plugin = GeneratedSecret::credentials(
-            &mut s,
-            "PluginCredentials",
-            CredentialsProps {
-                description: "Aurora user of Dify's plugin daemon (owns dify_plugin only)",
-                username: PLUGIN_USER,
-                generation: 0,
-                kms_key,
-            },
-        );
+        let creds = Credentials::add(&mut s, cfg.app_credentials_generation, kms_key);
         let subnets = s.add(
             "Subnets",
             rds::DbSubnetGroup::builder()
@@ -268,121 +215,28 @@ impl DifyDatabase {
                 .subnet_ids(network.private_subnets.clone())
                 .build(),
         );
-        let major = cfg.engine_version.split('.').next().unwrap_or("16");
-        let params = s.add(
-            "ClusterParameters",
-            rds::DbClusterParameterGroup::builder().description("Dify: TLS required, slow statements logged (never log_statement=all: it logs every parameter, secrets included)").family(format!("aurora-postgresql{major}")).parameters(json!({
-                    "rds.force_ssl": "1",
-                    "log_min_duration_statement": "1000",
-                    "shared_preload_libraries": "pg_stat_statements",
-                    "log_lock_waits": "1",
-                    "idle_in_transaction_session_timeout": "600000"
-                })).build(),
-        );
-        let mut cluster = rds::DbCluster::new()
-            .engine("aurora-postgresql")
-            .engine_version(cfg.engine_version.as_str())
-            .database_name(DATABASE_NAME)
-            .master_username(master_name.resolve_key("username"))
-            // RDS keeps the master password in Secrets Manager and rotates it (every 7 days):
-            // only the bootstrap step reads it, at each rollout.
-            .manage_master_user_password(true)
-            .port(i64::from(PORT))
+        let params = parameter_group(&mut s, &cfg.engine_version);
+        let (definition, class, count) = cluster_definition(cfg, kms_key, &creds.master_name);
+        let definition = definition
             .db_subnet_group_name(subnets.reference())
             .vpc_security_group_ids(vec![security_group.group_id()])
-            .db_cluster_parameter_group_name(params.reference())
-            .storage_encrypted(true)
-            .deletion_protection(cfg.deletion_protection)
-            .backup_retention_period(i64::from(cfg.backup_retention_days))
-            .preferred_backup_window(cfg.backup_window.as_str())
-            .preferred_maintenance_window(cfg.maintenance_window.as_str())
-            .copy_tags_to_snapshot(true)
-            .enable_cloudwatch_logs_exports(vec!["postgresql"])
-            .enable_iam_database_authentication(true);
-        if let Some(k) = kms_key {
-            cluster = cluster
-                .kms_key_id(k.clone())
-                .master_user_secret(db_cluster::MasterUserSecret::new().kms_key_id(k.clone()));
-        }
-        let (class, count) = match &cfg.capacity {
-            DbCapacity::Serverless {
-                min_acu,
-                max_acu,
-                readers,
-            } => {
-                cluster = cluster.serverless_v2_scaling_configuration(
-                    db_cluster::ServerlessV2ScalingConfiguration::new()
-                        .min_capacity(*min_acu)
-                        .max_capacity(*max_acu),
-                );
-                ("db.serverless".to_owned(), 1 + *readers)
-            }
-            DbCapacity::Provisioned {
-                instance_class,
-                instances,
-            } => (instance_class.clone(), *instances),
-        };
+            .db_cluster_parameter_group_name(params.reference());
         let cluster = match &cfg.adopt_cluster_logical_id {
-            Some(pinned) => s.add_with_logical_id("Cluster", pinned, cluster),
-            None => s.add("Cluster", cluster),
+            Some(pinned) => s.add_with_logical_id("Cluster", pinned, definition),
+            None => s.add("Cluster", definition),
         };
-        let policy = props.removal_policy;
-        s.stack().resource(&cluster).removal_policy(policy);
-
-        let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
-            s.add(
-                "MonitoringRole",
-                iam::Role::builder().assume_role_policy_document(json!({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                        "Action": "sts:AssumeRole"
-                    }]
-                })).build()
-                .managed_policy_arns(vec![fns::sub(
-                    "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
-                )]),
-            )
-        });
-        let mut instances = Vec::new();
-        for i in 0..count {
-            let mut instance = rds::DbInstance::new()
-                .db_cluster_identifier(cluster.reference())
-                .db_instance_class(class.as_str())
-                .engine("aurora-postgresql")
-                .publicly_accessible(false)
-                .auto_minor_version_upgrade(cfg.auto_minor_version_upgrade)
-                .promotion_tier(i64::from(i.min(1)))
-                .enable_performance_insights(cfg.performance_insights);
-            if cfg.performance_insights {
-                instance = instance.performance_insights_retention_period(7);
-                if let Some(k) = kms_key {
-                    instance = instance.performance_insights_kms_key_id(k.clone());
-                }
-            }
-            if let Some(role) = &monitoring_role {
-                instance = instance
-                    .monitoring_interval(i64::from(cfg.monitoring_interval_seconds))
-                    .monitoring_role_arn(role.arn());
-            }
-            let name = if i == 0 {
-                "Writer".to_owned()
-            } else {
-                format!("Reader{i}")
-            };
-            let h = s.add(&name, instance);
-            s.stack().resource(&h).removal_policy(policy);
-            instances.push(h);
-        }
+        s.stack()
+            .resource(&cluster)
+            .removal_policy(props.removal_policy);
+        let instances = instances(&mut s, &props, &cluster, (&class, count));
         DifyDatabase {
             master_secret_arn: cluster.master_user_secret_secret_arn(),
-            app_alt,
-            app_generation: generation,
+            app_alt: creds.app_alt,
+            app_generation: cfg.app_credentials_generation,
             cluster,
             security_group,
-            app,
-            plugin,
+            app: creds.app,
+            plugin: creds.plugin,
             instances,
             capacity: cfg.capacity.clone(),
         }
@@ -425,4 +279,204 @@ impl DifyDatabase {
     pub fn host(&self) -> Value<String> {
         self.cluster.endpoint_address()
     }
+}
+
+/// The database's generated credentials.
+struct Credentials {
+    master_name: GeneratedSecret,
+    app: GeneratedSecret,
+    app_alt: GeneratedSecret,
+    plugin: GeneratedSecret,
+}
+
+impl Credentials {
+    fn add(s: &mut Scope<'_>, generation: u32, kms_key: Option<&Value<KmsKeyArn>>) -> Credentials {
+        let mut secret = |id: &str, description: &str, username: &str, generation: u32| {
+            GeneratedSecret::credentials(
+                s,
+                id,
+                CredentialsProps {
+                    description,
+                    username,
+                    generation,
+                    kms_key,
+                },
+            )
+        };
+        // Names the master user, as every earlier version of this stack did: the cluster's
+        // MasterUsername stays the same dynamic reference, so an upgraded stack never asks
+        // RDS to change (or CloudFormation to replace) the cluster for it. Its password is
+        // unused since RDS manages the master's.
+        let master_name = secret(
+            "MasterCredentials",
+            "Aurora master user name for Dify (the password is RDS-managed: see the cluster's MasterUserSecret)",
+            MASTER_USER,
+            0,
+        );
+        // Two login roles take turns (AWS's alternating-users rotation): a rotation gives the
+        // idle one a new password and moves the services to it, while tasks still running
+        // keep connecting with the other's unchanged password.
+        let stamp = |parity: u32| {
+            // The last generation at or before `generation` in which this role took over.
+            if generation % 2 == parity {
+                generation
+            } else {
+                generation.saturating_sub(1)
+            }
+        };
+        let app = secret(
+            "AppCredentials",
+            "Aurora application user for Dify's services",
+            APP_USER,
+            stamp(0),
+        );
+        let app_alt = secret(
+            "AppCredentialsAlt",
+            "Aurora application user for Dify's services (the alternate login, for rotation)",
+            APP_ALT_USER,
+            stamp(1),
+        );
+        let plugin = secret(
+            "PluginCredentials",
+            "Aurora user of Dify's plugin daemon (owns dify_plugin only)",
+            PLUGIN_USER,
+            0,
+        );
+        Credentials {
+            master_name,
+            app,
+            app_alt,
+            plugin,
+        }
+    }
+}
+
+/// The cluster parameter group of the engine's major version: TLS required, slow statements
+/// and lock waits logged, idle transactions ended.
+fn parameter_group(s: &mut Scope<'_>, engine_version: &str) -> rds::DbClusterParameterGroupHandle {
+    let major = engine_version.split('.').next().unwrap_or("16");
+    s.add(
+        "ClusterParameters",
+        rds::DbClusterParameterGroup::builder()
+            .description("Dify: TLS required, slow statements logged (never log_statement=all: it logs every parameter, secrets included)")
+            .family(format!("aurora-postgresql{major}"))
+            .parameters(json!({
+                "rds.force_ssl": "1",
+                "log_min_duration_statement": "1000",
+                "shared_preload_libraries": "pg_stat_statements",
+                "log_lock_waits": "1",
+                "idle_in_transaction_session_timeout": "600000"
+            }))
+            .build(),
+    )
+}
+
+/// The cluster's definition, before it is placed in its subnets, parameter and security
+/// groups, with the instance class and count its capacity asks for.
+fn cluster_definition(
+    cfg: &DatabaseSettings,
+    kms_key: Option<&Value<KmsKeyArn>>,
+    master_name: &GeneratedSecret,
+) -> (rds::DbCluster, String, u8) {
+    let mut cluster = rds::DbCluster::new()
+        .engine("aurora-postgresql")
+        .engine_version(cfg.engine_version.as_str())
+        .database_name(DATABASE_NAME)
+        .master_username(master_name.resolve_key("username"))
+        // RDS keeps the master password in Secrets Manager and rotates it (every 7 days):
+        // only the bootstrap step reads it, at each rollout.
+        .manage_master_user_password(true)
+        .port(i64::from(PORT));
+    cluster = cluster
+        .storage_encrypted(true)
+        .deletion_protection(cfg.deletion_protection)
+        .backup_retention_period(i64::from(cfg.backup_retention_days))
+        .preferred_backup_window(cfg.backup_window.as_str())
+        .preferred_maintenance_window(cfg.maintenance_window.as_str())
+        .copy_tags_to_snapshot(true)
+        .enable_cloudwatch_logs_exports(vec!["postgresql"])
+        .enable_iam_database_authentication(true);
+    if let Some(k) = kms_key {
+        cluster = cluster
+            .kms_key_id(k.clone())
+            .master_user_secret(db_cluster::MasterUserSecret::new().kms_key_id(k.clone()));
+    }
+    let (class, count) = match &cfg.capacity {
+        DbCapacity::Serverless {
+            min_acu,
+            max_acu,
+            readers,
+        } => {
+            cluster = cluster.serverless_v2_scaling_configuration(
+                db_cluster::ServerlessV2ScalingConfiguration::new()
+                    .min_capacity(*min_acu)
+                    .max_capacity(*max_acu),
+            );
+            ("db.serverless".to_owned(), 1 + *readers)
+        }
+        DbCapacity::Provisioned {
+            instance_class,
+            instances,
+        } => (instance_class.clone(), *instances),
+    };
+    (cluster, class, count)
+}
+
+/// The writer (`Writer`) and `count - 1` readers (`Reader1`, …) of `class`, with Performance
+/// Insights and Enhanced Monitoring (and its role) as the settings ask.
+fn instances(
+    s: &mut Scope<'_>,
+    props: &DifyDatabaseProps<'_>,
+    cluster: &DbClusterHandle,
+    (class, count): (&str, u8),
+) -> Vec<DbInstanceHandle> {
+    let cfg = &props.settings;
+    let kms_key = props.kms_key.as_ref();
+    let monitoring_role = (cfg.monitoring_interval_seconds > 0).then(|| {
+        s.add(
+            "MonitoringRole",
+            iam::Role::builder().assume_role_policy_document(json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "monitoring.rds.amazonaws.com"},
+                    "Action": "sts:AssumeRole"
+                }]
+            })).build()
+            .managed_policy_arns(vec![fns::sub(
+                "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            )]),
+        )
+    });
+    let mut instances = Vec::new();
+    for i in 0..count {
+        let mut instance = rds::DbInstance::new()
+            .db_cluster_identifier(cluster.reference())
+            .db_instance_class(class)
+            .engine("aurora-postgresql")
+            .publicly_accessible(false)
+            .auto_minor_version_upgrade(cfg.auto_minor_version_upgrade)
+            .promotion_tier(i64::from(i.min(1)))
+            .enable_performance_insights(cfg.performance_insights);
+        if cfg.performance_insights {
+            instance = instance.performance_insights_retention_period(7);
+            if let Some(k) = kms_key {
+                instance = instance.performance_insights_kms_key_id(k.clone());
+            }
+        }
+        if let Some(role) = &monitoring_role {
+            instance = instance
+                .monitoring_interval(i64::from(cfg.monitoring_interval_seconds))
+                .monitoring_role_arn(role.arn());
+        }
+        let name = if i == 0 {
+            "Writer".to_owned()
+        } else {
+            format!("Reader{i}")
+        };
+        let h = s.add(&name, instance);
+        s.stack().resource(&h).removal_policy(props.removal_policy);
+        instances.push(h);
+    }
+    instances
 }

@@ -2,7 +2,8 @@
 //! an IP allowlist, TLS 1.3 when a certificate is given, Dify's path routing, and a Route 53
 //! alias.
 
-use cfn_core::{Scope, Value, fns};
+use cfn_core::refs::VpcId;
+use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::ec2::{self, SecurityGroupHandle};
 use cfn_resources::elasticloadbalancingv2::{
     self as elbv2, ListenerHandle, LoadBalancerHandle, TargetGroupHandle, listener, listener_rule,
@@ -148,138 +149,26 @@ pub struct DifyIngress {
 }
 
 impl DifyIngress {
-    /// Creates the load balancer and its routing.
+    /// Creates the load balancer and its routing: a closed security group opened to the
+    /// allowlist (and the NAT gateways), the load balancer, one target group per routed
+    /// service, the listener(s), path rules, and the DNS record when a zone is named.
     pub fn new(scope: &mut Scope<'_>, id: &str, props: DifyIngressProps<'_>) -> DifyIngress {
         let mut s = scope.child(id);
         let cfg = &props.settings;
-        let domain = &props.domain;
         let network = props.network;
-        let access_logs = props.access_log_bucket;
-        let https = domain.certificate_arn.is_some();
-        let mut ingress_rules = Vec::new();
-        for (group, nets) in &cfg.allowlist {
-            for net in nets {
-                let ports: &[u16] = if https { &[443, 80] } else { &[80] };
-                for port in ports {
-                    let mut rule = ec2::security_group::Ingress::builder()
-                        .ip_protocol("tcp")
-                        .build()
-                        .from_port(i64::from(*port))
-                        .to_port(i64::from(*port))
-                        .description(format!("allowlist: {group}"));
-                    rule = match net {
-                        ipnet::IpNet::V4(_) => rule.cidr_ip(net.to_string()),
-                        ipnet::IpNet::V6(_) => rule.cidr_ipv6(net.to_string()),
-                    };
-                    ingress_rules.push(rule);
-                }
-            }
-        }
-        // Dify calls its own public URL from inside the VPC (workflow HTTP nodes and tools
-        // through the SSRF proxy, plugins, webhooks to its own /e/ and /triggers endpoints):
-        // that traffic leaves through the NAT gateways and must not meet the allowlist's wall
-        // (aws-samples/dify-self-hosted-on-aws#41).
-        for nat in &network.nat_cidrs {
-            let ports: &[u16] = if https { &[443, 80] } else { &[80] };
-            for port in ports {
-                ingress_rules.push(
-                    ec2::security_group::Ingress::builder()
-                        .ip_protocol("tcp")
-                        .build()
-                        .from_port(i64::from(*port))
-                        .to_port(i64::from(*port))
-                        .cidr_ip(nat.clone())
-                        .description("this VPC's NAT gateways: Dify calling its own public URL"),
-                );
-            }
-        }
-        let security_group = closed_security_group(
+        let https = props.domain.certificate_arn.is_some();
+        let security_group = allowlisted_group(&mut s, cfg, network, https);
+        let load_balancer = load_balancer(
             &mut s,
-            "SecurityGroup",
-            SecurityGroupProps {
-                description: "Dify load balancer - in from the allowlist, out to Dify services",
-                vpc_id: &network.vpc_id,
-            },
+            cfg,
+            network,
+            &security_group,
+            props.access_log_bucket,
         );
-        if !ingress_rules.is_empty() {
-            let mut r = s.stack().resource(&security_group);
-            if let Some(props) = r.props_mut::<ec2::SecurityGroup>() {
-                props.security_group_ingress = Some(Value::from(ingress_rules));
-            }
-        }
-
-        let attr = |k: &str, v: String| load_balancer::LoadBalancerAttribute::new().key(k).value(v);
-        let mut attributes = vec![
-            attr(
-                "idle_timeout.timeout_seconds",
-                cfg.idle_timeout_seconds.to_string(),
-            ),
-            attr(
-                "routing.http.drop_invalid_header_fields.enabled",
-                "true".into(),
-            ),
-            attr("routing.http.desync_mitigation_mode", "defensive".into()),
-            attr(
-                "deletion_protection.enabled",
-                cfg.deletion_protection.to_string(),
-            ),
-        ];
-        if let Some(bucket) = access_logs {
-            attributes.push(attr("access_logs.s3.enabled", "true".into()));
-            attributes.push(
-                load_balancer::LoadBalancerAttribute::new()
-                    .key("access_logs.s3.bucket")
-                    .value(bucket.reference()),
-            );
-            attributes.push(attr("access_logs.s3.prefix", "alb".into()));
-        }
-        let subnets = if cfg.internet_facing {
-            network.public_subnets.clone()
-        } else {
-            network.private_subnets.clone()
+        let targets = |s: &mut Scope<'_>, id: &str, h: Health| {
+            target_group(s, id, h, &network.vpc_id, cfg.idle_timeout_seconds)
         };
-        let load_balancer = s.add(
-            "LoadBalancer",
-            elbv2::LoadBalancer::new()
-                .type_("application")
-                .scheme(if cfg.internet_facing {
-                    "internet-facing"
-                } else {
-                    "internal"
-                })
-                .subnets(subnets)
-                .security_groups(vec![security_group.group_id()])
-                .load_balancer_attributes(attributes),
-        );
-
-        let tg = |s: &mut Scope<'_>, id: &str, h: Health| {
-            s.add(
-                id,
-                elbv2::TargetGroup::new()
-                    .target_type("ip")
-                    .protocol("HTTP")
-                    .port(i64::from(h.port))
-                    .vpc_id(network.vpc_id.clone())
-                    .health_check_enabled(true)
-                    .health_check_path(h.path)
-                    .health_check_interval_seconds(15)
-                    .health_check_timeout_seconds(5)
-                    .healthy_threshold_count(2)
-                    .unhealthy_threshold_count(3)
-                    .matcher(target_group::Matcher::new().http_code(h.codes))
-                    .target_group_attributes(vec![
-                        // Drain as long as the load balancer lets a request sit idle: a chat
-                        // or workflow stream (TEXT_GENERATION_TIMEOUT_MS, 600 s) must finish
-                        // on the old task before a rollout or scale-in stops it. Draining ends
-                        // as soon as a target has no requests in flight, so short requests
-                        // cost nothing; ECS sends SIGTERM only after draining.
-                        target_group::TargetGroupAttribute::new()
-                            .key("deregistration_delay.timeout_seconds")
-                            .value(cfg.idle_timeout_seconds.to_string()),
-                    ]),
-            )
-        };
-        let web = tg(
+        let web = targets(
             &mut s,
             "WebTargets",
             Health {
@@ -288,7 +177,7 @@ impl DifyIngress {
                 codes: "200-399",
             },
         );
-        let api = tg(
+        let api = targets(
             &mut s,
             "ApiTargets",
             Health {
@@ -297,7 +186,7 @@ impl DifyIngress {
                 codes: "200",
             },
         );
-        let plugin_daemon = tg(
+        let plugin_daemon = targets(
             &mut s,
             "PluginDaemonTargets",
             Health {
@@ -306,126 +195,22 @@ impl DifyIngress {
                 codes: "200",
             },
         );
-
-        let forward = |t: &TargetGroupHandle| {
-            listener::Action::builder()
-                .type_("forward")
-                .build()
-                .target_group_arn(t.target_group_arn())
-        };
-        let listener = if let Some(cert) = &domain.certificate_arn {
-            s.add(
-                "HttpRedirect",
-                elbv2::Listener::builder()
-                    .default_actions(vec![
-                        listener::Action::builder()
-                            .type_("redirect")
-                            .build()
-                            .redirect_config(
-                                listener::RedirectConfig::builder()
-                                    .status_code("HTTP_301")
-                                    .build()
-                                    .protocol("HTTPS")
-                                    .port("443"),
-                            ),
-                    ])
-                    .load_balancer_arn(load_balancer.load_balancer_arn())
-                    .build()
-                    .port(80)
-                    .protocol("HTTP"),
-            );
-            s.add(
-                "Https",
-                elbv2::Listener::builder()
-                    .default_actions(vec![forward(&web)])
-                    .load_balancer_arn(load_balancer.load_balancer_arn())
-                    .build()
-                    .port(443)
-                    .protocol("HTTPS")
-                    .ssl_policy(TLS_POLICY)
-                    .certificates(vec![
-                        listener::Certificate::new().certificate_arn(cert.as_str()),
-                    ]),
-            )
-        } else {
-            s.add(
-                "Http",
-                elbv2::Listener::builder()
-                    .default_actions(vec![forward(&web)])
-                    .load_balancer_arn(load_balancer.load_balancer_arn())
-                    .build()
-                    .port(80)
-                    .protocol("HTTP"),
-            )
-        };
-        let route =
-            |s: &mut Scope<'_>, id: &str, priority: i64, paths: &[&str], t: &TargetGroupHandle| {
-                let r = s.add(
-                    id,
-                    elbv2::ListenerRule::builder()
-                        .actions(vec![
-                            listener_rule::Action::builder()
-                                .type_("forward")
-                                .build()
-                                .target_group_arn(t.target_group_arn()),
-                        ])
-                        .conditions(vec![
-                            listener_rule::RuleCondition::new()
-                                .field("path-pattern")
-                                .path_pattern_config(
-                                    listener_rule::PathPatternConfig::new().values(
-                                        paths
-                                            .iter()
-                                            .map(|p| Value::<String>::from(*p))
-                                            .collect::<Vec<_>>(),
-                                    ),
-                                ),
-                        ])
-                        .priority(priority)
-                        .build()
-                        .listener_arn(listener.listener_arn()),
-                );
-                r.resource_ref().clone()
-            };
-        use cfn_core::Handle as _;
+        let listener = listener(&mut s, &props.domain, &load_balancer, &web);
         // A rule takes at most five path values.
         let rules = vec![
             route(
                 &mut s,
                 "PluginDaemonRoute",
+                &listener,
                 10,
                 &PLUGIN_PATHS,
                 &plugin_daemon,
             ),
-            route(&mut s, "ApiRoute", 20, &API_PATHS[..5], &api),
-            route(&mut s, "ApiRoute2", 21, &API_PATHS[5..], &api),
+            route(&mut s, "ApiRoute", &listener, 20, &API_PATHS[..5], &api),
+            route(&mut s, "ApiRoute2", &listener, 21, &API_PATHS[5..], &api),
         ];
-
-        let scheme = if https { "https" } else { "http" };
-        let url = match (&domain.name, https) {
-            (Some(name), true) => Value::from(format!("https://{name}")),
-            _ => fns::join(
-                "",
-                [format!("{scheme}://").into(), load_balancer.dns_name()],
-            ),
-        };
-        if let (Some(zone), Some(name)) = (&domain.hosted_zone_id, &domain.name) {
-            s.add(
-                "DnsRecord",
-                route53::RecordSet::builder()
-                    .name(format!("{name}."))
-                    .type_("A")
-                    .build()
-                    .hosted_zone_id(zone.as_str())
-                    .alias_target(
-                        route53::record_set::AliasTarget::builder()
-                            .dns_name(load_balancer.dns_name())
-                            .hosted_zone_id(load_balancer.canonical_hosted_zone_id())
-                            .build()
-                            .evaluate_target_health(true),
-                    ),
-            );
-        }
+        let url = url(&props.domain, &load_balancer);
+        dns_record(&mut s, &props.domain, &load_balancer);
         DifyIngress {
             load_balancer,
             security_group,
@@ -474,4 +259,275 @@ impl DifyIngress {
         );
         vec![egress.resource_ref().clone(), ingress]
     }
+}
+
+/// The ports the load balancer listens on: 443 and 80 (which redirects) with a certificate.
+fn listener_ports(https: bool) -> &'static [u16] {
+    if https { &[443, 80] } else { &[80] }
+}
+
+/// The load balancer's security group: closed, then opened on the listener ports to the
+/// allowlist and to the VPC's own NAT gateways.
+fn allowlisted_group(
+    s: &mut Scope<'_>,
+    cfg: &IngressSettings,
+    network: &DifyNetwork,
+    https: bool,
+) -> SecurityGroupHandle {
+    let rule = |port: u16, description: String| {
+        ec2::security_group::Ingress::builder()
+            .ip_protocol("tcp")
+            .build()
+            .from_port(i64::from(port))
+            .to_port(i64::from(port))
+            .description(description)
+    };
+    let mut ingress_rules = Vec::new();
+    for (group, nets) in &cfg.allowlist {
+        for net in nets {
+            for port in listener_ports(https) {
+                let r = rule(*port, format!("allowlist: {group}"));
+                ingress_rules.push(match net {
+                    ipnet::IpNet::V4(_) => r.cidr_ip(net.to_string()),
+                    ipnet::IpNet::V6(_) => r.cidr_ipv6(net.to_string()),
+                });
+            }
+        }
+    }
+    // Dify calls its own public URL from inside the VPC (workflow HTTP nodes and tools
+    // through the SSRF proxy, plugins, webhooks to its own /e/ and /triggers endpoints):
+    // that traffic leaves through the NAT gateways and must not meet the allowlist's wall
+    // (aws-samples/dify-self-hosted-on-aws#41).
+    for nat in &network.nat_cidrs {
+        for port in listener_ports(https) {
+            let why = "this VPC's NAT gateways: Dify calling its own public URL";
+            ingress_rules.push(rule(*port, why.into()).cidr_ip(nat.clone()));
+        }
+    }
+    let security_group = closed_security_group(
+        s,
+        "SecurityGroup",
+        SecurityGroupProps {
+            description: "Dify load balancer - in from the allowlist, out to Dify services",
+            vpc_id: &network.vpc_id,
+        },
+    );
+    if !ingress_rules.is_empty() {
+        let mut r = s.stack().resource(&security_group);
+        if let Some(props) = r.props_mut::<ec2::SecurityGroup>() {
+            props.security_group_ingress = Some(Value::from(ingress_rules));
+        }
+    }
+    security_group
+}
+
+/// The application load balancer: idle timeout, strict header handling, deletion protection,
+/// access logs when a bucket is given; public subnets when internet-facing.
+fn load_balancer(
+    s: &mut Scope<'_>,
+    cfg: &IngressSettings,
+    network: &DifyNetwork,
+    security_group: &SecurityGroupHandle,
+    access_logs: Option<&BucketHandle>,
+) -> LoadBalancerHandle {
+    let attr = |k: &str, v: String| load_balancer::LoadBalancerAttribute::new().key(k).value(v);
+    let mut attributes = vec![
+        attr(
+            "idle_timeout.timeout_seconds",
+            cfg.idle_timeout_seconds.to_string(),
+        ),
+        attr(
+            "routing.http.drop_invalid_header_fields.enabled",
+            "true".into(),
+        ),
+        attr("routing.http.desync_mitigation_mode", "defensive".into()),
+        attr(
+            "deletion_protection.enabled",
+            cfg.deletion_protection.to_string(),
+        ),
+    ];
+    if let Some(bucket) = access_logs {
+        attributes.push(attr("access_logs.s3.enabled", "true".into()));
+        attributes.push(
+            load_balancer::LoadBalancerAttribute::new()
+                .key("access_logs.s3.bucket")
+                .value(bucket.reference()),
+        );
+        attributes.push(attr("access_logs.s3.prefix", "alb".into()));
+    }
+    let (scheme, subnets) = if cfg.internet_facing {
+        ("internet-facing", network.public_subnets.clone())
+    } else {
+        ("internal", network.private_subnets.clone())
+    };
+    s.add(
+        "LoadBalancer",
+        elbv2::LoadBalancer::new()
+            .type_("application")
+            .scheme(scheme)
+            .subnets(subnets)
+            .security_groups(vec![security_group.group_id()])
+            .load_balancer_attributes(attributes),
+    )
+}
+
+/// A target group of Fargate tasks (by IP), health-checked as `h` says, draining for as long
+/// as a request may sit idle.
+fn target_group(
+    s: &mut Scope<'_>,
+    id: &str,
+    h: Health,
+    vpc_id: &Value<VpcId>,
+    idle_timeout_seconds: u32,
+) -> TargetGroupHandle {
+    s.add(
+        id,
+        elbv2::TargetGroup::new()
+            .target_type("ip")
+            .protocol("HTTP")
+            .port(i64::from(h.port))
+            .vpc_id(vpc_id.clone())
+            .health_check_enabled(true)
+            .health_check_path(h.path)
+            .health_check_interval_seconds(15)
+            .health_check_timeout_seconds(5)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(3)
+            .matcher(target_group::Matcher::new().http_code(h.codes))
+            .target_group_attributes(vec![
+                // Drain as long as the load balancer lets a request sit idle: a chat or
+                // workflow stream (TEXT_GENERATION_TIMEOUT_MS, 600 s) must finish on the old
+                // task before a rollout or scale-in stops it. Draining ends as soon as a
+                // target has no requests in flight, so short requests cost nothing; ECS sends
+                // SIGTERM only after draining.
+                target_group::TargetGroupAttribute::new()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value(idle_timeout_seconds.to_string()),
+            ]),
+    )
+}
+
+/// The listener routes start from: HTTPS (and an HTTP listener that redirects to it) with a
+/// certificate, plain HTTP without. Its default action forwards to the web console.
+fn listener(
+    s: &mut Scope<'_>,
+    domain: &Domain,
+    load_balancer: &LoadBalancerHandle,
+    web: &TargetGroupHandle,
+) -> ListenerHandle {
+    let forward = listener::Action::builder()
+        .type_("forward")
+        .build()
+        .target_group_arn(web.target_group_arn());
+    let Some(cert) = &domain.certificate_arn else {
+        return s.add(
+            "Http",
+            elbv2::Listener::builder()
+                .default_actions(vec![forward])
+                .load_balancer_arn(load_balancer.load_balancer_arn())
+                .build()
+                .port(80)
+                .protocol("HTTP"),
+        );
+    };
+    let redirect = listener::RedirectConfig::builder()
+        .status_code("HTTP_301")
+        .build()
+        .protocol("HTTPS")
+        .port("443");
+    s.add(
+        "HttpRedirect",
+        elbv2::Listener::builder()
+            .default_actions(vec![
+                listener::Action::builder()
+                    .type_("redirect")
+                    .build()
+                    .redirect_config(redirect),
+            ])
+            .load_balancer_arn(load_balancer.load_balancer_arn())
+            .build()
+            .port(80)
+            .protocol("HTTP"),
+    );
+    s.add(
+        "Https",
+        elbv2::Listener::builder()
+            .default_actions(vec![forward])
+            .load_balancer_arn(load_balancer.load_balancer_arn())
+            .build()
+            .port(443)
+            .protocol("HTTPS")
+            .ssl_policy(TLS_POLICY)
+            .certificates(vec![
+                listener::Certificate::new().certificate_arn(cert.as_str()),
+            ]),
+    )
+}
+
+/// A listener rule forwarding `paths` (at most five) to `target`, at `priority`.
+fn route(
+    s: &mut Scope<'_>,
+    id: &str,
+    listener: &ListenerHandle,
+    priority: i64,
+    paths: &[&str],
+    target: &TargetGroupHandle,
+) -> ResourceRef {
+    use cfn_core::Handle as _;
+    let paths: Vec<Value<String>> = paths.iter().map(|p| Value::<String>::from(*p)).collect();
+    let rule = s.add(
+        id,
+        elbv2::ListenerRule::builder()
+            .actions(vec![
+                listener_rule::Action::builder()
+                    .type_("forward")
+                    .build()
+                    .target_group_arn(target.target_group_arn()),
+            ])
+            .conditions(vec![
+                listener_rule::RuleCondition::new()
+                    .field("path-pattern")
+                    .path_pattern_config(listener_rule::PathPatternConfig::new().values(paths)),
+            ])
+            .priority(priority)
+            .build()
+            .listener_arn(listener.listener_arn()),
+    );
+    rule.resource_ref().clone()
+}
+
+/// Dify's public URL: the domain's with a certificate, else the load balancer's name.
+fn url(domain: &Domain, load_balancer: &LoadBalancerHandle) -> Value<String> {
+    match (&domain.name, &domain.certificate_arn) {
+        (Some(name), Some(_)) => Value::from(format!("https://{name}")),
+        (_, cert) => {
+            let scheme = if cert.is_some() { "https" } else { "http" };
+            fns::join(
+                "",
+                [format!("{scheme}://").into(), load_balancer.dns_name()],
+            )
+        }
+    }
+}
+
+/// An alias record for the domain in its hosted zone, when both are named.
+fn dns_record(s: &mut Scope<'_>, domain: &Domain, load_balancer: &LoadBalancerHandle) {
+    let (Some(zone), Some(name)) = (&domain.hosted_zone_id, &domain.name) else {
+        return;
+    };
+    s.add(
+        "DnsRecord",
+        route53::RecordSet::builder()
+            .name(format!("{name}."))
+            .type_("A")
+            .build()
+            .hosted_zone_id(zone.as_str())
+            .alias_target(
+                route53::record_set::AliasTarget::builder()
+                    .dns_name(load_balancer.dns_name())
+                    .hosted_zone_id(load_balancer.canonical_hosted_zone_id())
+                    .build()
+                    .evaluate_target_health(true),
+            ),
+    );
 }
