@@ -1,8 +1,9 @@
 //! Dify on AWS: the constructs (network, database, cache, storage, ingress, ECS cluster) and
 //! the per-environment configuration model they are built from.
 //!
-//! Each construct is usable on its own inside any stack: it takes a `&mut Scope`, an id and
-//! typed handles of what it connects to, and exposes typed handles in return.
+//! Each construct is usable on its own inside any stack: `new(scope, id, props)`, a props struct
+//! naming every input (typed handles of what it connects to, settings with documented
+//! defaults), and typed handles in return. [`Dify`] is all of them, wired together.
 
 pub mod alarms;
 pub mod cache;
@@ -34,3 +35,8 @@ pub use ingress::DifyIngress;
 pub use network::DifyNetwork;
 pub use stack::DifyStack;
 pub use storage::DifyStorage;
+
+/// `docs/constructs.md`, included so that its Rust example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/constructs.md")]
+pub mod constructs_guide {}
