@@ -33,6 +33,34 @@ pub struct AwsSettings {
     pub static_credentials: Option<(String, String)>,
     /// How failed calls are retried.
     pub retry: RetryPolicy,
+    /// How long a connection and one attempt of a call may take.
+    pub timeouts: Timeouts,
+}
+
+/// How long the engine waits on the network. An endpoint that accepts a connection and never
+/// answers costs one attempt timeout and one retry, not forever (the SDK sets no read or
+/// attempt timeout of its own, only a 3.1 s connect timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Establishing a connection (TCP and TLS). Default 5 s (`--connect-timeout`).
+    pub connect: Duration,
+    /// One attempt of a call, from sending the request to the last byte of the answer.
+    /// Default 60 s (`--call-timeout`): CloudFormation answers in well under a second; S3
+    /// uploads a template of at most 1 MB.
+    pub attempt: Duration,
+    /// Attempts of a call that time out, in all: a silent endpoint is rarely cured by
+    /// waiting again. Default 2.
+    pub attempts_after_timeout: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(60),
+            attempts_after_timeout: 2,
+        }
+    }
 }
 
 /// How [`Aws::call`] retries throttling, server errors and dropped connections.
@@ -88,8 +116,10 @@ impl RetryPolicy {
 pub enum FailureKind {
     /// `Throttling` / "Rate exceeded" and friends: retry after a longer wait.
     Throttled,
-    /// A 5xx, a timeout or a dropped connection: retry.
+    /// A 5xx or a dropped connection: retry.
     Transient,
+    /// No answer within the attempt or connect timeout: retry, fewer times.
+    TimedOut,
     /// Anything else (validation errors, access denied, not found): do not retry.
     Permanent,
 }
@@ -112,6 +142,7 @@ impl fmt::Display for ApiCall {
             None => Ok(()),
             Some(FailureKind::Throttled) => write!(f, " (throttled)"),
             Some(FailureKind::Transient) => write!(f, " (transient error)"),
+            Some(FailureKind::TimedOut) => write!(f, " (timed out)"),
             Some(FailureKind::Permanent) => write!(f, " (failed)"),
         }
     }
@@ -235,6 +266,7 @@ pub struct Aws {
     region: String,
     endpoint_url: Option<String>,
     retry: RetryPolicy,
+    timeouts: Timeouts,
     log: ApiLog,
     observer: Option<RetryObserver>,
     seed: Arc<AtomicU64>,
@@ -276,8 +308,15 @@ impl Aws {
         fallback_region: Option<&str>,
         log: ApiLog,
     ) -> Result<Aws, ConfigError> {
+        let t = settings.timeouts;
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(t.connect)
+            .read_timeout(t.attempt)
+            .operation_attempt_timeout(t.attempt)
+            .build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts)
             .http_client(https_client());
         if let Some(p) = &settings.profile {
             loader = loader.profile_name(p);
@@ -319,6 +358,7 @@ impl Aws {
             region,
             endpoint_url: conf.endpoint_url().map(str::to_owned),
             retry: settings.retry.clone(),
+            timeouts: settings.timeouts,
             log,
             observer: None,
             seed: Arc::new(AtomicU64::new(0x9e37_79b9_7f4a_7c15)),
@@ -369,6 +409,17 @@ impl Aws {
         (x % 10_000) as f64 / 10_000.0
     }
 
+    /// Says which endpoint did not answer and within what.
+    fn timeout_message(&self, detail: &str) -> String {
+        let t = self.timeouts;
+        let endpoint = self.endpoint_url.as_deref().unwrap_or("AWS");
+        format!(
+            "no answer from {endpoint} within {}s ({detail}; connect timeout {}s; --call-timeout and --connect-timeout change them)",
+            t.attempt.as_secs_f64(),
+            t.connect.as_secs_f64()
+        )
+    }
+
     /// Runs one API call with retries. `f` builds and sends the request afresh each attempt;
     /// requests that create something carry an idempotency token, so a retry after a dropped
     /// connection cannot create it twice.
@@ -404,9 +455,19 @@ impl Aws {
                 operation,
                 failure: Some(kind),
             });
-            let error = to_aws_error(service, operation, &err, kind, attempt);
+            let mut error = to_aws_error(service, operation, &err, kind, attempt);
+            if kind == FailureKind::TimedOut {
+                error.message = self.timeout_message(&error.message);
+            }
             tracing::debug!(%error, "AWS call failed");
-            if kind == FailureKind::Permanent || attempt >= self.retry.max_attempts {
+            let limit = match kind {
+                FailureKind::TimedOut => self
+                    .retry
+                    .max_attempts
+                    .min(self.timeouts.attempts_after_timeout),
+                _ => self.retry.max_attempts,
+            };
+            if kind == FailureKind::Permanent || attempt >= limit {
                 return Err(error);
             }
             let wait = self
@@ -452,8 +513,11 @@ pub fn classify<E>(err: &SdkError<E>) -> FailureKind
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if is_timeout(err) {
+        return FailureKind::TimedOut;
+    }
     match err {
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => FailureKind::Transient,
+        SdkError::ResponseError(_) => FailureKind::Transient,
         // Connection failures and timeouts are worth another try (hyper reports a pooled
         // connection closed under a request as "other", so other counts too); missing
         // credentials and user errors are not.
@@ -480,6 +544,19 @@ where
             }
         }
         _ => FailureKind::Permanent,
+    }
+}
+
+/// An attempt that ran out of time: the SDK's attempt timeout, or a connect or read timeout
+/// of the HTTP client.
+fn is_timeout<E>(err: &SdkError<E>) -> bool
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout(),
+        _ => false,
     }
 }
 

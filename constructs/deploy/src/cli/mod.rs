@@ -31,7 +31,9 @@
 //! | `watch <env>` | follows the stack's current operation, or reports how the last one ended |
 //!
 //! `--profile` and `--region` apply to every command that talks to AWS; `AWS_ENDPOINT_URL`
-//! and the rest of the AWS environment work as in the AWS CLI.
+//! and the rest of the AWS environment work as in the AWS CLI. `--connect-timeout` (5 s) and
+//! `--call-timeout` (60 s per attempt) bound every wait on the network: an endpoint that
+//! never answers fails the command after two attempts, with the endpoint named.
 //!
 //! # Exit codes
 //!
@@ -48,10 +50,11 @@ mod synth;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::aws::{ApiLog, Aws, AwsSettings, FailureKind, RetryNotice};
+use crate::aws::{ApiLog, Aws, AwsSettings, FailureKind, RetryNotice, Timeouts};
 use crate::console::Console;
 use crate::diff::SchemaLookup;
 use crate::error::DeployError;
@@ -143,6 +146,24 @@ struct Cli {
     /// AWS region for commands that talk to AWS.
     #[arg(long, global = true)]
     region: Option<String>,
+    /// Seconds to establish a connection to AWS (default 5).
+    #[arg(long, global = true, value_name = "SECS", value_parser = seconds)]
+    connect_timeout: Option<Duration>,
+    /// Seconds one attempt of an AWS call may take before it is abandoned (default 60). A call
+    /// that times out is tried once more, then the command fails, saying so.
+    #[arg(long, global = true, value_name = "SECS", value_parser = seconds)]
+    call_timeout: Option<Duration>,
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!("{s} is outside 0 < seconds <= 86400"));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +261,11 @@ impl CliError {
             if a.kind == FailureKind::Throttled {
                 err = err.hint("CloudFormation kept throttling; try again in a minute");
             }
+            if a.kind == FailureKind::TimedOut {
+                err = err.hint(
+                    "check the network path to AWS (proxy, VPN, AWS_ENDPOINT_URL); --call-timeout waits longer",
+                );
+            }
         }
         err
     }
@@ -266,6 +292,7 @@ pub(crate) struct Run<'a, P: Project + ?Sized> {
     pub(crate) bin: String,
     profile: Option<String>,
     region: Option<String>,
+    timeouts: Timeouts,
 }
 
 impl<P: Project + ?Sized> Run<'_, P> {
@@ -345,6 +372,7 @@ impl<P: Project + ?Sized> Run<'_, P> {
         if let Some(r) = self.region.clone().or(prefer_env_region.map(str::to_owned)) {
             s.region = Some(r);
         }
+        s.timeouts = self.timeouts;
         let aws = Aws::connect(&s, env.region.as_deref(), self.ctx.log.clone())
             .await
             .map_err(|e| CliError::deploy("resolving the AWS configuration", e.into()))?;
@@ -353,6 +381,7 @@ impl<P: Project + ?Sized> Run<'_, P> {
             aws.with_observer(std::sync::Arc::new(move |n: &RetryNotice| {
                 let why = match n.kind {
                     FailureKind::Throttled => "throttled",
+                    FailureKind::TimedOut => "timed out",
                     _ => "failed",
                 };
                 console.err(format!(
@@ -465,6 +494,11 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
         bin,
         profile: cli.profile.clone(),
         region: cli.region.clone(),
+        timeouts: Timeouts {
+            connect: cli.connect_timeout.unwrap_or(ctx.aws.timeouts.connect),
+            attempt: cli.call_timeout.unwrap_or(ctx.aws.timeouts.attempt),
+            ..ctx.aws.timeouts
+        },
     };
     let result = rt.block_on(async {
         if ctx.listen_for_ctrl_c {

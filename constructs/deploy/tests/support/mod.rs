@@ -8,7 +8,7 @@ pub mod moto;
 pub mod sim;
 
 use cfn_core::Stack;
-use cfn_deploy::aws::{ApiLog, AwsSettings, RetryPolicy};
+use cfn_deploy::aws::{ApiLog, AwsSettings, RetryPolicy, Timeouts};
 use cfn_deploy::cli::{self, Context, Exit};
 use cfn_deploy::console::{Console, Scripted};
 use cfn_deploy::events::PollConfig;
@@ -73,6 +73,8 @@ pub struct Opts {
     pub retry: RetryPolicy,
     /// Default region (what AWS_REGION would say).
     pub region: Option<String>,
+    /// Network timeouts.
+    pub timeouts: Timeouts,
 }
 
 impl Opts {
@@ -85,6 +87,7 @@ impl Opts {
             interrupt: Interrupt::new(),
             retry: RetryPolicy::fast(6),
             region: None,
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -97,6 +100,7 @@ impl Opts {
             interrupt: Interrupt::new(),
             retry: RetryPolicy::none(),
             region: Some("eu-west-1".to_owned()),
+            timeouts: Timeouts::default(),
         }
     }
 
@@ -134,6 +138,7 @@ pub fn run(project: &dyn Project, args: &[&str], opts: &Opts) -> Ran {
             endpoint_url: opts.endpoint.clone(),
             static_credentials: Some(("AKIDTEST".into(), "secret".into())),
             retry: opts.retry.clone(),
+            timeouts: opts.timeouts,
         },
         poll: PollConfig::every_ms(1),
         log: log.clone(),
