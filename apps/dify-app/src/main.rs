@@ -72,14 +72,19 @@ fn main() -> ExitCode {
     match Environment::load_dir(&dir) {
         Ok(environments) => cfn_deploy::cli::main(DifyProject { environments }),
         Err(errors) => {
-            eprintln!(
+            // writeln! and not eprintln!: a closed stderr must not turn a configuration error
+            // into a panic.
+            use std::io::Write as _;
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(
+                err,
                 "error: invalid environment configuration in {}:",
                 dir.display()
             );
             for e in &errors.0 {
-                eprintln!("  {e}");
+                let _ = writeln!(err, "  {e}");
             }
-            eprintln!("nothing was written");
+            let _ = writeln!(err, "nothing was written");
             ExitCode::from(2)
         }
     }

@@ -1,4 +1,4 @@
-//! Ctrl-C, as a value: the CLI listens for SIGINT and tests trigger it by hand.
+//! Ctrl-C, as a value: the CLI listens for SIGINT and SIGTERM, and tests trigger it by hand.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,14 +47,54 @@ impl Interrupt {
         }
     }
 
-    /// Triggers this interrupt on Ctrl-C (SIGINT). Call inside a Tokio runtime.
-    pub fn listen_for_ctrl_c(&self) {
+    /// Triggers this interrupt on Ctrl-C (SIGINT) and on SIGTERM (what CI runners and
+    /// `kill` send on cancellation), so both get the same cleanup and the same exit code. A
+    /// second signal ends the process at once (exit 130), whatever is still running: the way
+    /// out when a cleanup takes longer than the person waiting. Call inside a Tokio runtime.
+    pub fn listen_for_signals(&self) {
         let me = self.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                me.trigger();
+            let mut signals = Signals::new();
+            if !signals.next().await {
+                return;
+            }
+            me.trigger();
+            if signals.next().await {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "interrupted again: exiting now; anything the first interrupt was cleaning up may be left behind"
+                );
+                std::process::exit(130);
             }
         });
+    }
+}
+
+/// SIGINT and SIGTERM as one stream.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Signals {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Waits for the next signal; false when no signal can be received any more.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(term) = self.term.as_mut() {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                r = term.recv() => r.is_some(),
+            };
+        }
+        tokio::signal::ctrl_c().await.is_ok()
     }
 }
 

@@ -80,7 +80,7 @@ pub enum Exit {
     /// stuck, termination protection, a stateful replacement without `--allow-replacement`,
     /// or the confirmation declined.
     Refused = 3,
-    /// 130: interrupted (Ctrl-C). A running CloudFormation operation carries on.
+    /// 130: interrupted (Ctrl-C or SIGTERM). A running CloudFormation operation carries on.
     Interrupted = 130,
 }
 
@@ -106,7 +106,8 @@ pub struct Context {
     pub console: Console,
     /// Ctrl-C.
     pub interrupt: Interrupt,
-    /// Whether to trigger [`Context::interrupt`] on SIGINT.
+    /// Whether to trigger [`Context::interrupt`] on SIGINT and SIGTERM (a second signal exits
+    /// at once).
     pub listen_for_ctrl_c: bool,
     /// Base AWS settings; `--profile` and `--region` override theirs.
     pub aws: AwsSettings,
@@ -432,6 +433,10 @@ fn main_dyn(project: &dyn Project) -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
         )
         .with_writer(std::io::stderr)
+        // On a failed write the subscriber would report it with eprintln!, which panics when
+        // stderr is a closed pipe (`CFN_DEPLOY_LOG=debug app deploy 2>&1 | head`): a log line
+        // lost is better than a deploy aborted half-way.
+        .log_internal_errors(false)
         .try_init();
     run_dyn(project, std::env::args_os().collect(), Context::default()).into()
 }
@@ -502,7 +507,7 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
     };
     let result = rt.block_on(async {
         if ctx.listen_for_ctrl_c {
-            ctx.interrupt.listen_for_ctrl_c();
+            ctx.interrupt.listen_for_signals();
         }
         match cli.command {
             Command::Synth {

@@ -1,0 +1,112 @@
+//! The starter app as a process, the way CI runs it: signals (SIGTERM from a cancelled job)
+//! and a closed pipe on its output. In-process tests cannot see either.
+#![allow(missing_docs)]
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// An endpoint that accepts every connection, reads what it is sent, and never answers: a
+/// command talking to it stays busy until a signal or its call timeout.
+fn silent_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
+    let addr = listener.local_addr().expect("the bound address");
+    thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            thread::spawn(move || hold(&mut conn));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn hold(conn: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+}
+
+fn starter(args: &[&str], endpoint: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_starter-app"));
+    c.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null());
+    c
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -{name} failed");
+}
+
+/// Waits for the child to exit, at most `deadline`; kills it and fails the test otherwise.
+fn wait(mut child: Child, deadline: Duration) -> (i32, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            return (status.code().unwrap_or(-1), err);
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("still running after {deadline:?}");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigterm_interrupts_like_ctrl_c_with_its_message_and_exit_code() {
+    let endpoint = silent_endpoint();
+    let child = starter(&["diff", "dev", "--call-timeout", "600"], &endpoint)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start starter-app");
+    // Long enough for the runtime to start and install its signal handlers.
+    thread::sleep(Duration::from_millis(700));
+    let sent = Instant::now();
+    signal(&child, "TERM");
+    let (code, err) = wait(child, Duration::from_secs(10));
+    assert_eq!(code, 130, "{err}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert!(err.contains("interrupted: nothing was changed"), "{err}");
+}
+
+#[test]
+fn debug_logging_into_a_closed_pipe_does_not_panic() {
+    // The endpoint never answers: the command fails after two short attempts, logging both.
+    let mut child = starter(
+        &["diff", "dev", "--call-timeout", "0.3"],
+        &silent_endpoint(),
+    )
+    .env("CFN_DEPLOY_LOG", "debug")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start starter-app");
+    // The reader goes away before the first log line: every write to stderr fails (EPIPE).
+    drop(child.stderr.take());
+    let (code, _) = wait(child, Duration::from_secs(60));
+    // A failed AWS call is exit 1; a panic would be 101 (or 134 with panic=abort).
+    assert_eq!(code, 1);
+}
