@@ -907,3 +907,37 @@ fn list_shows_every_environment_and_its_stack_status() {
         "prd  Prd    111122223333  eu-west-1  UPDATE_COMPLETE (protected)  2026-11-26T10:00:00Z",
     );
 }
+
+#[test]
+fn losing_track_of_a_running_deploy_is_not_reported_as_a_failure() {
+    let sim = Sim::start();
+    // Once the change set executes, every read of its events is throttled past the retries.
+    let later = sim.clone();
+    sim.on_call("ExecuteChangeSet", 1, move || {
+        later.fault("DescribeStackEvents", Fault::Throttle, 1_000);
+    });
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::LostTrack, "{}", r.all());
+    assert_eq!(r.exit.code(), 4);
+    r.assert_printed("lost track of the deploy of Dev");
+    r.assert_printed("CloudFormation carries on with it; it was not cancelled");
+    r.assert_printed("hint: resume following it with: app watch dev");
+    r.assert_not_printed("✗");
+    r.assert_not_printed("deploy of Dev failed");
+    // Following gave up; nothing was cleaned up behind the running operation.
+    for never in ["DeleteChangeSet", "DeleteStack", "CancelUpdateStack"] {
+        assert_eq!(count(&sim.actions(), never), 0, "{never}");
+    }
+}
+
+#[test]
+fn an_execute_request_that_may_have_reached_cloudformation_is_lost_track_not_failure() {
+    let sim = Sim::start();
+    sim.fault("ExecuteChangeSet", Fault::Internal, 100);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::LostTrack, "{}", r.all());
+    r.assert_printed("lost track of the execution of change set");
+    r.assert_printed("hint: resume following it with: app watch dev");
+    // Nothing is deleted: the change set may be executing.
+    assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 0);
+}

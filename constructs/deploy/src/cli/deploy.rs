@@ -221,13 +221,16 @@ pub(super) async fn deploy<P: Project + ?Sized>(
                 &e,
                 DeployError::Aws(a) if a.operation == "ExecuteChangeSet" && a.kind != FailureKind::Permanent
             );
-            let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
             if maybe_running {
-                return Err(err.hint(format!(
-                    "the change set may have started executing; check with `{} watch {}`",
-                    run.bin, env.name
-                )));
+                return Err(super::follow::lost_track(
+                    run,
+                    &format!("execution of change set {}", cs.name),
+                    &stack_name,
+                    &env.name,
+                    e,
+                ));
             }
+            let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
             abandon(run, aws, &req, created_stack).await;
             return Err(err.hint("the change set was deleted; nothing was changed"));
         }

@@ -139,6 +139,25 @@ pub(super) fn failure<P: Project + ?Sized>(
             };
             CliError::new(Exit::Failed, format!("{what} of {stack} failed: {state}"))
         }
-        other => CliError::deploy(&format!("{what} of {stack}"), other),
+        other => lost_track(run, what, stack, env, other),
     }
+}
+
+/// The operation was started and CloudFormation carries on with it, but following it failed
+/// (its events could not be read): its outcome is unknown here, which is not a failure.
+pub(super) fn lost_track<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    what: &str,
+    stack: &str,
+    env: &str,
+    e: DeployError,
+) -> CliError {
+    let cause = super::chain(&e);
+    CliError::new(
+        Exit::LostTrack,
+        format!(
+            "lost track of the {what} of {stack}: {cause}. CloudFormation carries on with it; it was not cancelled, and its outcome is not known here"
+        ),
+    )
+    .hint(format!("resume following it with: {} watch {env}", run.bin))
 }

@@ -39,7 +39,7 @@
 //!
 //! See [`Exit`]: 0 success or no changes, 1 failure (or differences with `diff --fail`),
 //! 2 usage or configuration error, 3 refused by a safety check or not confirmed (nothing was
-//! changed), 130 interrupted.
+//! changed), 4 lost track of an operation that carries on (`watch` resumes), 130 interrupted.
 
 mod deploy;
 mod destroy;
@@ -80,6 +80,10 @@ pub enum Exit {
     /// stuck, termination protection, a stateful replacement without `--allow-replacement`,
     /// or the confirmation declined.
     Refused = 3,
+    /// 4: lost track of an operation that was started and carries on (its events could not be
+    /// read, or it is unknown whether the execution request reached CloudFormation): the
+    /// outcome is unknown, not a failure; `watch` resumes following it.
+    LostTrack = 4,
     /// 130: interrupted (Ctrl-C or SIGTERM). A running CloudFormation operation carries on.
     Interrupted = 130,
 }

@@ -328,6 +328,11 @@ impl Sim {
         self.st().faults.push((action.to_owned(), fault, count));
     }
 
+    /// Drops every pending fault.
+    pub fn clear_faults(&self) {
+        self.st().faults.clear();
+    }
+
     /// Runs `f` when `action` is requested for the `nth` time (1-based), before answering.
     pub fn on_call(&self, action: &str, nth: usize, f: impl FnMut() + Send + 'static) {
         self.st()
