@@ -110,3 +110,65 @@ fn debug_logging_into_a_closed_pipe_does_not_panic() {
     // A failed AWS call is exit 1; a panic would be 101 (or 134 with panic=abort).
     assert_eq!(code, 1);
 }
+
+/// A home directory whose AWS config defines profile `team`, whose credentials come from a
+/// process that leaves `marker` behind when it runs.
+fn home_with_profile(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let home = std::env::temp_dir().join(format!("starter-home-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(home.join(".aws")).expect("create ~/.aws");
+    let marker = home.join("team-credentials-used");
+    let script = home.join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ntouch '{}'\necho '{{\"Version\": 1, \"AccessKeyId\": \"AKIDTEAM\", \"SecretAccessKey\": \"team\"}}'\n",
+            marker.display()
+        ),
+    )
+    .expect("write the credential process");
+    std::fs::write(
+        home.join(".aws/config"),
+        format!(
+            "[profile team]\nregion = us-east-1\ncredential_process = sh {}\n",
+            script.display()
+        ),
+    )
+    .expect("write ~/.aws/config");
+    (home, marker)
+}
+
+#[test]
+fn profile_wins_over_exported_keys() {
+    let (home, marker) = home_with_profile("wins");
+    // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are exported (starter() sets them).
+    let child = starter(
+        &["diff", "dev", "--profile", "team", "--call-timeout", "0.3"],
+        &silent_endpoint(),
+    )
+    .env("HOME", &home)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start starter-app");
+    let (code, err) = wait(child, Duration::from_secs(30));
+    assert_eq!(code, 1, "the silent endpoint fails the call: {err}");
+    assert!(
+        marker.exists(),
+        "the profile's credentials were not used: {err}"
+    );
+}
+
+#[test]
+fn an_unknown_profile_is_a_usage_error_before_any_call() {
+    let (home, _) = home_with_profile("unknown");
+    let child = starter(&["diff", "dev", "--profile", "nosuch"], &silent_endpoint())
+        .env("HOME", &home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start starter-app");
+    let (code, err) = wait(child, Duration::from_secs(30));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("profile 'nosuch'"), "{err}");
+}

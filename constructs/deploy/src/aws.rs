@@ -289,6 +289,31 @@ pub enum ConfigError {
         "no AWS region: pass --region, set AWS_REGION, configure one in the profile, or name one in the environment's config"
     )]
     NoRegion,
+    /// `--profile` names a profile the AWS config files do not define, or whose credentials
+    /// cannot be had.
+    #[error("profile '{profile}': {message}")]
+    Profile {
+        /// The profile.
+        profile: String,
+        /// Why its credentials could not be had.
+        message: String,
+    },
+}
+
+/// Resolves the profile's credentials once, up front: a misspelt `--profile` is a usage error
+/// before anything else happens, not a failed first call (or, worse, a silent fallback).
+async fn check_profile(conf: &aws_config::SdkConfig, profile: &str) -> Result<(), ConfigError> {
+    use aws_sdk_cloudformation::config::ProvideCredentials as _;
+    let Some(provider) = conf.credentials_provider() else {
+        return Ok(());
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(ConfigError::Profile {
+            profile: profile.to_owned(),
+            message: source_chain(&e),
+        }),
+    }
 }
 
 /// The HTTPS client every SDK client (and the credential providers: SSO, STS) uses: rustls
@@ -320,6 +345,18 @@ impl Aws {
             .http_client(https_client());
         if let Some(p) = &settings.profile {
             loader = loader.profile_name(p);
+            // The default chain reads AWS_ACCESS_KEY_ID before any profile: with keys
+            // exported, `--profile` would name one account and sign with another's keys.
+            if settings.static_credentials.is_none() {
+                let conf = aws_config::provider_config::ProviderConfig::without_region()
+                    .with_http_client(https_client());
+                loader = loader.credentials_provider(
+                    aws_config::profile::ProfileFileCredentialsProvider::builder()
+                        .configure(&conf)
+                        .profile_name(p)
+                        .build(),
+                );
+            }
         }
         if let Some(r) = &settings.region {
             loader = loader.region(Region::new(r.clone()));
@@ -332,6 +369,9 @@ impl Aws {
                 loader.credentials_provider(Credentials::new(id, secret, None, None, "static"));
         }
         let mut conf = loader.load().await;
+        if let Some(p) = &settings.profile {
+            check_profile(&conf, p).await?;
+        }
         if conf.region().is_none() {
             match fallback_region {
                 Some(r) => {
