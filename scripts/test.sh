@@ -17,4 +17,10 @@ trap stop_moto EXIT
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc "$@"
 scripts/outside-crate.sh "$@"
+# The fast edit loop (`cargo synth`: the deploy engine as a shared library) builds, runs, and
+# writes exactly what the static binary wrote to cfn-out.
+dylib_out="$(mktemp -d)"
+cargo synth --out "$dylib_out" > /dev/null
+diff -r cfn-out "$dylib_out"
+rm -rf "$dylib_out"
 "$VENV/bin/pytest" -q -p no:cacheprovider tests/artifact

@@ -7,6 +7,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// With `--features dev-dylib`, the deploy engine comes from the shared library (a faster edit
+// loop); the paths below stay `cfn_deploy::…` either way.
+#[cfg(feature = "dev-dylib")]
+use cfn_deploy_dylib as cfn_deploy;
+
 use cfn_deploy::project::{self, Project, ProjectError, SynthOutput};
 use dify_constructs::DifyStack;
 use dify_constructs::config::Environment;
