@@ -3,29 +3,11 @@
 #![allow(missing_docs)]
 
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// An endpoint that accepts every connection, reads what it is sent, and never answers: a
-/// command talking to it stays busy until a signal or its call timeout.
-fn silent_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    let addr = listener.local_addr().expect("the bound address");
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            thread::spawn(move || hold(&mut conn));
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn hold(conn: &mut TcpStream) {
-    let mut buf = [0u8; 4096];
-    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
-}
+use cfn_deploy::testing::silent_endpoint;
 
 fn starter(args: &[&str], endpoint: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_starter-app"));

@@ -41,6 +41,7 @@ pub mod project;
 pub mod render;
 pub mod stack;
 pub mod staging;
+pub mod testing;
 
 pub use cli::{Context, Exit};
 pub use error::DeployError;

@@ -4,33 +4,15 @@
 
 mod support;
 
-use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use cfn_deploy::aws::{RetryPolicy, Timeouts};
 use cfn_deploy::cli::Exit;
 use cfn_deploy::project::Environment;
+use cfn_deploy::testing::silent_endpoint;
 use support::{Opts, RawProject, run};
-
-/// An endpoint that accepts every connection, reads what it is sent, and never answers.
-fn silent_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    let addr = listener.local_addr().expect("the bound address");
-    thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            thread::spawn(move || hold(&mut conn));
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn hold(conn: &mut TcpStream) {
-    let mut buf = [0u8; 4096];
-    while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
-}
 
 /// Runs the CLI on a thread of its own and fails the test, instead of hanging it, when the
 /// command has not ended within `deadline`.
