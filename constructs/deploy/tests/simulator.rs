@@ -446,7 +446,8 @@ fn retries_give_up_with_a_clear_error_and_success_is_never_claimed() {
     r.assert_printed("error: executing change set");
     r.assert_printed("cloudformation DescribeStackEvents failed after 3 attempts: We encountered an internal error");
     r.assert_not_printed("✓");
-    r.assert_printed("hint: the change set was deleted; nothing was changed");
+    r.assert_printed("hint: deleted change set cfn-deploy-");
+    r.assert_printed("and the empty stack Dev; nothing was changed");
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
     assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 1);
     assert!(sim.change_sets().is_empty(), "no change set left behind");
@@ -657,7 +658,7 @@ fn declining_the_change_set_deletes_it() {
     let r = run(&next, &["deploy", "dev"], &o);
     assert_eq!(r.exit, Exit::Refused, "{}", r.all());
     r.assert_printed("-  AWS::SQS::Queue  Queue       Dev/Queue");
-    r.assert_printed("Not deployed: the change set cfn-deploy-");
+    r.assert_printed("Not deployed: deleted change set cfn-deploy-");
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
     assert!(sim.change_sets().is_empty());
 }
@@ -940,4 +941,36 @@ fn an_execute_request_that_may_have_reached_cloudformation_is_lost_track_not_fai
     r.assert_printed("hint: resume following it with: app watch dev");
     // Nothing is deleted: the change set may be executing.
     assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 0);
+}
+
+#[test]
+fn a_failure_after_create_change_set_removes_what_it_made_and_says_so() {
+    let sim = Sim::start();
+    // CreateChangeSet is accepted; reading its status is then throttled past the retries.
+    sim.fault("DescribeChangeSet", Fault::Throttle, 6);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("creating the change set for Dev");
+    r.assert_printed("hint: deleted change set cfn-deploy-");
+    r.assert_printed("and the empty stack Dev; nothing was changed");
+    assert_eq!(count(&sim.actions(), "DeleteChangeSet"), 1);
+    assert!(sim.change_sets().is_empty());
+    assert!(!sim.exists("Dev"), "the REVIEW_IN_PROGRESS stack is gone");
+}
+
+#[test]
+fn a_cleanup_that_fails_says_what_it_left_and_never_that_it_deleted_it() {
+    let sim = Sim::start();
+    let o = opts(&sim).interactive(vec![Scripted::CtrlC]);
+    sim.fault("DeleteChangeSet", Fault::Internal, 100);
+    let r = run(&project(), &["deploy", "dev"], &o);
+    assert_eq!(r.exit, Exit::Interrupted, "{}", r.all());
+    r.assert_printed("left behind: change set cfn-deploy-");
+    r.assert_printed("delete it with `aws cloudformation delete-change-set --stack-name Dev");
+    r.assert_not_printed("deleted change set");
+    assert_eq!(
+        sim.change_sets().len(),
+        1,
+        "the change set is still there, as printed"
+    );
 }

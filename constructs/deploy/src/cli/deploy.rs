@@ -124,16 +124,27 @@ pub(super) async fn deploy<P: Project + ?Sized>(
     };
     let created = match created {
         None => {
-            abandon(run, aws, &req, created_stack).await;
+            let c = abandon(run, aws, &req, created_stack).await;
             console.err(format!(
-                "Interrupted: deleted change set {}; nothing was changed.",
-                req.name
+                "Interrupted: {}; nothing was changed.",
+                c.summary()
             ));
             return Ok(Exit::Interrupted);
         }
-        Some(r) => r.map_err(|e| {
-            CliError::deploy(&format!("creating the change set for {stack_name}"), e)
-        })?,
+        Some(Err(e)) => {
+            let err = CliError::deploy(&format!("creating the change set for {stack_name}"), e);
+            // Once CreateChangeSet was accepted, a later failure (reading its status) leaves
+            // the change set, and a first deploy's empty stack, behind unless we remove them.
+            if !change_set_may_exist(&run.ctx.log) {
+                return Err(err);
+            }
+            let c = abandon(run, aws, &req, created_stack).await;
+            if c.removed.is_empty() && c.left.is_empty() {
+                return Err(err);
+            }
+            return Err(err.hint(format!("{}; nothing was changed", c.summary())));
+        }
+        Some(Ok(r)) => r,
     };
     let mut cs = match created {
         Created::Empty { reason } => {
@@ -164,13 +175,14 @@ pub(super) async fn deploy<P: Project + ?Sized>(
             })
             .collect();
         if env.refuse_stateful_replacement && !allow_replacement {
-            abandon(run, aws, &req, created_stack).await;
+            let c = abandon(run, aws, &req, created_stack).await;
             return Err(CliError::new(
                 Exit::Refused,
                 format!(
-                    "the change set replaces stateful resources in environment '{}': {}; refusing (the change set was deleted, nothing was changed)",
+                    "the change set replaces stateful resources in environment '{}': {}; refusing ({}; nothing was changed)",
                     env.name,
-                    list.join("; ")
+                    list.join("; "),
+                    c.summary()
                 ),
             )
             .hint("a replacement creates a new, empty resource and deletes the old one unless it is retained")
@@ -194,19 +206,16 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         match console.prompt(&question, &run.ctx.interrupt).await {
             Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => {}
             Answer::Interrupted => {
-                abandon(run, aws, &req, created_stack).await;
+                let c = abandon(run, aws, &req, created_stack).await;
                 console.err(format!(
-                    "Interrupted: deleted change set {}; nothing was changed.",
-                    req.name
+                    "Interrupted: {}; nothing was changed.",
+                    c.summary()
                 ));
                 return Ok(Exit::Interrupted);
             }
             _ => {
-                abandon(run, aws, &req, created_stack).await;
-                console.out(format!(
-                    "Not deployed: the change set {} was deleted.",
-                    req.name
-                ));
+                let c = abandon(run, aws, &req, created_stack).await;
+                console.out(format!("Not deployed: {}.", c.summary()));
                 return Ok(Exit::Refused);
             }
         }
@@ -231,8 +240,8 @@ pub(super) async fn deploy<P: Project + ?Sized>(
                 ));
             }
             let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
-            abandon(run, aws, &req, created_stack).await;
-            return Err(err.hint("the change set was deleted; nothing was changed"));
+            let c = abandon(run, aws, &req, created_stack).await;
+            return Err(err.hint(format!("{}; nothing was changed", c.summary())));
         }
     };
     console.out(format!(
@@ -400,36 +409,108 @@ async fn recreate<P: Project + ?Sized>(
     }
 }
 
+/// Whether a CreateChangeSet call succeeded or failed in a way that may have reached
+/// CloudFormation (a timeout, a dropped connection): then there may be something to remove.
+fn change_set_may_exist(log: &crate::aws::ApiLog) -> bool {
+    log.calls()
+        .iter()
+        .any(|c| c.operation == "CreateChangeSet" && c.failure != Some(FailureKind::Permanent))
+}
+
+/// What [`abandon`] removed and what it had to leave, said once and truthfully.
+struct Cleanup {
+    removed: Vec<String>,
+    left: Vec<String>,
+}
+
+impl Cleanup {
+    fn summary(&self) -> String {
+        let removed = if self.removed.is_empty() {
+            "nothing to delete".to_owned()
+        } else {
+            format!("deleted {}", self.removed.join(" and "))
+        };
+        if self.left.is_empty() {
+            removed
+        } else {
+            format!("{removed}; left behind: {}", self.left.join("; "))
+        }
+    }
+}
+
+/// How long cleaning up may take before it gives up and says what it left: a person who
+/// pressed Ctrl-C is waiting, and every call inside is bounded by the call timeout anyway.
+const CLEANUP_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Deletes our change set (waiting for it to settle if CloudFormation is still computing it),
-/// and the empty stack a first CREATE change set made. Best effort: failures are printed.
+/// and the empty stack a first CREATE change set made, within [`CLEANUP_BUDGET`].
 async fn abandon<P: Project + ?Sized>(
     run: &Run<'_, P>,
     aws: &Aws,
     req: &ChangeSetRequest,
     created_stack: bool,
-) {
+) -> Cleanup {
+    let delete_cs = format!(
+        "change set {} (delete it with `aws cloudformation delete-change-set --stack-name {} --change-set-name {}`)",
+        req.name, req.stack_name, req.name
+    );
+    match tokio::time::timeout(CLEANUP_BUDGET, cleanup(run, aws, req, created_stack)).await {
+        Ok(c) => c,
+        Err(_) => Cleanup {
+            removed: Vec::new(),
+            left: vec![format!(
+                "possibly {delete_cs}, and the cleanup gave up after {}s",
+                CLEANUP_BUDGET.as_secs()
+            )],
+        },
+    }
+}
+
+async fn cleanup<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    req: &ChangeSetRequest,
+    created_stack: bool,
+) -> Cleanup {
+    let mut done = Cleanup {
+        removed: Vec::new(),
+        left: Vec::new(),
+    };
+    let mut exists = true;
     for _ in 0..30 {
         match changeset::describe(aws, &req.name, &req.stack_name).await {
             Ok(d) if d.status.ends_with("_IN_PROGRESS") || d.status == "CREATE_PENDING" => {
                 tokio::time::sleep(run.ctx.poll.interval).await;
             }
+            Err(DeployError::Aws(a)) if a.code() == Some("ChangeSetNotFound") => {
+                exists = false;
+                break;
+            }
             _ => break,
         }
     }
-    if let Err(e) = changeset::delete(aws, &req.name, &req.stack_name).await {
-        run.console().err(format!(
-            "warning: could not delete change set {}: {e}",
-            req.name
-        ));
+    if exists {
+        match changeset::delete(aws, &req.name, &req.stack_name).await {
+            Ok(()) => done.removed.push(format!("change set {}", req.name)),
+            Err(e) => done.left.push(format!(
+                "change set {} (could not delete it: {e}; delete it with `aws cloudformation delete-change-set --stack-name {} --change-set-name {}`)",
+                req.name, req.stack_name, req.name
+            )),
+        }
     }
     if created_stack
         && let Ok(Some(s)) = stack::describe(aws, &req.stack_name).await
         && s.status == "REVIEW_IN_PROGRESS"
-        && let Err(e) = engine::delete_review_stack(aws, &req.stack_name).await
     {
-        run.console().err(format!(
-            "warning: could not delete the empty stack {}: {e}",
-            req.stack_name
-        ));
+        match engine::delete_review_stack(aws, &req.stack_name).await {
+            Ok(_) => done
+                .removed
+                .push(format!("the empty stack {}", req.stack_name)),
+            Err(e) => done.left.push(format!(
+                "the empty stack {} (REVIEW_IN_PROGRESS; could not delete it: {e})",
+                req.stack_name
+            )),
+        }
     }
+    done
 }
