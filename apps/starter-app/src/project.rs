@@ -51,6 +51,58 @@ fn default_retention() -> i64 {
     7
 }
 
+/// CloudWatch Logs' retention values: any other is refused at deploy time.
+const RETENTIONS: [i64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Feature-flag parameters per environment, at most: each is a resource, and a template holds
+/// at most 500.
+const MAX_FLAGS: usize = 100;
+
+/// What the file's types cannot say: values AWS refuses, and environments that would collide.
+/// Every problem is reported, each with its environment and key.
+fn check(c: &Config) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if c.environments.is_empty() {
+        problems.push("no [[environment]]: add one (name, stack, region)".to_owned());
+    }
+    for (i, e) in c.environments.iter().enumerate() {
+        let at = format!("environment '{}'", e.name);
+        if !RETENTIONS.contains(&e.retention_days) {
+            problems.push(format!(
+                "{at}: retention_days = {}: CloudWatch Logs accepts {}",
+                e.retention_days,
+                RETENTIONS.map(|d| d.to_string()).join(", ")
+            ));
+        }
+        if e.flags > MAX_FLAGS {
+            problems.push(format!(
+                "{at}: flags = {}: at most {MAX_FLAGS} (each is a resource of the stack)",
+                e.flags
+            ));
+        }
+        if let Some(other) = c.environments[..i].iter().find(|o| o.name == e.name) {
+            problems.push(format!(
+                "{at} is defined twice (stacks {} and {})",
+                other.stack, e.stack
+            ));
+        }
+        if let Some(other) = c.environments[..i].iter().find(|o| o.stack == e.stack) {
+            problems.push(format!(
+                "{at}: stack {} is already environment '{}''s: two environments would deploy over each other",
+                e.stack, other.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
 /// Why the configuration could not be read.
 #[derive(Clone, Debug)]
 pub struct ConfigError {
@@ -76,10 +128,13 @@ impl Starter {
     /// Reads the environments from `text` (the contents of a `starter.toml`); `source` names it
     /// in errors.
     pub fn from_toml(source: &str, text: &str) -> Self {
-        let config = toml::from_str::<Config>(text).map_err(|e| ConfigError {
-            source: source.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        });
+        let config = toml::from_str::<Config>(text)
+            .map_err(|e| e.to_string().trim_end().to_owned())
+            .and_then(|c| check(&c).map(|()| c))
+            .map_err(|message| ConfigError {
+                source: source.to_owned(),
+                message,
+            });
         Starter { config }
     }
 
@@ -238,5 +293,69 @@ impl Project for Starter {
         } else {
             out
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match Starter::from_toml("t.toml", text).config {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const ENV: &str =
+        "app = \"s\"\n[[environment]]\nname = \"dev\"\nstack = \"S\"\nregion = \"us-east-1\"\n";
+
+    #[test]
+    fn the_built_in_file_is_valid() {
+        assert!(
+            Starter::from_toml("starter.toml", DEFAULT_CONFIG)
+                .config
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn values_aws_refuses_are_reported_with_their_environment_and_key() {
+        for (line, expected) in [
+            (
+                "retention_days = -5",
+                "environment 'dev': retention_days = -5: CloudWatch Logs accepts 1, 3, 5, 7",
+            ),
+            (
+                "retention_days = 8",
+                "environment 'dev': retention_days = 8",
+            ),
+            (
+                "flags = 1000000000",
+                "environment 'dev': flags = 1000000000: at most 100",
+            ),
+        ] {
+            let e = error(&format!("{ENV}{line}\n"));
+            assert!(e.starts_with("t.toml: "), "{e}");
+            assert!(e.contains(expected), "{e}");
+        }
+    }
+
+    #[test]
+    fn colliding_environments_and_an_empty_file_are_refused() {
+        let twice = format!(
+            "{ENV}{}",
+            ENV.replace("app = \"s\"\n", "").replace("\"S\"", "\"T\"")
+        );
+        assert!(error(&twice).contains("environment 'dev' is defined twice (stacks S and T)"));
+        let same_stack = format!(
+            "{ENV}{}",
+            ENV.replace("app = \"s\"\n", "").replace("dev", "stg")
+        );
+        assert!(
+            error(&same_stack)
+                .contains("environment 'stg': stack S is already environment 'dev''s")
+        );
+        assert!(error("app = \"s\"\n").contains("no [[environment]]"));
     }
 }
