@@ -17,7 +17,36 @@ use dify_constructs::DifyStack;
 use dify_constructs::config::Environment;
 
 struct DifyProject {
-    environments: Vec<Environment>,
+    /// The environment files, or the report of everything wrong with them: kept as an error
+    /// so that `--help` still works and each command reports it (exit 2).
+    environments: Result<Vec<Environment>, String>,
+}
+
+impl DifyProject {
+    fn load(dir: &std::path::Path) -> DifyProject {
+        let environments = match Environment::load_dir(dir) {
+            Ok(envs) if envs.is_empty() => Err(format!(
+                "no environment files (*.toml) in {}: add one, or point DIFY_ENVIRONMENTS at the directory",
+                dir.display()
+            )),
+            Ok(envs) => Ok(envs),
+            Err(errors) => {
+                let lines: Vec<String> = errors.0.iter().map(|e| format!("  {e}")).collect();
+                Err(format!(
+                    "invalid environment configuration in {}:\n{}\nnothing was written",
+                    dir.display(),
+                    lines.join("\n")
+                ))
+            }
+        };
+        DifyProject { environments }
+    }
+
+    fn loaded(&self) -> Result<&[Environment], ProjectError> {
+        self.environments
+            .as_deref()
+            .map_err(|report| report.clone().into())
+    }
 }
 
 fn environments_dir() -> PathBuf {
@@ -42,7 +71,7 @@ impl Project for DifyProject {
 
     fn environments(&self) -> Result<Vec<project::Environment>, ProjectError> {
         Ok(self
-            .environments
+            .loaded()?
             .iter()
             .map(|e| {
                 let mut out = project::Environment::new(e.name.as_str())
@@ -63,7 +92,7 @@ impl Project for DifyProject {
 
     fn synth(&self, env: &project::Environment) -> Result<SynthOutput, ProjectError> {
         let config = self
-            .environments
+            .loaded()?
             .iter()
             .find(|e| e.name == env.name)
             .ok_or_else(|| format!("no environment file for '{}'", env.name))?;
@@ -73,24 +102,5 @@ impl Project for DifyProject {
 }
 
 fn main() -> ExitCode {
-    let dir = environments_dir();
-    match Environment::load_dir(&dir) {
-        Ok(environments) => cfn_deploy::cli::main(DifyProject { environments }),
-        Err(errors) => {
-            // writeln! and not eprintln!: a closed stderr must not turn a configuration error
-            // into a panic.
-            use std::io::Write as _;
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(
-                err,
-                "error: invalid environment configuration in {}:",
-                dir.display()
-            );
-            for e in &errors.0 {
-                let _ = writeln!(err, "  {e}");
-            }
-            let _ = writeln!(err, "nothing was written");
-            ExitCode::from(2)
-        }
-    }
+    cfn_deploy::cli::main(DifyProject::load(&environments_dir()))
 }

@@ -218,3 +218,18 @@ fn exit_codes_are_the_documented_numbers() {
         [0, 1, 2, 3, 130]
     );
 }
+
+#[test]
+fn a_project_without_environments_is_a_configuration_error() {
+    let dir = tempdir("noenvs");
+    let p = RawProject::new(Vec::new());
+    for args in [
+        &["synth", "--out", dir.to_str().unwrap_or_default()][..],
+        &["list"][..],
+    ] {
+        let r = run(&p, args, &Opts::offline());
+        assert_eq!(r.exit, Exit::Usage, "{args:?}: {}", r.err);
+        assert!(r.err.contains("defines no environments"), "{}", r.err);
+    }
+    assert!(!dir.exists(), "nothing is written");
+}

@@ -305,8 +305,10 @@ impl<P: Project + ?Sized> Run<'_, P> {
         &self.ctx.console
     }
 
+    /// The project's environments; none at all is a configuration error (a `synth` that
+    /// writes nothing and exits 0 hides a mistyped directory).
     pub(crate) fn environments(&self) -> Result<Vec<Environment>, CliError> {
-        self.project.environments().map_err(|e| {
+        let envs = self.project.environments().map_err(|e| {
             CliError::new(
                 Exit::Usage,
                 format!(
@@ -315,7 +317,14 @@ impl<P: Project + ?Sized> Run<'_, P> {
                     chain(&*e)
                 ),
             )
-        })
+        })?;
+        if envs.is_empty() {
+            return Err(CliError::new(
+                Exit::Usage,
+                format!("{} defines no environments", self.project.name()),
+            ));
+        }
+        Ok(envs)
     }
 
     pub(crate) fn environment(&self, name: &str) -> Result<Environment, CliError> {
