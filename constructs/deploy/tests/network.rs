@@ -116,3 +116,33 @@ fn a_refused_connection_is_retried_then_reported_not_hung() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(r.err.contains("after 3 attempts"), "{}", r.err);
 }
+
+#[test]
+fn list_reads_every_environment_at_once_against_a_silent_endpoint() {
+    let envs: Vec<Environment> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| {
+            Environment::new(*n)
+                .stack_name(format!("Net{n}"))
+                .region("eu-west-1")
+        })
+        .collect();
+    let opts = short(Duration::from_millis(500));
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(run(&RawProject::new(envs), &["list"], &opts));
+    });
+    let started = Instant::now();
+    let r = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("list ended");
+    // One environment costs two 0.5 s attempts and a short backoff; four, read one after
+    // another, would take four times that.
+    assert!(
+        started.elapsed() < Duration::from_millis(2_500),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.exit, Exit::Failed, "{}", r.out);
+    assert_eq!(r.out.matches("error: who am I").count(), 4, "{}", r.out);
+}

@@ -5,7 +5,7 @@ use super::{CliError, Exit, Run};
 use crate::diff::{diff_templates, render as render_diff, table};
 use crate::engine;
 use crate::events::{OperationTarget, StackOperation, failed_resources, latest_operation};
-use crate::project::{Project, stack_tags};
+use crate::project::{Environment, Project, stack_tags};
 use crate::render;
 use crate::stack::{self, StatusClass, classify_status};
 
@@ -116,42 +116,20 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// Every environment's stack status, read concurrently: against an endpoint that does not
+/// answer, `list` takes one call timeout, not one per environment.
 pub(super) async fn list<P: Project + ?Sized>(run: &Run<'_, P>) -> Result<Exit, CliError> {
     let envs = run.environments()?;
+    let results = run
+        .interruptible(async {
+            Ok(futures_util::future::join_all(envs.iter().map(|env| list_row(run, env))).await)
+        })
+        .await?;
     let mut rows: Vec<[String; 6]> = Vec::new();
     let mut errors = 0;
-    for env in &envs {
-        let row = run
-            .interruptible(async {
-                let aws = run.connect_region(env, env.region.as_deref()).await?;
-                let who = engine::whoami(&aws)
-                    .await
-                    .map_err(|e| CliError::deploy("who am I", e))?;
-                if env.account.as_ref().is_some_and(|a| *a != who.account) {
-                    return Ok((
-                        who.region,
-                        format!("(other account: credentials are for {})", who.account),
-                        String::new(),
-                    ));
-                }
-                let s = stack::describe(&aws, &env.stack_name)
-                    .await
-                    .map_err(|e| CliError::deploy("reading the stack", e))?;
-                Ok(match s {
-                    None => (who.region, "not deployed".to_owned(), String::new()),
-                    Some(s) => {
-                        let mut status = s.status.clone();
-                        if s.termination_protection {
-                            status.push_str(" (protected)");
-                        }
-                        (who.region, status, s.last_changed.unwrap_or_default())
-                    }
-                })
-            })
-            .await;
+    for (env, row) in envs.iter().zip(results) {
         let (region, status, when) = match row {
             Ok(r) => r,
-            Err(e) if e.exit == Exit::Interrupted => return Err(e),
             Err(e) => {
                 errors += 1;
                 (
@@ -175,6 +153,37 @@ pub(super) async fn list<P: Project + ?Sized>(run: &Run<'_, P>) -> Result<Exit, 
         &rows,
     ));
     Ok(if errors > 0 { Exit::Failed } else { Exit::Ok })
+}
+
+/// One environment's region, stack status and last change.
+async fn list_row<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &Environment,
+) -> Result<(String, String, String), CliError> {
+    let aws = run.connect_region(env, env.region.as_deref()).await?;
+    let who = engine::whoami(&aws)
+        .await
+        .map_err(|e| CliError::deploy("who am I", e))?;
+    if env.account.as_ref().is_some_and(|a| *a != who.account) {
+        return Ok((
+            who.region,
+            format!("(other account: credentials are for {})", who.account),
+            String::new(),
+        ));
+    }
+    let s = stack::describe(&aws, &env.stack_name)
+        .await
+        .map_err(|e| CliError::deploy("reading the stack", e))?;
+    Ok(match s {
+        None => (who.region, "not deployed".to_owned(), String::new()),
+        Some(s) => {
+            let mut status = s.status.clone();
+            if s.termination_protection {
+                status.push_str(" (protected)");
+            }
+            (who.region, status, s.last_changed.unwrap_or_default())
+        }
+    })
 }
 
 pub(super) async fn watch<P: Project + ?Sized>(
