@@ -390,3 +390,15 @@ fn a_worker_for_the_long_queues_takes_known_queues_and_leaves_worker_the_rest() 
     );
     assert_eq!(e.field, "services.worker.queues");
 }
+
+#[test]
+fn a_number_too_large_for_toml_is_reported_against_its_key() {
+    let text = "region = \"eu-west-1\"\n[network.create]\nnat_gateways = 99999999999999999999\n";
+    let errors = Environment::from_toml_str("dev.toml", text).expect_err("refused");
+    let e = &errors.0[0];
+    assert_eq!(e.field, "network.create.nat_gateways", "{e}");
+    assert!(
+        e.message.contains("number too large") && e.message.contains("(line 3)"),
+        "{e}"
+    );
+}

@@ -138,9 +138,16 @@ impl Environment {
                     format!(" (line {line})")
                 })
                 .unwrap_or_default();
+            // The TOML parser's own errors (a number too large for 64 bits) carry no path,
+            // only a position: name the key written there.
+            let field = match (field.as_str(), inner.span()) {
+                (".", Some(span)) => key_at(text, span.start).unwrap_or_else(|| "(file)".into()),
+                (".", None) => "(file)".into(),
+                _ => field,
+            };
             ConfigErrors(vec![ConfigError {
                 file: path.to_owned(),
-                field: if field == "." { "(file)".into() } else { field },
+                field,
                 value: None,
                 message: format!("{message}{location}"),
             }])
@@ -161,4 +168,28 @@ impl Environment {
             Err(ConfigErrors(c.errors))
         }
     }
+}
+
+/// The dotted key written on the line at `offset` (`network.create.nat_gateways` for
+/// `nat_gateways = …` under `[network.create]`), for errors the TOML parser reports by
+/// position only.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = text[..start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_owned());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_owned(),
+    })
 }
