@@ -58,8 +58,8 @@ const RETENTIONS: [i64; 22] = [
 ];
 
 /// Feature-flag parameters per environment, at most: each is a resource, and a template holds
-/// at most 500.
-const MAX_FLAGS: usize = 100;
+/// at most 500 (the bucket, the log group and the outputs' parameters need a few).
+const MAX_FLAGS: usize = 400;
 
 /// What the file's types cannot say: values AWS refuses, and environments that would collide.
 /// Every problem is reported, each with its environment and key.
@@ -332,7 +332,7 @@ mod tests {
             ),
             (
                 "flags = 1000000000",
-                "environment 'dev': flags = 1000000000: at most 100",
+                "environment 'dev': flags = 1000000000: at most 400",
             ),
         ] {
             let e = error(&format!("{ENV}{line}\n"));

@@ -95,6 +95,7 @@ fn starter_stack_create_no_change_update_diff_and_destroy() {
             "DescribeStacks",
             "CreateChangeSet",
             "DescribeChangeSet",
+            "DescribeStacks",
             "DescribeStackEvents",
             "ExecuteChangeSet",
             "DescribeStackEvents",

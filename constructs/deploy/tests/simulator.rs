@@ -77,6 +77,8 @@ fn create_follows_resource_events_arriving_over_polls() {
             "CreateChangeSet",
             "DescribeChangeSet",
             "DescribeChangeSet",
+            // Nobody else changed the stack meanwhile (two deploys must not both execute).
+            "DescribeStacks",
             "DescribeStackEvents",
             "ExecuteChangeSet",
             "DescribeStackEvents",
@@ -973,4 +975,60 @@ fn a_cleanup_that_fails_says_what_it_left_and_never_that_it_deleted_it() {
         1,
         "the change set is still there, as printed"
     );
+}
+
+#[test]
+fn a_deploy_refuses_to_execute_when_another_operation_runs_on_the_stack() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    // While this deploy computes its change set, another one starts updating the stack.
+    let other = sim.clone();
+    sim.on_call("DescribeChangeSet", 1, move || {
+        other.set_status("Dev", "UPDATE_IN_PROGRESS")
+    });
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed(
+        "not executing: Dev is UPDATE_IN_PROGRESS (another operation is running on it)",
+    );
+    r.assert_printed("deleted change set cfn-deploy-");
+    r.assert_printed("hint: another deploy of Dev ran meanwhile");
+    r.assert_not_printed("✓");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    assert!(sim.change_sets().is_empty());
+}
+
+#[test]
+fn a_deploy_refuses_a_change_set_computed_against_an_older_stack() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    // Another deploy finished in between: the stack's LastUpdatedTime moved on.
+    let other = sim.clone();
+    sim.on_call("DescribeChangeSet", 1, move || other.touch("Dev"));
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("not executing: Dev changed since this deploy read it (last change");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn the_simulator_refuses_to_execute_on_a_busy_stack_like_cloudformation() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    // Busy only after our pre-execution check has read the stack (the horizon read comes
+    // next): CloudFormation's own refusal is what stops this deploy then.
+    let other = sim.clone();
+    sim.on_call("DescribeStackEvents", 1, move || {
+        other.set_status("Dev", "UPDATE_IN_PROGRESS")
+    });
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("Stack is in UPDATE_IN_PROGRESS state and can not be updated");
+    r.assert_not_printed("✓");
 }

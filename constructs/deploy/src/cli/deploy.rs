@@ -221,6 +221,18 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         }
     }
 
+    if let Some(why) = changed_meanwhile(aws, &stack_name, deployed.as_ref()).await {
+        let c = abandon(run, aws, &req, false).await;
+        return Err(CliError::new(
+            Exit::Refused,
+            format!("not executing: {why}; {}; nothing was changed by this deploy", c.summary()),
+        )
+        .hint(format!(
+            "another deploy of {stack_name} ran meanwhile, from here or elsewhere: run `{} deploy {}` again once it has finished, to see what is left to change",
+            run.bin, env.name
+        )));
+    }
+
     let op = match engine::execute(aws, &cs, &run.ctx.poll).await {
         Ok(op) => op,
         Err(e) => {
@@ -406,6 +418,37 @@ async fn recreate<P: Project + ?Sized>(
             Ok(None)
         }
         Followed::Done(Err(e)) => Err(failure(run, "delete", &old.name, &env.name, e)),
+    }
+}
+
+/// Why the stack is no longer the one this deploy read (another deploy running or done
+/// since), if it is not: two deploys of one stack must not both execute, and a change set
+/// computed against an older stack would undo the newer one's changes.
+async fn changed_meanwhile(
+    aws: &Aws,
+    stack_name: &str,
+    read: Option<&DeployedStack>,
+) -> Option<String> {
+    // An unreadable stack here is not proof of anything: ExecuteChangeSet will say.
+    let now = stack::describe(aws, stack_name).await.ok()?;
+    let now = now.filter(|s| s.status != "REVIEW_IN_PROGRESS")?;
+    if now.status.ends_with("_IN_PROGRESS") {
+        return Some(format!(
+            "{stack_name} is {} (another operation is running on it)",
+            now.status
+        ));
+    }
+    match read {
+        None => Some(format!(
+            "{stack_name} was created by someone else while this deploy computed its change set ({})",
+            now.status
+        )),
+        Some(r) if r.last_changed != now.last_changed => Some(format!(
+            "{stack_name} changed since this deploy read it (last change {} → {})",
+            r.last_changed.as_deref().unwrap_or("?"),
+            now.last_changed.as_deref().unwrap_or("?")
+        )),
+        Some(_) => None,
     }
 }
 

@@ -167,6 +167,8 @@ struct SimStack {
     next_params: Vec<(String, String)>,
     next_tags: Vec<(String, String)>,
     deleted: bool,
+    /// The clock when an update last started (`LastUpdatedTime`); `None` before any.
+    updated: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -296,6 +298,7 @@ impl Sim {
             next_params: seed.parameters.clone(),
             next_tags: seed.tags.clone(),
             deleted: false,
+            updated: None,
         };
         let old: Vec<Ev> = seed
             .events
@@ -326,6 +329,24 @@ impl Sim {
     /// The next `count` requests for `action` (`"*"` for any) fail with `fault`.
     pub fn fault(&self, action: &str, fault: Fault, count: u32) {
         self.st().faults.push((action.to_owned(), fault, count));
+    }
+
+    /// Sets a stack's status, as another tool acting on it would.
+    pub fn set_status(&self, name: &str, status: &str) {
+        let mut st = self.st();
+        if let Some(s) = st.stacks.iter_mut().find(|s| s.name == name && !s.deleted) {
+            s.status = status.to_owned();
+        }
+    }
+
+    /// Records an update of the stack by someone else: its `LastUpdatedTime` moves on.
+    pub fn touch(&self, name: &str) {
+        let mut st = self.st();
+        st.clock += 1;
+        let now = st.clock;
+        if let Some(s) = st.stacks.iter_mut().find(|s| s.name == name && !s.deleted) {
+            s.updated = Some(now);
+        }
     }
 
     /// Drops every pending fault.
@@ -675,6 +696,9 @@ fn stack_xml(s: &SimStack) -> String {
         ts(0),
         s.status
     );
+    if let Some(t) = s.updated {
+        x.push_str(&format!("<LastUpdatedTime>{}</LastUpdatedTime>", ts(t)));
+    }
     if let Some(r) = &s.reason {
         x.push_str(&format!(
             "<StackStatusReason>{}</StackStatusReason>",
@@ -891,6 +915,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     next_params: Vec::new(),
                     next_tags: Vec::new(),
                     deleted: false,
+                    updated: None,
                 });
                 let e = st.make_event(
                     &name,
@@ -1082,6 +1107,21 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 // Idempotent with the same token, like CloudFormation.
                 return ok("ExecuteChangeSet", CFN_NS, "");
             }
+            let sid = st.change_sets[i].stack_id.clone();
+            if let Some(busy) = st
+                .stacks
+                .iter()
+                .find(|s| s.id == sid && !s.deleted)
+                .map(|s| s.status.clone())
+                .filter(|s| s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS")
+            {
+                // CloudFormation refuses to start an operation on a busy stack.
+                return error(
+                    400,
+                    "InvalidChangeSetStatus",
+                    &format!("Stack is in {busy} state and can not be updated."),
+                );
+            }
             st.change_sets[i].executed = true;
             let (stack_id, kind, template, params, tags, changes) = {
                 let c = &st.change_sets[i];
@@ -1110,7 +1150,12 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                         .collect()
                 })
                 .collect();
+            st.clock += 1;
+            let now = st.clock;
             if let Some(s) = st.stack_mut(&stack_id) {
+                if kind != "CREATE" {
+                    s.updated = Some(now);
+                }
                 s.pending = batches.into();
                 s.next_template = Some(template);
                 s.next_params = params;
