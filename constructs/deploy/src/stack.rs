@@ -202,22 +202,36 @@ pub struct StackResource {
     pub resource_type: String,
 }
 
-/// The resources of a deployed stack.
+/// The resources of a deployed stack, every page of them: `ListStackResources`, not
+/// `DescribeStackResources`, which returns only the first 100 (a production Dify stack holds
+/// over 200).
 pub async fn resources(aws: &Aws, stack: &str) -> Result<Vec<StackResource>, AwsError> {
-    let out = aws
-        .call("cloudformation", "DescribeStackResources", || {
-            aws.cfn.describe_stack_resources().stack_name(stack).send()
-        })
-        .await?;
-    Ok(out
-        .stack_resources()
-        .iter()
-        .map(|r| StackResource {
-            logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
-            physical_id: r.physical_resource_id().map(str::to_owned),
-            resource_type: r.resource_type().unwrap_or_default().to_owned(),
-        })
-        .collect())
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .call("cloudformation", "ListStackResources", || {
+                aws.cfn
+                    .list_stack_resources()
+                    .stack_name(stack)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        all.extend(
+            out.stack_resource_summaries()
+                .iter()
+                .map(|r| StackResource {
+                    logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                    physical_id: r.physical_resource_id().map(str::to_owned),
+                    resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                }),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(all),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1032,3 +1032,28 @@ fn the_simulator_refuses_to_execute_on_a_busy_stack_like_cloudformation() {
     r.assert_printed("Stack is in UPDATE_IN_PROGRESS state and can not be updated");
     r.assert_not_printed("✓");
 }
+
+#[test]
+fn destroy_reads_every_resource_of_a_stack_over_100_through_paged_list_stack_resources() {
+    let sim = Sim::start();
+    // 205 resources, like the production Dify stack; DescribeStackResources would stop at 100.
+    let mut p = project();
+    for i in 0..203 {
+        p = p.with(&format!("Topic{i:03}"), "AWS::SNS::Topic", json!({}));
+    }
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template(&p.template("dev"))
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    let r = run(&p, &["destroy", "dev", "--force"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Destroying Dev (dev) in account 111122223333 in eu-west-1: 205 resources");
+    let pages = sim.requests("ListStackResources");
+    assert_eq!(pages.len(), 3, "100 + 100 + 5");
+    assert_eq!(
+        pages[1].params.get("NextToken").map(String::as_str),
+        Some("page-100")
+    );
+    assert_eq!(count(&sim.actions(), "DescribeStackResources"), 0);
+}

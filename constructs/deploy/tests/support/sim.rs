@@ -609,6 +609,9 @@ fn ts(t: u64) -> String {
     format!("2026-11-26T10:{:02}:{:02}.000Z", (t / 60) % 60, t % 60)
 }
 
+/// Resources per page of ListStackResources, and the most DescribeStackResources returns.
+const PAGE: usize = 100;
+
 const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 
 fn ok(action: &str, ns: &str, result: &str) -> Option<(u16, String)> {
@@ -836,24 +839,59 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 None => missing(&name),
             }
         }
-        "DescribeStackResources" => {
+        "DescribeStackResources" | "ListStackResources" => {
             let name = get("StackName");
+            let list = action == "ListStackResources";
+            let start: usize = p
+                .get("NextToken")
+                .and_then(|t| t.strip_prefix("page-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             match st.stack_mut(&name) {
                 Some(s) => {
-                    let mut x = String::from("<StackResources>");
-                    for (id, r) in resources_of(s.template.as_deref()) {
-                        x.push_str(&format!(
-                            "<member><StackName>{}</StackName><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
-                            esc(&s.name),
-                            esc(&s.id),
-                            esc(&id),
-                            esc(&id),
-                            esc(r.get("Type").and_then(Json::as_str).unwrap_or("?")),
-                            ts(0)
-                        ));
+                    let all = resources_of(s.template.as_deref());
+                    // DescribeStackResources returns the first 100 and no more, as AWS does;
+                    // ListStackResources pages them, 100 to a page.
+                    let page: Vec<_> = all.iter().skip(start).take(PAGE).collect();
+                    let (open, close) = if list {
+                        ("<StackResourceSummaries>", "</StackResourceSummaries>")
+                    } else {
+                        ("<StackResources>", "</StackResources>")
+                    };
+                    let mut x = String::from(open);
+                    for (id, r) in page {
+                        let ty = esc(r.get("Type").and_then(Json::as_str).unwrap_or("?"));
+                        if list {
+                            x.push_str(&format!(
+                                "<member><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{ty}</ResourceType><LastUpdatedTimestamp>{}</LastUpdatedTimestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                                esc(id),
+                                esc(id),
+                                ts(0)
+                            ));
+                        } else {
+                            x.push_str(&format!(
+                                "<member><StackName>{}</StackName><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{ty}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                                esc(&s.name),
+                                esc(&s.id),
+                                esc(id),
+                                esc(id),
+                                ts(0)
+                            ));
+                        }
                     }
-                    x.push_str("</StackResources>");
-                    ok("DescribeStackResources", CFN_NS, &x)
+                    x.push_str(close);
+                    if list && start + PAGE < all.len() {
+                        x.push_str(&format!("<NextToken>page-{}</NextToken>", start + PAGE));
+                    }
+                    ok(
+                        if list {
+                            "ListStackResources"
+                        } else {
+                            "DescribeStackResources"
+                        },
+                        CFN_NS,
+                        &x,
+                    )
                 }
                 None => missing(&name),
             }
