@@ -199,20 +199,34 @@ pub fn is_stateful(resource_type: &str) -> bool {
     STATEFUL_TYPES.contains(&resource_type)
 }
 
-/// The changes that replace (or may replace) a stateful resource.
-pub fn stateful_replacements(cs: &ChangeSet) -> Vec<&ResourceChange> {
+/// The changes that replace (or may replace) a stateful resource, or remove one the deployed
+/// template does not retain (`DeletionPolicy: Retain`): a logical-ID rename removes the old
+/// resource and creates an empty new one, a replacement by another name.
+pub fn stateful_replacements<'c>(
+    cs: &'c ChangeSet,
+    deployed: Option<&Json>,
+) -> Vec<&'c ResourceChange> {
     use crate::changeset::{Action, Replacement};
     cs.changes
         .iter()
-        .filter(|c| {
-            c.action == Action::Modify
-                && matches!(
-                    c.replacement,
-                    Some(Replacement::True) | Some(Replacement::Conditional)
-                )
-                && is_stateful(&c.resource_type)
+        .filter(|c| is_stateful(&c.resource_type))
+        .filter(|c| match c.action {
+            Action::Modify => matches!(
+                c.replacement,
+                Some(Replacement::True) | Some(Replacement::Conditional)
+            ),
+            Action::Remove => !kept_on_removal(deployed, &c.logical_id),
+            _ => false,
         })
         .collect()
+}
+
+/// Whether the deployed template keeps the resource when the stack lets go of it.
+fn kept_on_removal(deployed: Option<&Json>, logical_id: &str) -> bool {
+    deployed
+        .and_then(|t| t.pointer(&format!("/Resources/{logical_id}/DeletionPolicy")))
+        .and_then(Json::as_str)
+        .is_some_and(|p| p == "Retain" || p == "RetainExceptOnCreate")
 }
 
 /// Fills in each change's construct path: from the synthesized template for resources that

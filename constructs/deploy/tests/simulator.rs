@@ -688,7 +688,7 @@ fn stateful_replacements_are_refused_in_protected_environments_unless_allowed() 
     assert_eq!(r.exit, Exit::Refused, "{}", r.all());
     r.assert_printed("~  AWS::S3::Bucket  Bucket      Prd/Bucket      REPLACE");
     r.assert_printed("~  AWS::SQS::Queue  Queue       Prd/Queue       may replace (Conditional)");
-    r.assert_printed("error: the change set replaces stateful resources in environment 'prd': Prd/Bucket (Bucket, AWS::S3::Bucket); refusing");
+    r.assert_printed("error: the change set replaces or deletes stateful resources in environment 'prd': Prd/Bucket (Bucket, AWS::S3::Bucket); refusing");
     r.assert_printed(
         "hint: if that is intended, deploy again with `app deploy prd --allow-replacement`",
     );
@@ -701,7 +701,7 @@ fn stateful_replacements_are_refused_in_protected_environments_unless_allowed() 
         &opts(&sim),
     );
     assert_eq!(r.exit, Exit::Ok, "{}", r.all());
-    r.assert_printed("warning: stateful resources will be replaced: Prd/Bucket");
+    r.assert_printed("warning: stateful resources will be replaced or deleted: Prd/Bucket");
     r.assert_printed("✓ Prd: UPDATE_COMPLETE");
 }
 
@@ -723,7 +723,7 @@ fn the_same_replacement_in_an_unprotected_environment_is_only_highlighted() {
     let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
     assert_eq!(r.exit, Exit::Ok, "{}", r.all());
     r.assert_printed("REPLACE");
-    r.assert_printed("warning: stateful resources will be replaced");
+    r.assert_printed("warning: stateful resources will be replaced or deleted");
 }
 
 #[test]
@@ -1056,4 +1056,51 @@ fn destroy_reads_every_resource_of_a_stack_over_100_through_paged_list_stack_res
         Some("page-100")
     );
     assert_eq!(count(&sim.actions(), "DescribeStackResources"), 0);
+}
+
+#[test]
+fn a_conditional_replacement_of_a_stateful_resource_is_refused_too() {
+    let sim = Sim::start();
+    let p = project().with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-a"}));
+    seed_deployed(&sim, &p, "prd", "Prd");
+    sim.replacement("Bucket", "Conditional");
+    let next = p.with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-b"}));
+    let r = run(&next, &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("Prd/Bucket (Bucket, AWS::S3::Bucket); refusing");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}
+
+#[test]
+fn renaming_a_stateful_resource_deletes_it_and_is_refused_unless_it_is_retained() {
+    let sim = Sim::start();
+    let p = project().with("Data", "AWS::S3::Bucket", json!({}));
+    seed_deployed(&sim, &p, "prd", "Prd");
+    // A logical-ID rename: the old bucket is removed, an empty one is created.
+    let renamed = p
+        .clone()
+        .without("Data")
+        .with("Files", "AWS::S3::Bucket", json!({}));
+    let r = run(&renamed, &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("replaces or deletes stateful resources in environment 'prd': Prd/Data (Data, AWS::S3::Bucket); refusing");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+
+    // Retained by the deployed template, the removal only lets go of the bucket: allowed.
+    let sim = Sim::start();
+    let mut t: serde_json::Value = serde_json::from_str(&p.template("prd")).expect("json");
+    t["Resources"]["Data"]["DeletionPolicy"] = json!("Retain");
+    let tags: Vec<(String, String)> = raw_tags("prd")
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sim.seed(
+        StackSeed::new("Prd", "UPDATE_COMPLETE")
+            .template(&t.to_string())
+            .tags(&tags)
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    let r = run(&renamed, &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
 }

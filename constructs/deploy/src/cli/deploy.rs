@@ -161,7 +161,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
     engine::annotate_paths(&mut cs, &synth, p.deployed_template.as_ref());
     console.out_raw(&render::change_set(&cs, run.style()));
 
-    let stateful = engine::stateful_replacements(&cs);
+    let stateful = engine::stateful_replacements(&cs, p.deployed_template.as_ref());
     if !stateful.is_empty() {
         let list: Vec<String> = stateful
             .iter()
@@ -179,7 +179,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
             return Err(CliError::new(
                 Exit::Refused,
                 format!(
-                    "the change set replaces stateful resources in environment '{}': {}; refusing ({}; nothing was changed)",
+                    "the change set replaces or deletes stateful resources in environment '{}': {}; refusing ({}; nothing was changed)",
                     env.name,
                     list.join("; "),
                     c.summary()
@@ -192,7 +192,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
             )));
         }
         console.err(format!(
-            "warning: stateful resources will be replaced: {}",
+            "warning: stateful resources will be replaced or deleted: {}",
             list.join("; ")
         ));
     }
