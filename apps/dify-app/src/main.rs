@@ -104,3 +104,49 @@ impl Project for DifyProject {
 fn main() -> ExitCode {
     cfn_deploy::cli::main(DifyProject::load(&environments_dir()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Vec<project::Environment> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("environments");
+        DifyProject::load(&dir)
+            .environments()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn production_environments_are_protected_and_others_are_not() {
+        let envs = shipped();
+        let prd = envs
+            .iter()
+            .find(|e| e.name == "prd")
+            .expect("a prd environment");
+        assert!(prd.termination_protection, "prd: termination protection");
+        assert!(
+            prd.refuse_stateful_replacement,
+            "prd: stateful replacements refused"
+        );
+        for e in envs.iter().filter(|e| e.name != "prd") {
+            assert!(
+                !e.termination_protection && !e.refuse_stateful_replacement,
+                "{}",
+                e.name
+            );
+        }
+    }
+
+    #[test]
+    fn each_environment_deploys_its_own_stack_in_its_region_with_the_dify_version_tag() {
+        for e in shipped() {
+            assert_eq!(e.stack_name, format!("dify-{}", e.name));
+            assert!(
+                e.region.as_deref().is_some_and(|r| !r.is_empty()),
+                "{}",
+                e.name
+            );
+            assert!(e.tags.contains_key("dify-version"), "{}", e.name);
+        }
+    }
+}
