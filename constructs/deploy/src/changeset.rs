@@ -75,6 +75,11 @@ pub struct ChangeSetRequest {
     pub name: String,
     /// A description shown in the console.
     pub description: String,
+    /// The service role CloudFormation acts as (`--role-arn`); `None`: the caller's
+    /// credentials.
+    pub role_arn: Option<String>,
+    /// SNS topics told about every stack event (`--notification-arns`).
+    pub notification_arns: Vec<String>,
 }
 
 /// What a change does to a resource.
@@ -213,7 +218,10 @@ pub async fn create(
             for (k, v) in &req.tags {
                 b = b.tags(Tag::builder().key(k).value(v).build());
             }
-            b.send()
+            for arn in &req.notification_arns {
+                b = b.notification_arns(arn);
+            }
+            b.set_role_arn(req.role_arn.clone()).send()
         })
         .await;
     let created = match sent {
@@ -369,14 +377,38 @@ pub async fn delete(aws: &Aws, id: &str, stack: &str) -> Result<(), DeployError>
 }
 
 /// Starts executing a change set, with `token` as its `ClientRequestToken`.
-pub async fn execute(aws: &Aws, cs: &ChangeSet, token: &str) -> Result<(), DeployError> {
+/// What CloudFormation does when the execution fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Roll back to the previous version (CloudFormation's default).
+    #[default]
+    Rollback,
+    /// Leave what was created or updated as it is (`--no-rollback`): for iterating on a
+    /// development stack, fixing the cause and deploying again.
+    Keep,
+}
+
+/// Executes the change set; `on_failure` says whether a failure rolls back.
+pub async fn execute(
+    aws: &Aws,
+    cs: &ChangeSet,
+    token: &str,
+    on_failure: OnFailure,
+) -> Result<(), DeployError> {
+    let disable_rollback = on_failure == OnFailure::Keep;
     aws.call("cloudformation", "ExecuteChangeSet", || {
-        aws.cfn
+        let b = aws
+            .cfn
             .execute_change_set()
             .change_set_name(&cs.id)
             .stack_name(&cs.stack_name)
-            .client_request_token(token)
-            .send()
+            .client_request_token(token);
+        // Sent only when asked for: an explicit `false` is what AWS assumes anyway.
+        if disable_rollback {
+            b.disable_rollback(true).send()
+        } else {
+            b.send()
+        }
     })
     .await?;
     Ok(())

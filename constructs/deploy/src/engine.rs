@@ -246,10 +246,11 @@ pub async fn execute(
     aws: &Aws,
     cs: &ChangeSet,
     poll: &PollConfig,
+    on_failure: crate::changeset::OnFailure,
 ) -> Result<StackOperation, DeployError> {
     let token = crate::changeset::unique_name("cfn-deploy-exec");
     let from = horizon(aws, &cs.stack_id).await?;
-    crate::changeset::execute(aws, cs, &token).await?;
+    crate::changeset::execute(aws, cs, &token, on_failure).await?;
     Ok(StackOperation::new(
         aws.clone(),
         OperationTarget {

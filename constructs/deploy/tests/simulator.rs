@@ -1104,3 +1104,134 @@ fn renaming_a_stateful_resource_deletes_it_and_is_refused_unless_it_is_retained(
     let r = run(&renamed, &["deploy", "prd", "--yes"], &opts(&sim));
     assert_eq!(r.exit, Exit::Ok, "{}", r.all());
 }
+
+#[test]
+fn deploy_options_reach_cloudformation_as_the_aws_cli_sends_them() {
+    let sim = Sim::start();
+    let p = project()
+        .with_parameter("Greeting", "hello")
+        .with_parameter("Size", "1");
+    let dir = std::env::temp_dir().join(format!("sim-opts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let params = dir.join("params.json");
+    std::fs::write(
+        &params,
+        r#"[{"ParameterKey": "Greeting", "ParameterValue": "from the file"}, {"ParameterKey": "Size", "ParameterValue": "3"}]"#,
+    )
+    .expect("write the parameters file");
+    let outputs = dir.join("outputs.json");
+    let r = run(
+        &p,
+        &[
+            "deploy",
+            "dev",
+            "--yes",
+            "--parameters-file",
+            params.to_str().unwrap_or_default(),
+            "--parameters",
+            "Size=5",
+            "--tags",
+            "cost-center=42",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/cfn-exec",
+            "--notification-arns",
+            "arn:aws:sns:eu-west-1:111122223333:deploys",
+            "--no-rollback",
+            "--outputs-file",
+            outputs.to_str().unwrap_or_default(),
+        ],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let create = &sim.requests("CreateChangeSet")[0].params;
+    let get = |k: &str| create.get(k).map(String::as_str);
+    assert_eq!(
+        get("RoleARN"),
+        Some("arn:aws:iam::111122223333:role/cfn-exec")
+    );
+    assert_eq!(
+        get("NotificationARNs.member.1"),
+        Some("arn:aws:sns:eu-west-1:111122223333:deploys")
+    );
+    let params: Vec<(&str, &str)> = (1..=2)
+        .filter_map(|i| {
+            Some((
+                get(&format!("Parameters.member.{i}.ParameterKey"))?,
+                get(&format!("Parameters.member.{i}.ParameterValue"))?,
+            ))
+        })
+        .collect();
+    // The file, then the flag over it.
+    assert_eq!(params, [("Greeting", "from the file"), ("Size", "5")]);
+    let tags: Vec<(&str, &str)> = (1..=10)
+        .filter_map(|i| {
+            Some((
+                get(&format!("Tags.member.{i}.Key"))?,
+                get(&format!("Tags.member.{i}.Value"))?,
+            ))
+        })
+        .collect();
+    assert!(tags.contains(&("cost-center", "42")), "{tags:?}");
+    assert!(
+        tags.contains(&("app", "raw")),
+        "the usual tags stay: {tags:?}"
+    );
+    let exec = &sim.requests("ExecuteChangeSet")[0].params;
+    assert_eq!(
+        exec.get("DisableRollback").map(String::as_str),
+        Some("true")
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs).expect("outputs file"))
+            .expect("json");
+    assert_eq!(written, json!({"Dev": {"Simulated": "yes"}}));
+    r.assert_printed(&format!("Outputs written to {}", outputs.display()));
+}
+
+#[test]
+fn a_deploy_without_options_sends_none_of_them() {
+    let sim = Sim::start();
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let create = &sim.requests("CreateChangeSet")[0].params;
+    assert!(!create.contains_key("RoleARN") && !create.contains_key("NotificationARNs.member.1"));
+    let exec = &sim.requests("ExecuteChangeSet")[0].params;
+    assert!(!exec.contains_key("DisableRollback"), "{exec:?}");
+}
+
+#[test]
+fn an_unknown_parameter_or_a_bad_parameters_file_is_refused_before_any_call() {
+    let sim = Sim::start();
+    let p = project().with_parameter("Greeting", "hello");
+    let r = run(
+        &p,
+        &["deploy", "dev", "--yes", "--parameters", "Greting=hi"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed(
+        "parameter Greting: the template of Dev declares no such parameter (it declares: Greeting)",
+    );
+    let bad = std::env::temp_dir().join(format!("sim-bad-params-{}.json", std::process::id()));
+    std::fs::write(&bad, "[{\"ParameterKey\": \"Greeting\"}]").expect("write");
+    let r = run(
+        &p,
+        &[
+            "deploy",
+            "dev",
+            "--yes",
+            "--parameters-file",
+            bad.to_str().unwrap_or_default(),
+        ],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed("each item needs ParameterKey and ParameterValue");
+    let r = run(
+        &p,
+        &["deploy", "dev", "--yes", "--parameters", "novalue"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    assert!(sim.actions().is_empty(), "{:?}", sim.actions());
+}

@@ -3,9 +3,10 @@
 use serde_json::Value as Json;
 
 use super::follow::{Followed, failure, follow, interrupted, success};
+use super::options::{DeployOptions, given_parameters, write_outputs};
 use super::{CliError, Exit, Run};
 use crate::aws::{Aws, FailureKind};
-use crate::changeset::{self, ChangeSetRequest, Created, Kind, TemplateSource};
+use crate::changeset::{self, ChangeSetRequest, Created, Kind, OnFailure, TemplateSource};
 use crate::console::Answer;
 use crate::engine::{self, Identity};
 use crate::error::DeployError;
@@ -29,9 +30,9 @@ struct Prepared {
 pub(super) async fn deploy<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env_name: &str,
-    yes: bool,
-    allow_replacement: bool,
+    opts: &DeployOptions,
 ) -> Result<Exit, CliError> {
+    let (yes, allow_replacement) = (opts.yes, opts.allow_replacement);
     let console = run.console();
     if !yes && !console.is_interactive() {
         return Err(CliError::new(
@@ -43,12 +44,14 @@ pub(super) async fn deploy<P: Project + ?Sized>(
             run.bin, run.bin
         )));
     }
-    let env = run.environment(env_name)?;
+    let mut env = run.environment(env_name)?;
     let out = run.synth(&env)?;
     run.warnings(&env, &out);
     let synth = out.stack;
     let stack_name = synth.stack_name.clone();
-    let tags = stack_tags(run.project, &env, &synth);
+    given_parameters(&mut env, &synth.template, opts)?;
+    let mut tags = stack_tags(run.project, &env, &synth);
+    tags.extend(opts.tags.iter().cloned());
 
     let p = run.interruptible(prepare(run, &env, &synth, &tags)).await?;
     let aws = &p.aws;
@@ -114,6 +117,8 @@ pub(super) async fn deploy<P: Project + ?Sized>(
             run.project.version(),
             env.name
         ),
+        role_arn: opts.role_arn.clone(),
+        notification_arns: opts.notification_arns.clone(),
     };
     // From here until the change set is executed or deleted, an interrupt must clean up.
     let created_stack = p.kind == Kind::Create && deployed.is_none();
@@ -233,7 +238,12 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         )));
     }
 
-    let op = match engine::execute(aws, &cs, &run.ctx.poll).await {
+    let on_failure = if opts.no_rollback {
+        OnFailure::Keep
+    } else {
+        OnFailure::Rollback
+    };
+    let op = match engine::execute(aws, &cs, &run.ctx.poll, on_failure).await {
         Ok(op) => op,
         Err(e) => {
             // Unless ExecuteChangeSet itself failed in a way that may have reached
@@ -267,6 +277,10 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         Followed::Interrupted => interrupted(run, &stack_name, &env.name),
         Followed::Done(Ok(outcome)) => {
             success(run, &stack_name, &outcome);
+            if let Some(path) = &opts.outputs_file {
+                write_outputs(path, &stack_name, &outcome.outputs)?;
+                console.out(format!("Outputs written to {}", path.display()));
+            }
             let current = deployed
                 .as_ref()
                 .map(|d| d.termination_protection)

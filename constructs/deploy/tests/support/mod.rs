@@ -167,6 +167,8 @@ pub struct RawProject {
     pub broken_env: Option<String>,
     /// Pad the template's metadata to this many bytes.
     pub pad: usize,
+    /// String parameters of the template: name, default.
+    pub parameters: Vec<(String, String)>,
 }
 
 impl RawProject {
@@ -184,7 +186,14 @@ impl RawProject {
             ],
             broken_env: None,
             pad: 0,
+            parameters: Vec::new(),
         }
+    }
+
+    /// Declares a String parameter with a default.
+    pub fn with_parameter(mut self, name: &str, default: &str) -> Self {
+        self.parameters.push((name.into(), default.into()));
+        self
     }
 
     /// Adds or replaces a resource.
@@ -228,6 +237,12 @@ impl Project for RawProject {
         let mut stack = Stack::new(&env.stack_name);
         if self.pad > 0 {
             stack.set_template_metadata("Padding", json!("x".repeat(self.pad)));
+        }
+        for (name, default) in &self.parameters {
+            stack.add_parameter(
+                name,
+                cfn_core::Parameter::new(cfn_core::ParameterType::String).default_value(default),
+            );
         }
         let mut root = stack.root();
         for (id, ty, props) in &self.resources {
