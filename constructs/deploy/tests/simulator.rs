@@ -1235,3 +1235,67 @@ fn an_unknown_parameter_or_a_bad_parameters_file_is_refused_before_any_call() {
     assert_eq!(r.exit, Exit::Usage, "{}", r.all());
     assert!(sim.actions().is_empty(), "{:?}", sim.actions());
 }
+
+#[test]
+fn a_change_set_left_for_review_is_executed_later_by_name() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--no-execute"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("~  AWS::SQS::Queue  Queue       Dev/Queue");
+    r.assert_printed("is left for review, not executed. Execute it with: app deploy dev --change-set cfn-deploy-");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+    let name = sim.change_sets()[0].0.clone();
+
+    let r = run(
+        &next,
+        &["deploy", "dev", "--change-set", &name, "--yes"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(&format!("Executing {name} (1 change)"));
+    r.assert_printed("✓ Dev: UPDATE_COMPLETE");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 1);
+    assert_eq!(
+        count(&sim.actions(), "CreateChangeSet"),
+        1,
+        "no second change set"
+    );
+
+    // Executed, it cannot be executed again.
+    let r = run(
+        &next,
+        &["deploy", "dev", "--change-set", &name, "--yes"],
+        &opts(&sim),
+    );
+    assert_ne!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_not_printed("✓");
+}
+
+#[test]
+fn a_reviewed_change_set_that_replaces_stateful_resources_is_refused_and_left() {
+    let sim = Sim::start();
+    let p = project().with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-a"}));
+    seed_deployed(&sim, &p, "prd", "Prd");
+    sim.replacement("Bucket", "True");
+    let next = p.with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-b"}));
+    // --no-execute shows it (and warns) without refusing: nothing runs.
+    let r = run(
+        &next,
+        &["deploy", "prd", "--no-execute", "--allow-replacement"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let name = sim.change_sets()[0].0.clone();
+    let r = run(
+        &next,
+        &["deploy", "prd", "--change-set", &name, "--yes"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("replaces or deletes stateful resources in environment 'prd': Bucket (AWS::S3::Bucket); refusing (the change set is left for review");
+    assert_eq!(sim.change_sets().len(), 1, "left in place");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}

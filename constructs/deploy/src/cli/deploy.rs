@@ -34,7 +34,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
 ) -> Result<Exit, CliError> {
     let (yes, allow_replacement) = (opts.yes, opts.allow_replacement);
     let console = run.console();
-    if !yes && !console.is_interactive() {
+    if !yes && !opts.no_execute && !console.is_interactive() {
         return Err(CliError::new(
             Exit::Usage,
             "deploy needs --yes when there is no terminal to confirm the change set",
@@ -202,6 +202,13 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         ));
     }
 
+    if opts.no_execute {
+        console.out(format!(
+            "Change set {} is left for review, not executed. Execute it with: {} deploy {} --change-set {}",
+            cs.name, run.bin, env.name, cs.name
+        ));
+        return Ok(Exit::Ok);
+    }
     if !yes {
         let question = format!(
             "Execute these {} change{} to {stack_name}? [y/N]",

@@ -46,6 +46,7 @@ mod destroy;
 mod follow;
 mod inspect;
 mod options;
+mod reviewed;
 mod synth;
 
 use std::ffi::OsString;
@@ -237,6 +238,12 @@ enum Command {
         /// Write the stack's outputs as JSON (`{"Stack": {"Key": "Value"}}`) after a deploy.
         #[arg(long, value_name = "FILE")]
         outputs_file: Option<PathBuf>,
+        /// Create the change set, show it, and leave it for review without executing it.
+        #[arg(long, conflicts_with = "change_set")]
+        no_execute: bool,
+        /// Execute this reviewed change set (from `--no-execute`) instead of making a new one.
+        #[arg(long, value_name = "NAME")]
+        change_set: Option<String>,
     },
     /// Delete an environment's stack.
     Destroy {
@@ -581,6 +588,8 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
                 notification_arns,
                 no_rollback,
                 outputs_file,
+                no_execute,
+                change_set,
             } => {
                 let opts = options::DeployOptions {
                     yes,
@@ -592,8 +601,12 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
                     notification_arns,
                     no_rollback,
                     outputs_file,
+                    no_execute,
                 };
-                deploy::deploy(&run, &env, &opts).await
+                match change_set {
+                    Some(name) => reviewed::execute_reviewed(&run, &env, &name, &opts).await,
+                    None => deploy::deploy(&run, &env, &opts).await,
+                }
             }
             Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
             Command::List => inspect::list(&run).await,

@@ -18,6 +18,7 @@ pub(crate) struct DeployOptions {
     pub(crate) notification_arns: Vec<String>,
     pub(crate) no_rollback: bool,
     pub(crate) outputs_file: Option<std::path::PathBuf>,
+    pub(crate) no_execute: bool,
 }
 
 /// Merges `--parameters-file` and then `--parameters` over the environment's parameter
