@@ -33,6 +33,7 @@ pub mod changeset;
 pub mod cli;
 pub mod console;
 pub mod diff;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod events;

@@ -1299,3 +1299,51 @@ fn a_reviewed_change_set_that_replaces_stateful_resources_is_refused_and_left() 
     assert_eq!(sim.change_sets().len(), 1, "left in place");
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
 }
+
+#[test]
+fn drift_lists_modified_and_deleted_resources_with_their_differences() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    sim.drift(
+        "Queue",
+        "AWS::SQS::Queue",
+        "MODIFIED",
+        &[("/VisibilityTimeout", "30", "120", "NOT_EQUAL")],
+    );
+    sim.drift("Bucket", "AWS::S3::Bucket", "DELETED", &[]);
+    let r = run(&p, &["drift", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Dev: DRIFTED (2 resources drifted)");
+    r.assert_printed("NOT_EQUAL /VisibilityTimeout: 30 → 120");
+    r.assert_printed("Bucket");
+    r.assert_printed("DELETED");
+    let filters = &sim.requests("DescribeStackResourceDrifts")[0].params;
+    assert_eq!(
+        filters
+            .get("StackResourceDriftStatusFilters.member.1")
+            .map(String::as_str),
+        Some("MODIFIED")
+    );
+    assert_eq!(
+        count(&sim.actions(), "DescribeStackDriftDetectionStatus"),
+        2,
+        "polled until complete"
+    );
+
+    let r = run(&p, &["drift", "dev", "--fail"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+}
+
+#[test]
+fn drift_of_a_stack_in_sync_or_not_deployed() {
+    let sim = Sim::start();
+    let p = project();
+    let r = run(&p, &["drift", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Usage, "{}", r.all());
+    r.assert_printed("Dev is not deployed: no drift to detect");
+    seed_deployed(&sim, &p, "dev", "Dev");
+    let r = run(&p, &["drift", "dev", "--fail"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Dev: IN_SYNC (no resource drifted)");
+}

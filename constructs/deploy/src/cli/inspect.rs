@@ -269,3 +269,77 @@ pub(super) async fn watch<P: Project + ?Sized>(
         }
     }
 }
+
+/// Drift detection on the environment's stack, and its resource-level report.
+pub(super) async fn drift<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    fail: bool,
+) -> Result<Exit, CliError> {
+    let env = run.environment(env_name)?;
+    let name = env.stack_name.clone();
+    let report = run
+        .interruptible(async {
+            let aws = run.connect(&env).await?;
+            engine::preflight(&aws, &env).await.map_err(|e| {
+                CliError::deploy(&format!("checking the credentials for '{env_name}'"), e)
+            })?;
+            if stack::describe(&aws, &name)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading {name}"), e.into()))?
+                .is_none()
+            {
+                return Err(CliError::new(
+                    Exit::Usage,
+                    format!("{name} is not deployed: no drift to detect"),
+                ));
+            }
+            run.console().out(format!("Detecting drift of {name}…"));
+            let interval = run
+                .ctx
+                .poll
+                .interval
+                .max(std::time::Duration::from_millis(1));
+            crate::drift::detect(&aws, &name, interval, std::time::Duration::from_secs(600))
+                .await
+                .map_err(|e| CliError::deploy(&format!("detecting drift of {name}"), e))
+        })
+        .await?;
+    if report.drifted.is_empty() {
+        run.console()
+            .out(format!("{name}: {} (no resource drifted)", report.status));
+        return Ok(Exit::Ok);
+    }
+    let mut rows = Vec::new();
+    for d in &report.drifted {
+        rows.push([
+            d.logical_id.clone(),
+            d.resource_type.clone(),
+            d.status.clone(),
+            String::new(),
+        ]);
+        for p in &d.differences {
+            rows.push([
+                String::new(),
+                String::new(),
+                String::new(),
+                format!("{} {}: {} → {}", p.kind, p.path, p.expected, p.actual),
+            ]);
+        }
+    }
+    run.console().out(format!(
+        "{name}: {} ({} resource{} drifted)",
+        report.status,
+        report.drifted.len(),
+        plural(report.drifted.len())
+    ));
+    run.console().out_raw(&table(
+        &["LOGICAL ID", "TYPE", "DRIFT", "DIFFERENCE"],
+        &rows,
+    ));
+    run.console().out(format!(
+        "A deploy puts back what the template says for properties it sets; `{} diff {env_name}` shows the template side.",
+        run.bin
+    ));
+    Ok(if fail { Exit::Failed } else { Exit::Ok })
+}

@@ -28,6 +28,7 @@
 //! | `deploy <env> [--yes] [--allow-replacement]` | change set → review → execute → follow, see [`crate`] |
 //! | `destroy <env> [--force]` | deletes the stack after the stack name is typed (or `--force`), listing what stays behind |
 //! | `list` | environments, stack names and deployed status |
+//! | `drift <env> [--fail]` | runs drift detection and lists each modified or deleted resource with its property differences; `--fail` exits 1 on drift |
 //! | `watch <env>` | follows the stack's current operation, or reports how the last one ended |
 //!
 //! `--profile` and `--region` apply to every command that talks to AWS; `AWS_ENDPOINT_URL`
@@ -255,6 +256,14 @@ enum Command {
     },
     /// List environments and their stacks' status.
     List,
+    /// Detect drift: what was changed on the stack's resources outside CloudFormation.
+    Drift {
+        /// The environment.
+        env: String,
+        /// Exit 1 when anything drifted (a scheduled check).
+        #[arg(long)]
+        fail: bool,
+    },
     /// Follow an environment's current stack operation.
     Watch {
         /// The environment.
@@ -610,6 +619,7 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
             }
             Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
             Command::List => inspect::list(&run).await,
+            Command::Drift { env, fail } => inspect::drift(&run, &env, fail).await,
             Command::Watch { env } => inspect::watch(&run, &env).await,
         }
     });

@@ -215,6 +215,16 @@ struct State {
     hooks: Vec<(String, usize, Option<Hook>)>,
     scripts: VecDeque<Vec<Vec<EventSpec>>>,
     replacements: HashMap<String, String>,
+    /// Drifted resources drift detection reports: logical ID, type, status, differences
+    /// (path, expected, actual, kind).
+    drifts: Vec<(
+        String,
+        String,
+        String,
+        Vec<(String, String, String, String)>,
+    )>,
+    /// Polls of DescribeStackDriftDetectionStatus that answer DETECTION_IN_PROGRESS first.
+    drift_pending_polls: u32,
     next_change_set: Option<NextChangeSet>,
     change_set_pending_polls: u32,
     clock: u64,
@@ -347,6 +357,19 @@ impl Sim {
         if let Some(s) = st.stacks.iter_mut().find(|s| s.name == name && !s.deleted) {
             s.updated = Some(now);
         }
+    }
+
+    /// Drift detection reports this resource as drifted (`MODIFIED` or `DELETED`), with
+    /// these differences: (path, expected, actual, `NOT_EQUAL`/`ADD`/`REMOVE`).
+    pub fn drift(&self, logical: &str, ty: &str, status: &str, diffs: &[(&str, &str, &str, &str)]) {
+        let diffs = diffs
+            .iter()
+            .map(|(p, e, a, k)| ((*p).into(), (*e).into(), (*a).into(), (*k).into()))
+            .collect();
+        let mut st = self.st();
+        st.drifts
+            .push((logical.into(), ty.into(), status.into(), diffs));
+        st.drift_pending_polls = 1;
     }
 
     /// Drops every pending fault.
@@ -895,6 +918,60 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 }
                 None => missing(&name),
             }
+        }
+        "DetectStackDrift" => {
+            let name = get("StackName");
+            if st.stack_mut(&name).is_none() {
+                return missing(&name);
+            }
+            ok(
+                "DetectStackDrift",
+                CFN_NS,
+                "<StackDriftDetectionId>drift-1</StackDriftDetectionId>",
+            )
+        }
+        "DescribeStackDriftDetectionStatus" => {
+            if st.drift_pending_polls > 0 {
+                st.drift_pending_polls -= 1;
+                return ok(
+                    "DescribeStackDriftDetectionStatus",
+                    CFN_NS,
+                    "<StackDriftDetectionId>drift-1</StackDriftDetectionId><DetectionStatus>DETECTION_IN_PROGRESS</DetectionStatus>",
+                );
+            }
+            let status = if st.drifts.is_empty() {
+                "IN_SYNC"
+            } else {
+                "DRIFTED"
+            };
+            ok(
+                "DescribeStackDriftDetectionStatus",
+                CFN_NS,
+                &format!(
+                    "<StackDriftDetectionId>drift-1</StackDriftDetectionId><DetectionStatus>DETECTION_COMPLETE</DetectionStatus><StackDriftStatus>{status}</StackDriftStatus><DriftedStackResourceCount>{}</DriftedStackResourceCount><Timestamp>{}</Timestamp>",
+                    st.drifts.len(),
+                    ts(0)
+                ),
+            )
+        }
+        "DescribeStackResourceDrifts" => {
+            let name = get("StackName");
+            let mut x = String::from("<StackResourceDrifts>");
+            for (logical, ty, status, diffs) in &st.drifts {
+                x.push_str(&format!(
+                    "<member><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><ResourceType>{}</ResourceType><StackResourceDriftStatus>{}</StackResourceDriftStatus><Timestamp>{}</Timestamp><PropertyDifferences>",
+                    esc(&name), esc(logical), esc(ty), esc(status), ts(0)
+                ));
+                for (path, expected, actual, kind) in diffs {
+                    x.push_str(&format!(
+                        "<member><PropertyPath>{}</PropertyPath><ExpectedValue>{}</ExpectedValue><ActualValue>{}</ActualValue><DifferenceType>{}</DifferenceType></member>",
+                        esc(path), esc(expected), esc(actual), esc(kind)
+                    ));
+                }
+                x.push_str("</PropertyDifferences></member>");
+            }
+            x.push_str("</StackResourceDrifts>");
+            ok("DescribeStackResourceDrifts", CFN_NS, &x)
         }
         "DescribeStackEvents" => {
             let name = get("StackName");
