@@ -286,7 +286,7 @@ pub(super) async fn drift<P: Project + ?Sized>(
             })?;
             if stack::describe(&aws, &name)
                 .await
-                .map_err(|e| CliError::deploy(&format!("reading {name}"), e.into()))?
+                .map_err(|e| CliError::deploy(&format!("reading {name}"), e))?
                 .is_none()
             {
                 return Err(CliError::new(
