@@ -206,6 +206,15 @@ pub struct Request {
 
 type Hook = Box<dyn FnMut() + Send>;
 
+/// A drifted resource: logical ID, type, status, and differences (path, expected, actual,
+/// kind).
+type Drift = (
+    String,
+    String,
+    String,
+    Vec<(String, String, String, String)>,
+);
+
 #[derive(Default)]
 struct State {
     stacks: Vec<SimStack>,
@@ -217,12 +226,7 @@ struct State {
     replacements: HashMap<String, String>,
     /// Drifted resources drift detection reports: logical ID, type, status, differences
     /// (path, expected, actual, kind).
-    drifts: Vec<(
-        String,
-        String,
-        String,
-        Vec<(String, String, String, String)>,
-    )>,
+    drifts: Vec<Drift>,
     /// Polls of DescribeStackDriftDetectionStatus that answer DETECTION_IN_PROGRESS first.
     drift_pending_polls: u32,
     next_change_set: Option<NextChangeSet>,
