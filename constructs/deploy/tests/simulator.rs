@@ -1347,3 +1347,32 @@ fn drift_of_a_stack_in_sync_or_not_deployed() {
     assert_eq!(r.exit, Exit::Ok, "{}", r.all());
     r.assert_printed("Dev: IN_SYNC (no resource drifted)");
 }
+
+#[test]
+fn lost_responses_are_retried_with_the_same_tokens_and_nothing_happens_twice() {
+    let sim = Sim::start();
+    // CreateChangeSet and ExecuteChangeSet are applied, but their answers never arrive.
+    sim.fault("CreateChangeSet", Fault::LostResponse, 1);
+    sim.fault("ExecuteChangeSet", Fault::LostResponse, 1);
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    let creates = sim.requests("CreateChangeSet");
+    assert_eq!(creates.len(), 2, "retried once");
+    assert_eq!(
+        creates[0].params["ClientToken"],
+        creates[1].params["ClientToken"]
+    );
+    let execs = sim.requests("ExecuteChangeSet");
+    assert_eq!(execs.len(), 2, "retried once");
+    assert_eq!(
+        execs[0].params["ClientRequestToken"],
+        execs[1].params["ClientRequestToken"]
+    );
+    // One change set, one operation: the stack's events show a single create.
+    let creates_in_events = r
+        .out
+        .matches("CREATE_IN_PROGRESS           AWS::CloudFormation::Stack")
+        .count();
+    assert!(creates_in_events <= 1, "{}", r.out);
+}

@@ -68,6 +68,9 @@ pub enum Fault {
     Internal,
     /// The connection is closed without a response.
     Drop,
+    /// The action is applied, then the connection is closed: the response is lost on the way
+    /// back (what `ClientToken`/`ClientRequestToken` exist for).
+    LostResponse,
 }
 
 /// A stack to start a scenario with.
@@ -193,6 +196,8 @@ struct SimChangeSet {
     reason: Option<String>,
     pending_polls: u32,
     executed: bool,
+    /// The `ClientToken` it was created with.
+    token: Option<String>,
 }
 
 /// One recorded request.
@@ -712,6 +717,11 @@ fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
             );
         }
         Some(Fault::Drop) => return None,
+        Some(Fault::LostResponse) => {
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = answer(&mut st, &action, &p);
+            return None;
+        }
         None => {}
     }
     let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -996,6 +1006,25 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
             let name = get("StackName");
             let kind = get("ChangeSetType");
             let cs_name = get("ChangeSetName");
+            let token = p.get("ClientToken").cloned();
+            // The same ClientToken again (a retry whose first answer was lost): the change set
+            // it made, not a second one; the same name without it: refused, as CloudFormation
+            // does.
+            if let Some(c) = st.change_sets.iter().find(|c| c.name == cs_name) {
+                if token.is_some() && c.token == token {
+                    let body = format!(
+                        "<Id>{}</Id><StackId>{}</StackId>",
+                        esc(&c.id),
+                        esc(&c.stack_id)
+                    );
+                    return ok("CreateChangeSet", CFN_NS, &body);
+                }
+                return error(
+                    400,
+                    "AlreadyExistsException",
+                    &format!("ChangeSet {cs_name} already exists"),
+                );
+            }
             if let Some(NextChangeSet::SyncNoUpdates) = st.next_change_set {
                 st.next_change_set = None;
                 return error(400, "ValidationError", "No updates are to be performed.");
@@ -1146,6 +1175,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 reason,
                 pending_polls,
                 executed: false,
+                token,
             });
             ok(
                 "CreateChangeSet",
