@@ -1376,3 +1376,34 @@ fn lost_responses_are_retried_with_the_same_tokens_and_nothing_happens_twice() {
         .count();
     assert!(creates_in_events <= 1, "{}", r.out);
 }
+
+#[test]
+fn a_change_set_that_is_not_ready_is_not_executed_by_name() {
+    let sim = Sim::start();
+    let p = project();
+    seed_deployed(&sim, &p, "dev", "Dev");
+    // A reviewed change set that then failed (or went obsolete) is refused before any execute.
+    sim.next_change_set_fails("Template error: something is wrong");
+    let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
+    let r = run(&next, &["deploy", "dev", "--no-execute"], &opts(&sim));
+    assert_eq!(
+        r.exit,
+        Exit::Failed,
+        "a failed change set is reported at once: {}",
+        r.all()
+    );
+    let r = run(
+        &next,
+        &[
+            "deploy",
+            "dev",
+            "--change-set",
+            "cfn-deploy-nosuch",
+            "--yes",
+        ],
+        &opts(&sim),
+    );
+    assert_ne!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("reading change set cfn-deploy-nosuch of Dev");
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
+}

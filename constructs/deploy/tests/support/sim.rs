@@ -1256,6 +1256,24 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 // Idempotent with the same token, like CloudFormation.
                 return ok("ExecuteChangeSet", CFN_NS, "");
             }
+            {
+                // A FAILED change set, or one still being computed, cannot be executed.
+                let c = &st.change_sets[i];
+                let status = if c.pending_polls > 0 {
+                    "CREATE_PENDING"
+                } else {
+                    c.status.as_str()
+                };
+                if status != "CREATE_COMPLETE" {
+                    return error(
+                        400,
+                        "InvalidChangeSetStatus",
+                        &format!(
+                            "ChangeSet [{n}] cannot be executed in its current status of [{status}]"
+                        ),
+                    );
+                }
+            }
             let sid = st.change_sets[i].stack_id.clone();
             if let Some(busy) = st
                 .stacks
