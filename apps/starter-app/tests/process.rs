@@ -120,20 +120,25 @@ fn home_with_profile(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     (home, marker)
 }
 
+/// Runs the starter against a silent endpoint with `home` as HOME: exit code and stderr.
+fn run_at_home(home: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let child = starter(args, &silent_endpoint())
+        .env("HOME", home)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start starter-app");
+    wait(child, Duration::from_secs(30))
+}
+
 #[test]
 fn profile_wins_over_exported_keys() {
     let (home, marker) = home_with_profile("wins");
     // AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are exported (starter() sets them).
-    let child = starter(
+    let (code, err) = run_at_home(
+        &home,
         &["diff", "dev", "--profile", "team", "--call-timeout", "0.3"],
-        &silent_endpoint(),
-    )
-    .env("HOME", &home)
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("start starter-app");
-    let (code, err) = wait(child, Duration::from_secs(30));
+    );
     assert_eq!(code, 1, "the silent endpoint fails the call: {err}");
     assert!(
         marker.exists(),
@@ -144,13 +149,7 @@ fn profile_wins_over_exported_keys() {
 #[test]
 fn an_unknown_profile_is_a_usage_error_before_any_call() {
     let (home, _) = home_with_profile("unknown");
-    let child = starter(&["diff", "dev", "--profile", "nosuch"], &silent_endpoint())
-        .env("HOME", &home)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start starter-app");
-    let (code, err) = wait(child, Duration::from_secs(30));
+    let (code, err) = run_at_home(&home, &["diff", "dev", "--profile", "nosuch"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("profile 'nosuch'"), "{err}");
 }

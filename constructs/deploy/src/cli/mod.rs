@@ -163,14 +163,6 @@ struct Cli {
     call_timeout: Option<Duration>,
 }
 
-/// `KEY=VALUE`, the key non-empty.
-fn key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(format!("'{s}' is not KEY=VALUE")),
-    }
-}
-
 /// A positive number of seconds, at most a day.
 fn seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s
@@ -210,38 +202,8 @@ enum Command {
     Deploy {
         /// The environment.
         env: String,
-        /// Do not ask for confirmation (required without a terminal).
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Allow replacing stateful resources in environments that refuse it.
-        #[arg(long)]
-        allow_replacement: bool,
-        /// A template parameter's value, `KEY=VALUE` (repeatable); wins over the environment's
-        /// and over --parameters-file.
-        #[arg(long = "parameters", value_name = "KEY=VALUE", value_parser = key_value)]
-        parameters: Vec<(String, String)>,
-        /// Template parameter values from a JSON file: `{"Key": "Value"}`, or the AWS CLI's
-        /// `[{"ParameterKey": "Key", "ParameterValue": "Value"}]`.
-        #[arg(long, value_name = "FILE")]
-        parameters_file: Option<PathBuf>,
-        /// An extra stack tag, `KEY=VALUE` (repeatable).
-        #[arg(long = "tags", value_name = "KEY=VALUE", value_parser = key_value)]
-        tags: Vec<(String, String)>,
-        /// The IAM role CloudFormation acts as for this stack (a service role).
-        #[arg(long, value_name = "ARN")]
-        role_arn: Option<String>,
-        /// An SNS topic told about every stack event (repeatable).
-        #[arg(long = "notification-arns", value_name = "ARN")]
-        notification_arns: Vec<String>,
-        /// On failure, keep what was created or updated instead of rolling back (development).
-        #[arg(long)]
-        no_rollback: bool,
-        /// Write the stack's outputs as JSON (`{"Stack": {"Key": "Value"}}`) after a deploy.
-        #[arg(long, value_name = "FILE")]
-        outputs_file: Option<PathBuf>,
-        /// Create the change set, show it, and leave it for review without executing it.
-        #[arg(long, conflicts_with = "change_set")]
-        no_execute: bool,
+        #[command(flatten)]
+        opts: options::DeployOptions,
         /// Execute this reviewed change set (from `--no-execute`) instead of making a new one.
         #[arg(long, value_name = "NAME")]
         change_set: Option<String>,
@@ -588,35 +550,12 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
             Command::Diff { env, fail } => inspect::diff(&run, &env, fail).await,
             Command::Deploy {
                 env,
-                yes,
-                allow_replacement,
-                parameters,
-                parameters_file,
-                tags,
-                role_arn,
-                notification_arns,
-                no_rollback,
-                outputs_file,
-                no_execute,
+                opts,
                 change_set,
-            } => {
-                let opts = options::DeployOptions {
-                    yes,
-                    allow_replacement,
-                    parameters,
-                    parameters_file,
-                    tags,
-                    role_arn,
-                    notification_arns,
-                    no_rollback,
-                    outputs_file,
-                    no_execute,
-                };
-                match change_set {
-                    Some(name) => reviewed::execute_reviewed(&run, &env, &name, &opts).await,
-                    None => deploy::deploy(&run, &env, &opts).await,
-                }
-            }
+            } => match change_set {
+                Some(name) => reviewed::execute_reviewed(&run, &env, &name, &opts).await,
+                None => deploy::deploy(&run, &env, &opts).await,
+            },
             Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
             Command::List => inspect::list(&run).await,
             Command::Drift { env, fail } => inspect::drift(&run, &env, fail).await,

@@ -1,24 +1,56 @@
 //! `deploy`'s options beyond the environment: parameter values (flags and a file), extra
 //! tags, the service role, notifications, rollback, and the outputs file.
 
+use std::path::PathBuf;
+
 use indexmap::IndexMap;
 
 use super::{CliError, Exit};
 use crate::project::Environment;
 
-/// What `deploy` was asked besides the environment (its flags).
-#[derive(Debug, Default)]
+/// What `deploy` was asked besides the environment: its flags.
+#[derive(Debug, Default, clap::Args)]
 pub(crate) struct DeployOptions {
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+    /// Allow replacing stateful resources in environments that refuse it.
+    #[arg(long)]
     pub(crate) allow_replacement: bool,
+    /// A template parameter's value, `KEY=VALUE` (repeatable); wins over the environment's
+    /// and over --parameters-file.
+    #[arg(long = "parameters", value_name = "KEY=VALUE", value_parser = key_value)]
     pub(crate) parameters: Vec<(String, String)>,
-    pub(crate) parameters_file: Option<std::path::PathBuf>,
+    /// Template parameter values from a JSON file: `{"Key": "Value"}`, or the AWS CLI's
+    /// `[{"ParameterKey": "Key", "ParameterValue": "Value"}]`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) parameters_file: Option<PathBuf>,
+    /// An extra stack tag, `KEY=VALUE` (repeatable).
+    #[arg(long = "tags", value_name = "KEY=VALUE", value_parser = key_value)]
     pub(crate) tags: Vec<(String, String)>,
+    /// The IAM role CloudFormation acts as for this stack (a service role).
+    #[arg(long, value_name = "ARN")]
     pub(crate) role_arn: Option<String>,
+    /// An SNS topic told about every stack event (repeatable).
+    #[arg(long = "notification-arns", value_name = "ARN")]
     pub(crate) notification_arns: Vec<String>,
+    /// On failure, keep what was created or updated instead of rolling back (development).
+    #[arg(long)]
     pub(crate) no_rollback: bool,
-    pub(crate) outputs_file: Option<std::path::PathBuf>,
+    /// Write the stack's outputs as JSON (`{"Stack": {"Key": "Value"}}`) after a deploy.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) outputs_file: Option<PathBuf>,
+    /// Create the change set, show it, and leave it for review without executing it.
+    #[arg(long, conflicts_with = "change_set")]
     pub(crate) no_execute: bool,
+}
+
+/// `KEY=VALUE`, the key non-empty.
+fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
 }
 
 /// Merges `--parameters-file` and then `--parameters` over the environment's parameter
