@@ -3,7 +3,6 @@
 use thiserror::Error;
 
 use crate::aws::{AwsError, ConfigError};
-use crate::events::StackFailure;
 
 /// Why a deploy, diff, destroy or watch could not do what it was asked.
 #[derive(Debug, Error)]
@@ -86,4 +85,37 @@ pub enum DeployError {
         /// What happened.
         message: String,
     },
+}
+
+/// A resource that failed, for the "Failed resources" block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailedResource {
+    /// Logical ID.
+    pub logical_id: String,
+    /// Type.
+    pub resource_type: String,
+    /// Construct path, when the template says.
+    pub path: Option<String>,
+    /// The failure status (`CREATE_FAILED`).
+    pub status: String,
+    /// CloudFormation's reason.
+    pub reason: String,
+}
+
+/// A stack operation that ended in a failure or rollback status.
+#[derive(Clone, Debug, Error)]
+#[error("stack {stack} ended in {status}{}", reason_note(.reason))]
+pub struct StackFailure {
+    /// The stack.
+    pub stack: String,
+    /// The status it ended in.
+    pub status: String,
+    /// The stack-level reason, when there is one.
+    pub reason: Option<String>,
+    /// The failed resources, root cause first, "cancelled" noise left out.
+    pub failed: Vec<FailedResource>,
+}
+
+fn reason_note(r: &Option<String>) -> String {
+    r.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
 }

@@ -14,10 +14,11 @@ use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
-use thiserror::Error;
 
 use crate::aws::Aws;
 use crate::error::DeployError;
+// Re-exported where they were first defined: an operation's failure, as following it finds.
+pub use crate::error::{FailedResource, StackFailure};
 use crate::stack::{self, is_success, is_terminal};
 
 /// How often a stack or change set is polled.
@@ -120,39 +121,6 @@ impl StackEvent {
                 .map(str::to_owned),
         }
     }
-}
-
-/// A resource that failed, for the "Failed resources" block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FailedResource {
-    /// Logical ID.
-    pub logical_id: String,
-    /// Type.
-    pub resource_type: String,
-    /// Construct path, when the template says.
-    pub path: Option<String>,
-    /// The failure status (`CREATE_FAILED`).
-    pub status: String,
-    /// CloudFormation's reason.
-    pub reason: String,
-}
-
-/// A stack operation that ended in a failure or rollback status.
-#[derive(Clone, Debug, Error)]
-#[error("stack {stack} ended in {status}{}", reason_note(.reason))]
-pub struct StackFailure {
-    /// The stack.
-    pub stack: String,
-    /// The status it ended in.
-    pub status: String,
-    /// The stack-level reason, when there is one.
-    pub reason: Option<String>,
-    /// The failed resources, root cause first, "cancelled" noise left out.
-    pub failed: Vec<FailedResource>,
-}
-
-fn reason_note(r: &Option<String>) -> String {
-    r.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
 }
 
 /// What a successful operation ended with.

@@ -140,12 +140,8 @@ pub struct Wiring<'a> {
     pub pull_through: Option<ResourceRef>,
 }
 
-/// web (Next.js).
-pub const WEB_PORT: u16 = 3000;
-/// api (gunicorn).
-pub const API_PORT: u16 = 5001;
-/// The plugin daemon.
-pub const PLUGIN_DAEMON_PORT: u16 = 5002;
+// The ports live beside the components (services.rs): the load balancer needs them too.
+pub use crate::services::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
 /// The sandbox.
 pub const SANDBOX_PORT: u16 = 8194;
 /// The SSRF proxy (squid).

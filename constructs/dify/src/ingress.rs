@@ -15,8 +15,8 @@ use indexmap::IndexMap;
 use ipnet::IpNet;
 
 use crate::common::{SecurityGroupProps, ServicePort, closed_security_group};
-use crate::components::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
 use crate::network::DifyNetwork;
+use crate::services::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
 
 /// DNS and TLS.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -142,8 +142,8 @@ impl Component {
             min,
             max,
             ephemeral_storage_gib: storage,
-            processes: crate::sizing::default_processes(self, cpu, memory),
-            connections: crate::sizing::DEFAULT_API_CONNECTIONS,
+            processes: default_processes(self, cpu, memory),
+            connections: DEFAULT_API_CONNECTIONS,
         }
     }
 }
@@ -258,3 +258,24 @@ pub const LONG_QUEUES: [&str; 7] = [
     "workflow",
     "workflow_based_app_execution",
 ];
+
+/// Concurrent requests per api process (gevent greenlets). Dify's default is 10, which queues
+/// the eleventh chat stream behind the first ten.
+pub const DEFAULT_API_CONNECTIONS: u32 = 50;
+
+/// Processes per task from its size: one gunicorn worker per vCPU on api; on worker, Celery
+/// concurrency (greenlets) of two per vCPU as long as each has 1 GiB; one elsewhere.
+pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
+    match c {
+        Component::Api => (cpu / 1024).max(1),
+        Component::Worker | Component::WorkerLong => (cpu / 512).min(memory / 1024).max(1),
+        _ => 1,
+    }
+}
+
+/// web (Next.js).
+pub const WEB_PORT: u16 = 3000;
+/// api (gunicorn).
+pub const API_PORT: u16 = 5001;
+/// The plugin daemon.
+pub const PLUGIN_DAEMON_PORT: u16 = 5002;

@@ -13,11 +13,9 @@
 //! (`docs/research-dify-api.md` quotes the sources.)
 
 use crate::database::DbCapacity;
+// Defined beside the component sizes they default (services.rs), kept reachable here.
 use crate::services::{Component, Services};
-
-/// Concurrent requests per api process (gevent greenlets). Dify's default is 10, which queues
-/// the eleventh chat stream behind the first ten.
-pub const DEFAULT_API_CONNECTIONS: u32 = 50;
+pub use crate::services::{DEFAULT_API_CONNECTIONS, default_processes};
 
 /// A process's database pools: `(SQLALCHEMY_POOL_SIZE, SQLALCHEMY_MAX_OVERFLOW,
 /// PGVECTOR_MAX_CONNECTION)`.
@@ -63,16 +61,6 @@ pub fn pools(c: Component, concurrency: u32) -> Pools {
 
 /// The plugin daemon's `DB_MAX_OPEN_CONNS` (its default is 30; `internal/types/app/config.go`).
 pub const PLUGIN_DAEMON_MAX_OPEN_CONNS: u32 = 20;
-
-/// Processes per task from its size: one gunicorn worker per vCPU on api; on worker, Celery
-/// concurrency (greenlets) of two per vCPU as long as each has 1 GiB; one elsewhere.
-pub fn default_processes(c: Component, cpu: u32, memory: u32) -> u32 {
-    match c {
-        Component::Api => (cpu / 1024).max(1),
-        Component::Worker | Component::WorkerLong => (cpu / 512).min(memory / 1024).max(1),
-        _ => 1,
-    }
-}
 
 /// The most connections the services and the migration step may hold at once: every service
 /// at twice its maximum task count (old and new tasks during a rollout).

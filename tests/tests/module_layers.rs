@@ -1,4 +1,4 @@
-//! The modules of `cfn-core` form layers: no module reaches, through `crate::` paths, a module
+//! The modules of each library crate (cfn-core, cfn-rules, the Dify constructs, cfn-deploy) form layers: no module reaches, through `crate::` paths, a module
 //! that reaches back to it. A cycle lets a change anywhere on it ripple through all of it and
 //! hides which part is the foundation; this test keeps the graph a DAG as the crate grows.
 //!
@@ -275,9 +275,13 @@ fn read_tree(dir: &Path) -> String {
     text
 }
 
-/// The crate's top-level modules (`src/x.rs` or `src/x/`), each with all of its source.
-fn core_modules() -> (BTreeMap<String, String>, String) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// A crate's top-level modules (`src/x.rs` or `src/x/`), each with all of its source, and its
+/// `lib.rs`. `krate` is its directory below `constructs/`.
+fn crate_modules(krate: &str) -> (BTreeMap<String, String>, String) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../constructs")
+        .join(krate)
+        .join("src");
     let mut modules: BTreeMap<String, String> = BTreeMap::new();
     for entry in fs::read_dir(&src).unwrap() {
         let p = entry.unwrap().path();
@@ -298,26 +302,29 @@ fn core_modules() -> (BTreeMap<String, String>, String) {
     (modules, lib)
 }
 
+/// The modules of each hand-written library crate form layers.
 #[test]
-fn core_modules_form_no_cycle() {
-    let (modules, lib) = core_modules();
-    let g = graph(&modules, &root_reexports(&lib));
-    assert!(g.len() > 5, "too few modules found: {g:?}");
-    if let Some(cycle) = find_cycle(&g) {
-        let edges: Vec<String> = g
-            .iter()
-            .map(|(m, deps)| {
-                format!(
-                    "  {m} -> {}",
-                    deps.iter().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })
-            .collect();
-        panic!(
-            "cfn-core's modules import each other in a cycle: {}\nthe graph:\n{}",
-            cycle.join(" -> "),
-            edges.join("\n")
-        );
+fn library_modules_form_no_cycle() {
+    for krate in ["core", "rules", "dify", "deploy"] {
+        let (modules, lib) = crate_modules(krate);
+        let g = graph(&modules, &root_reexports(&lib));
+        assert!(g.len() > 3, "{krate}: too few modules found: {g:?}");
+        if let Some(cycle) = find_cycle(&g) {
+            let edges: Vec<String> = g
+                .iter()
+                .map(|(m, deps)| {
+                    format!(
+                        "  {m} -> {}",
+                        deps.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect();
+            panic!(
+                "{krate}'s modules import each other in a cycle: {}\nthe graph:\n{}",
+                cycle.join(" -> "),
+                edges.join("\n")
+            );
+        }
     }
 }
 
