@@ -34,21 +34,14 @@ pub(super) async fn deploy<P: Project + ?Sized>(
 ) -> Result<Exit, CliError> {
     let (yes, allow_replacement) = (opts.yes, opts.allow_replacement);
     let console = run.console();
-    if !yes && !opts.no_execute && !console.is_interactive() {
-        return Err(CliError::new(
-            Exit::Usage,
-            "deploy needs --yes when there is no terminal to confirm the change set",
-        )
-        .hint(format!(
-            "review it first with `{} diff {env_name}`, then run `{} deploy {env_name} --yes`",
-            run.bin, run.bin
-        )));
-    }
+    require_confirmation_source(run, env_name, opts)?;
     let mut env = run.environment(env_name)?;
     let out = run.synth(&env)?;
     run.warnings(&env, &out);
     let synth = out.stack;
     let stack_name = synth.stack_name.clone();
+    // The stack the template names is the one deployed, whatever the environment said.
+    env.stack_name = stack_name.clone();
     given_parameters(&mut env, &synth.template, opts)?;
     let mut tags = stack_tags(run.project, &env, &synth);
     tags.extend(opts.tags.iter().cloned());
@@ -77,31 +70,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         }
     }
 
-    let source = run
-        .interruptible(async {
-            engine::template_source(aws, &p.id, &synth)
-                .await
-                .map_err(|e| CliError::deploy("staging the template", e))
-        })
-        .await?;
-    if let TemplateSource::Staged(s) = &source {
-        if s.created {
-            console.out(format!(
-                "Created the staging bucket {} (default encryption, public access blocked, {}, staged templates expire after {} days)",
-                s.bucket,
-                if s.tls_only {
-                    "TLS-only policy"
-                } else {
-                    "no TLS-only policy: the S3 endpoint is plain HTTP"
-                },
-                crate::staging::EXPIRE_AFTER_DAYS
-            ));
-        }
-        console.out(format!(
-            "The template is over 51,200 bytes: staged at {}",
-            s.url
-        ));
-    }
+    let source = stage(run, aws, &p.id, &synth).await?;
     let (given, keep) = engine::parameters(&synth.template, &env, deployed.as_ref());
     let req = ChangeSetRequest {
         stack_name: stack_name.clone(),
@@ -122,85 +91,26 @@ pub(super) async fn deploy<P: Project + ?Sized>(
     };
     // From here until the change set is executed or deleted, an interrupt must clean up.
     let created_stack = p.kind == Kind::Create && deployed.is_none();
-    let created = tokio::select! {
-        biased;
-        _ = run.ctx.interrupt.triggered() => None,
-        r = changeset::create(aws, &req, &run.ctx.poll) => Some(r),
+    let pending = Pending {
+        aws,
+        req: &req,
+        created_stack,
     };
-    let created = match created {
-        None => {
-            let c = abandon(run, aws, &req, created_stack).await;
-            console.err(format!(
-                "Interrupted: {}; nothing was changed.",
-                c.summary()
-            ));
-            return Ok(Exit::Interrupted);
-        }
-        Some(Err(e)) => {
-            let err = CliError::deploy(&format!("creating the change set for {stack_name}"), e);
-            // Once CreateChangeSet was accepted, a later failure (reading its status) leaves
-            // the change set, and a first deploy's empty stack, behind unless we remove them.
-            if !change_set_may_exist(&run.ctx.log) {
-                return Err(err);
-            }
-            let c = abandon(run, aws, &req, created_stack).await;
-            if c.removed.is_empty() && c.left.is_empty() {
-                return Err(err);
-            }
-            return Err(err.hint(format!("{}; nothing was changed", c.summary())));
-        }
-        Some(Ok(r)) => r,
-    };
-    let mut cs = match created {
-        Created::Empty { reason } => {
-            if created_stack {
-                let _ = engine::delete_review_stack(aws, &stack_name).await;
-            }
-            console.out(format!(
-                "No changes: CloudFormation found nothing to change in {stack_name} (\"{reason}\"); the empty change set was deleted."
-            ));
-            return Ok(Exit::Ok);
-        }
-        Created::Ready(cs) => cs,
+    let mut cs = match create(run, &pending).await? {
+        Ok(cs) => cs,
+        Err(exit) => return Ok(exit),
     };
     engine::annotate_paths(&mut cs, &synth, p.deployed_template.as_ref());
     console.out_raw(&render::change_set(&cs, run.style()));
-
-    let stateful = engine::stateful_replacements(&cs, p.deployed_template.as_ref());
-    if !stateful.is_empty() {
-        let list: Vec<String> = stateful
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} ({}, {})",
-                    c.path.as_deref().unwrap_or(&c.logical_id),
-                    c.logical_id,
-                    c.resource_type
-                )
-            })
-            .collect();
-        if env.refuse_stateful_replacement && !allow_replacement {
-            let c = abandon(run, aws, &req, created_stack).await;
-            return Err(CliError::new(
-                Exit::Refused,
-                format!(
-                    "the change set replaces or deletes stateful resources in environment '{}': {}; refusing ({}; nothing was changed)",
-                    env.name,
-                    list.join("; "),
-                    c.summary()
-                ),
-            )
-            .hint("a replacement creates a new, empty resource and deletes the old one unless it is retained")
-            .hint(format!(
-                "if that is intended, deploy again with `{} deploy {} --allow-replacement`",
-                run.bin, env.name
-            )));
-        }
-        console.err(format!(
-            "warning: stateful resources will be replaced or deleted: {}",
-            list.join("; ")
-        ));
-    }
+    stateful_guard(
+        run,
+        &pending,
+        &env,
+        &cs,
+        p.deployed_template.as_ref(),
+        allow_replacement,
+    )
+    .await?;
 
     if opts.no_execute {
         console.out(format!(
@@ -209,28 +119,8 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         ));
         return Ok(Exit::Ok);
     }
-    if !yes {
-        let question = format!(
-            "Execute these {} change{} to {stack_name}? [y/N]",
-            cs.changes.len(),
-            if cs.changes.len() == 1 { "" } else { "s" }
-        );
-        match console.prompt(&question, &run.ctx.interrupt).await {
-            Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => {}
-            Answer::Interrupted => {
-                let c = abandon(run, aws, &req, created_stack).await;
-                console.err(format!(
-                    "Interrupted: {}; nothing was changed.",
-                    c.summary()
-                ));
-                return Ok(Exit::Interrupted);
-            }
-            _ => {
-                let c = abandon(run, aws, &req, created_stack).await;
-                console.out(format!("Not deployed: {}.", c.summary()));
-                return Ok(Exit::Refused);
-            }
-        }
+    if !yes && let Some(exit) = confirm(run, &pending, &cs, &stack_name).await {
+        return Ok(exit);
     }
 
     if let Some(why) = changed_meanwhile(aws, &stack_name, deployed.as_ref()).await {
@@ -245,67 +135,13 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         )));
     }
 
-    let on_failure = if opts.no_rollback {
-        OnFailure::Keep
-    } else {
-        OnFailure::Rollback
-    };
-    let op = match engine::execute(aws, &cs, &run.ctx.poll, on_failure).await {
-        Ok(op) => op,
-        Err(e) => {
-            // Unless ExecuteChangeSet itself failed in a way that may have reached
-            // CloudFormation, nothing runs the change set: delete it.
-            let maybe_running = matches!(
-                &e,
-                DeployError::Aws(a) if a.operation == "ExecuteChangeSet" && a.kind != FailureKind::Permanent
-            );
-            if maybe_running {
-                return Err(super::follow::lost_track(
-                    run,
-                    &format!("execution of change set {}", cs.name),
-                    &stack_name,
-                    &env.name,
-                    e,
-                ));
-            }
-            let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
-            let c = abandon(run, aws, &req, created_stack).await;
-            return Err(err.hint(format!("{}; nothing was changed", c.summary())));
-        }
-    };
-    console.out(format!(
-        "Executing {} ({} change{})…",
-        cs.name,
-        cs.changes.len(),
-        if cs.changes.len() == 1 { "" } else { "s" }
-    ));
+    let op = execute(run, &pending, &cs, &env.name, opts).await?;
     let paths = |id: &str| synth.paths.get(id).cloned();
     match follow(run, op, &paths).await {
         Followed::Interrupted => interrupted(run, &stack_name, &env.name),
         Followed::Done(Ok(outcome)) => {
-            success(run, &stack_name, &outcome);
-            if let Some(path) = &opts.outputs_file {
-                write_outputs(path, &stack_name, &outcome.outputs)?;
-                console.out(format!("Outputs written to {}", path.display()));
-            }
-            let current = deployed
-                .as_ref()
-                .map(|d| d.termination_protection)
-                .unwrap_or(false);
-            if current != env.termination_protection {
-                engine::set_termination_protection(aws, &stack_name, env.termination_protection)
-                    .await
-                    .map_err(|e| CliError::deploy("setting termination protection", e))?;
-                console.out(format!(
-                    "Termination protection turned {} for {stack_name}",
-                    if env.termination_protection {
-                        "on"
-                    } else {
-                        "off"
-                    }
-                ));
-            }
-            Ok(Exit::Ok)
+            let protected_now = deployed.as_ref().is_some_and(|d| d.termination_protection);
+            finish(run, aws, &env, protected_now, &outcome, opts).await
         }
         Followed::Done(Err(e)) => Err(failure(run, "deploy", &stack_name, &env.name, e)),
     }
@@ -577,4 +413,278 @@ async fn cleanup<P: Project + ?Sized>(
         }
     }
     done
+}
+
+/// Without a terminal nobody can confirm: `--yes` is required (not for `--no-execute`).
+fn require_confirmation_source<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    opts: &DeployOptions,
+) -> Result<(), CliError> {
+    if opts.yes || opts.no_execute || run.console().is_interactive() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::Usage,
+        "deploy needs --yes when there is no terminal to confirm the change set",
+    )
+    .hint(format!(
+        "review it first with `{} diff {env_name}`, then run `{} deploy {env_name} --yes`",
+        run.bin, run.bin
+    )))
+}
+
+/// The template inline, or staged in S3 (creating the staging bucket the first time).
+async fn stage<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    id: &Identity,
+    synth: &cfn_core::Synthesized,
+) -> Result<TemplateSource, CliError> {
+    let source = run
+        .interruptible(async {
+            engine::template_source(aws, id, synth)
+                .await
+                .map_err(|e| CliError::deploy("staging the template", e))
+        })
+        .await?;
+    if let TemplateSource::Staged(s) = &source {
+        if s.created {
+            run.console().out(format!(
+                "Created the staging bucket {} (default encryption, public access blocked, {}, staged templates expire after {} days)",
+                s.bucket,
+                if s.tls_only {
+                    "TLS-only policy"
+                } else {
+                    "no TLS-only policy: the S3 endpoint is plain HTTP"
+                },
+                crate::staging::EXPIRE_AFTER_DAYS
+            ));
+        }
+        run.console().out(format!(
+            "The template is over 51,200 bytes: staged at {}",
+            s.url
+        ));
+    }
+    Ok(source)
+}
+
+/// A change set this deploy made and has not executed: what a refusal or an interrupt must
+/// remove.
+struct Pending<'a> {
+    aws: &'a Aws,
+    req: &'a ChangeSetRequest,
+    created_stack: bool,
+}
+
+impl Pending<'_> {
+    async fn abandon<P: Project + ?Sized>(&self, run: &Run<'_, P>) -> Cleanup {
+        abandon(run, self.aws, self.req, self.created_stack).await
+    }
+}
+
+/// In a protected environment, a change set that replaces or deletes stateful resources is
+/// deleted and refused unless `--allow-replacement`; elsewhere it is highlighted.
+async fn stateful_guard<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    pending: &Pending<'_>,
+    env: &Environment,
+    cs: &changeset::ChangeSet,
+    deployed_template: Option<&Json>,
+    allow_replacement: bool,
+) -> Result<(), CliError> {
+    let stateful = engine::stateful_replacements(cs, deployed_template);
+    if stateful.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = stateful
+        .iter()
+        .map(|c| {
+            format!(
+                "{} ({}, {})",
+                c.path.as_deref().unwrap_or(&c.logical_id),
+                c.logical_id,
+                c.resource_type
+            )
+        })
+        .collect();
+    if env.refuse_stateful_replacement && !allow_replacement {
+        let c = pending.abandon(run).await;
+        return Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "the change set replaces or deletes stateful resources in environment '{}': {}; refusing ({}; nothing was changed)",
+                env.name,
+                list.join("; "),
+                c.summary()
+            ),
+        )
+        .hint("a replacement creates a new, empty resource and deletes the old one unless it is retained")
+        .hint(format!(
+            "if that is intended, deploy again with `{} deploy {} --allow-replacement`",
+            run.bin, env.name
+        )));
+    }
+    run.console().err(format!(
+        "warning: stateful resources will be replaced or deleted: {}",
+        list.join("; ")
+    ));
+    Ok(())
+}
+
+/// Asks the person at the terminal; on anything but yes, removes the change set and returns
+/// how the deploy ends.
+async fn confirm<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    pending: &Pending<'_>,
+    cs: &changeset::ChangeSet,
+    stack_name: &str,
+) -> Option<Exit> {
+    let n = cs.changes.len();
+    let question = format!(
+        "Execute these {n} change{} to {stack_name}? [y/N]",
+        if n == 1 { "" } else { "s" }
+    );
+    match run.console().prompt(&question, &run.ctx.interrupt).await {
+        Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => None,
+        Answer::Interrupted => {
+            let c = pending.abandon(run).await;
+            run.console().err(format!(
+                "Interrupted: {}; nothing was changed.",
+                c.summary()
+            ));
+            Some(Exit::Interrupted)
+        }
+        _ => {
+            let c = pending.abandon(run).await;
+            run.console().out(format!("Not deployed: {}.", c.summary()));
+            Some(Exit::Refused)
+        }
+    }
+}
+
+/// Creates the change set unless an interrupt comes first, and cleans up after either an
+/// interrupt or a failure once CreateChangeSet was accepted. `Ok(Err(exit))`: nothing to
+/// execute (interrupted, or CloudFormation found no changes).
+async fn create<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    pending: &Pending<'_>,
+) -> Result<Result<changeset::ChangeSet, Exit>, CliError> {
+    let (aws, req) = (pending.aws, pending.req);
+    let stack_name = &req.stack_name;
+    let created = tokio::select! {
+        biased;
+        _ = run.ctx.interrupt.triggered() => None,
+        r = changeset::create(aws, req, &run.ctx.poll) => Some(r),
+    };
+    match created {
+        None => {
+            let c = pending.abandon(run).await;
+            run.console().err(format!(
+                "Interrupted: {}; nothing was changed.",
+                c.summary()
+            ));
+            Ok(Err(Exit::Interrupted))
+        }
+        Some(Err(e)) => {
+            let err = CliError::deploy(&format!("creating the change set for {stack_name}"), e);
+            // Once CreateChangeSet was accepted, a later failure (reading its status) leaves
+            // the change set, and a first deploy's empty stack, behind unless we remove them.
+            if !change_set_may_exist(&run.ctx.log) {
+                return Err(err);
+            }
+            let c = pending.abandon(run).await;
+            if c.removed.is_empty() && c.left.is_empty() {
+                return Err(err);
+            }
+            Err(err.hint(format!("{}; nothing was changed", c.summary())))
+        }
+        Some(Ok(Created::Empty { reason })) => {
+            if pending.created_stack {
+                let _ = engine::delete_review_stack(aws, stack_name).await;
+            }
+            run.console().out(format!(
+                "No changes: CloudFormation found nothing to change in {stack_name} (\"{reason}\"); the empty change set was deleted."
+            ));
+            Ok(Err(Exit::Ok))
+        }
+        Some(Ok(Created::Ready(cs))) => Ok(Ok(cs)),
+    }
+}
+
+/// Executes the change set. A failure that may have reached CloudFormation is "lost track"
+/// (exit 4); any other removes the change set, since nothing runs it.
+async fn execute<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    pending: &Pending<'_>,
+    cs: &changeset::ChangeSet,
+    env_name: &str,
+    opts: &DeployOptions,
+) -> Result<crate::events::StackOperation, CliError> {
+    let on_failure = if opts.no_rollback {
+        OnFailure::Keep
+    } else {
+        OnFailure::Rollback
+    };
+    let op = match engine::execute(pending.aws, cs, &run.ctx.poll, on_failure).await {
+        Ok(op) => op,
+        Err(e) => {
+            let maybe_running = matches!(
+                &e,
+                DeployError::Aws(a) if a.operation == "ExecuteChangeSet" && a.kind != FailureKind::Permanent
+            );
+            if maybe_running {
+                return Err(super::follow::lost_track(
+                    run,
+                    &format!("execution of change set {}", cs.name),
+                    &cs.stack_name,
+                    env_name,
+                    e,
+                ));
+            }
+            let err = CliError::deploy(&format!("executing change set {}", cs.name), e);
+            let c = pending.abandon(run).await;
+            return Err(err.hint(format!("{}; nothing was changed", c.summary())));
+        }
+    };
+    let n = cs.changes.len();
+    run.console().out(format!(
+        "Executing {} ({n} change{})…",
+        cs.name,
+        if n == 1 { "" } else { "s" }
+    ));
+    Ok(op)
+}
+
+/// After success: the outputs file, and termination protection switched to match the
+/// environment.
+async fn finish<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    env: &Environment,
+    protected_now: bool,
+    outcome: &crate::events::Outcome,
+    opts: &DeployOptions,
+) -> Result<Exit, CliError> {
+    let stack_name = &env.stack_name;
+    success(run, stack_name, outcome);
+    if let Some(path) = &opts.outputs_file {
+        write_outputs(path, stack_name, &outcome.outputs)?;
+        run.console()
+            .out(format!("Outputs written to {}", path.display()));
+    }
+    if protected_now != env.termination_protection {
+        engine::set_termination_protection(aws, stack_name, env.termination_protection)
+            .await
+            .map_err(|e| CliError::deploy("setting termination protection", e))?;
+        run.console().out(format!(
+            "Termination protection turned {} for {stack_name}",
+            if env.termination_protection {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+    }
+    Ok(Exit::Ok)
 }
