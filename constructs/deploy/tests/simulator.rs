@@ -1407,3 +1407,33 @@ fn a_change_set_that_is_not_ready_is_not_executed_by_name() {
     r.assert_printed("reading change set cfn-deploy-nosuch of Dev");
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 0);
 }
+
+#[test]
+fn more_than_a_page_of_events_in_one_poll_are_all_followed() {
+    let sim = Sim::start();
+    // 150 resources created in one burst: 300 resource events arrive between two polls,
+    // three pages of DescribeStackEvents.
+    let mut p = project();
+    let mut burst = vec![stack_event("CREATE_IN_PROGRESS").reason("User Initiated")];
+    for i in 0..150 {
+        let id = format!("Topic{i:03}");
+        p = p.with(&id, "AWS::SNS::Topic", json!({}));
+        burst.push(event(&id, "AWS::SNS::Topic", "CREATE_IN_PROGRESS"));
+        burst.push(event(&id, "AWS::SNS::Topic", "CREATE_COMPLETE"));
+    }
+    sim.script(vec![burst, vec![stack_event("CREATE_COMPLETE")]]);
+    let r = run(&p, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    for i in [0, 75, 149] {
+        r.assert_printed(&format!(
+            "CREATE_COMPLETE              AWS::SNS::Topic                    Topic{i:03}"
+        ));
+    }
+    let paged = sim
+        .requests("DescribeStackEvents")
+        .iter()
+        .filter(|r| r.params.contains_key("NextToken"))
+        .count();
+    assert!(paged >= 2, "the burst was read over several pages");
+}

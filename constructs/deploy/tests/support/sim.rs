@@ -641,7 +641,8 @@ fn ts(t: u64) -> String {
     format!("2026-11-26T10:{:02}:{:02}.000Z", (t / 60) % 60, t % 60)
 }
 
-/// Resources per page of ListStackResources, and the most DescribeStackResources returns.
+/// Resources per page of ListStackResources (and the most DescribeStackResources returns);
+/// events per page of DescribeStackEvents.
 const PAGE: usize = 100;
 
 const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
@@ -989,14 +990,26 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
         }
         "DescribeStackEvents" => {
             let name = get("StackName");
-            st.reveal(&name);
+            // Newest first, 100 to a page as AWS pages them; a poll (the first page) is what
+            // lets the running operation move on.
+            let start: usize = p
+                .get("NextToken")
+                .and_then(|t| t.strip_prefix("ev-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if !p.contains_key("NextToken") {
+                st.reveal(&name);
+            }
             match st.stack_mut(&name) {
                 Some(s) => {
                     let mut x = String::from("<StackEvents>");
-                    for e in s.events.iter().rev() {
+                    for e in s.events.iter().rev().skip(start).take(PAGE) {
                         x.push_str(&event_xml(s, e));
                     }
                     x.push_str("</StackEvents>");
+                    if start + PAGE < s.events.len() {
+                        x.push_str(&format!("<NextToken>ev-{}</NextToken>", start + PAGE));
+                    }
                     ok("DescribeStackEvents", CFN_NS, &x)
                 }
                 None => missing(&name),
