@@ -310,6 +310,53 @@ pub async fn delete_review_stack(aws: &Aws, stack: &str) -> Result<(), DeployErr
     Ok(())
 }
 
+/// The stack policy of a protected environment: every update allowed, except replacing or
+/// deleting the template's stateful resources (`Update:Replace`, `Update:Delete`) — the
+/// server-side twin of the client's stateful-replacement guard, which also holds when someone
+/// updates the stack with another tool. `None` when the template has no stateful resource.
+pub fn protective_stack_policy(templates: &[&Json]) -> Option<Json> {
+    let mut ids: Vec<String> = templates
+        .iter()
+        .filter_map(|t| t.get("Resources").and_then(Json::as_object))
+        .flat_map(|r| r.iter())
+        .filter(|(_, r)| {
+            r.get("Type")
+                .and_then(Json::as_str)
+                .is_some_and(is_stateful)
+        })
+        .map(|(id, _)| format!("LogicalResourceId/{id}"))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty()).then(|| {
+        serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": ids}
+        ]})
+    })
+}
+
+/// The policy that allows every update: what `--allow-replacement` sets for one update.
+pub fn permissive_stack_policy() -> Json {
+    serde_json::json!({"Statement": [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
+    ]})
+}
+
+/// Sets the stack's policy.
+pub async fn set_stack_policy(aws: &Aws, stack: &str, policy: &Json) -> Result<(), DeployError> {
+    let body = policy.to_string();
+    aws.call("cloudformation", "SetStackPolicy", || {
+        aws.cfn
+            .set_stack_policy()
+            .stack_name(stack)
+            .stack_policy_body(&body)
+            .send()
+    })
+    .await?;
+    Ok(())
+}
+
 /// Switches termination protection.
 pub async fn set_termination_protection(
     aws: &Aws,

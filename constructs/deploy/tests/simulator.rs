@@ -125,9 +125,11 @@ fn protected_environment_gets_termination_protection_after_create() {
     let r = run(&project(), &["deploy", "prd", "--yes"], &opts(&sim));
     assert_eq!(r.exit, Exit::Ok, "{}", r.all());
     r.assert_printed("Termination protection turned on for Prd");
+    // After the operation: termination protection, then the stack policy.
+    let a = sim.actions();
     assert_eq!(
-        sim.actions().last().map(String::as_str),
-        Some("UpdateTerminationProtection")
+        &a[a.len() - 2..],
+        ["UpdateTerminationProtection", "SetStackPolicy"]
     );
     assert!(sim.protection("Prd"));
 }
@@ -1436,4 +1438,69 @@ fn more_than_a_page_of_events_in_one_poll_are_all_followed() {
         .filter(|r| r.params.contains_key("NextToken"))
         .count();
     assert!(paged >= 2, "the burst was read over several pages");
+}
+
+#[test]
+fn a_protected_environment_gets_a_stack_policy_guarding_its_stateful_resources() {
+    let sim = Sim::start();
+    let r = run(&project(), &["deploy", "prd", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(
+        "Stack policy of Prd: replacing or deleting its 1 stateful resource is denied",
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&sim.policy("Prd").expect("a stack policy")).expect("json");
+    assert_eq!(
+        policy["Statement"][1],
+        json!({"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*", "Resource": ["LogicalResourceId/Bucket"]})
+    );
+    // An unprotected environment gets none.
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(sim.policy("Dev"), None);
+}
+
+#[test]
+fn allow_replacement_lifts_the_stack_policy_for_one_update_and_restores_it() {
+    let sim = Sim::start();
+    let p = project().with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-a"}));
+    seed_deployed(&sim, &p, "prd", "Prd");
+    sim.replacement("Bucket", "True");
+    let next = p.with("Bucket", "AWS::S3::Bucket", json!({"BucketName": "prd-b"}));
+    let r = run(
+        &next,
+        &["deploy", "prd", "--yes", "--allow-replacement"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Stack policy of Prd lifted for this update (--allow-replacement)");
+    let a = sim.actions();
+    let lift = a
+        .iter()
+        .position(|x| x == "SetStackPolicy")
+        .expect("lifted");
+    let exec = a
+        .iter()
+        .position(|x| x == "ExecuteChangeSet")
+        .expect("executed");
+    let restore = a
+        .iter()
+        .rposition(|x| x == "SetStackPolicy")
+        .expect("restored");
+    assert!(lift < exec && exec < restore, "{a:?}");
+    let bodies: Vec<String> = sim
+        .requests("SetStackPolicy")
+        .iter()
+        .map(|r| r.params["StackPolicyBody"].clone())
+        .collect();
+    assert!(
+        !bodies[0].contains("Deny"),
+        "the lift allows everything: {}",
+        bodies[0]
+    );
+    assert!(
+        bodies[1].contains("LogicalResourceId/Bucket"),
+        "{}",
+        bodies[1]
+    );
 }

@@ -135,16 +135,87 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         )));
     }
 
+    // The stack policy of a protected environment guards the stateful resources of both the
+    // deployed and the new template (a failed update rolls back to the deployed one).
+    let templates: Vec<&Json> = [Some(&synth.template), p.deployed_template.as_ref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let policy = env
+        .refuse_stateful_replacement
+        .then(|| engine::protective_stack_policy(&templates))
+        .flatten();
+    let lifted = lift_policy(run, aws, &env, deployed.is_some(), allow_replacement).await?;
     let op = execute(run, &pending, &cs, &env.name, opts).await?;
     let paths = |id: &str| synth.paths.get(id).cloned();
     match follow(run, op, &paths).await {
-        Followed::Interrupted => interrupted(run, &stack_name, &env.name),
+        Followed::Interrupted => {
+            if lifted {
+                console.err(format!(
+                    "warning: the stack policy stays lifted until the update ends and {} deploys {} again",
+                    run.bin, env.name
+                ));
+            }
+            interrupted(run, &stack_name, &env.name)
+        }
         Followed::Done(Ok(outcome)) => {
             let protected_now = deployed.as_ref().is_some_and(|d| d.termination_protection);
-            finish(run, aws, &env, protected_now, &outcome, opts).await
+            finish(run, aws, &env, protected_now, &outcome, opts).await?;
+            apply_policy(run, aws, &stack_name, policy.as_ref()).await?;
+            Ok(Exit::Ok)
         }
-        Followed::Done(Err(e)) => Err(failure(run, "deploy", &stack_name, &env.name, e)),
+        Followed::Done(Err(e)) => {
+            if lifted {
+                apply_policy(run, aws, &stack_name, policy.as_ref()).await?;
+            }
+            Err(failure(run, "deploy", &stack_name, &env.name, e))
+        }
     }
+}
+
+/// With `--allow-replacement` in a protected environment, lifts the stack policy for this one
+/// update (change sets have no policy-during-update); returns whether it did.
+async fn lift_policy<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    env: &Environment,
+    exists: bool,
+    allow_replacement: bool,
+) -> Result<bool, CliError> {
+    if !(env.refuse_stateful_replacement && allow_replacement && exists) {
+        return Ok(false);
+    }
+    engine::set_stack_policy(aws, &env.stack_name, &engine::permissive_stack_policy())
+        .await
+        .map_err(|e| CliError::deploy("lifting the stack policy for --allow-replacement", e))?;
+    run.console().out(format!(
+        "Stack policy of {} lifted for this update (--allow-replacement); it is restored when the update ends.",
+        env.stack_name
+    ));
+    Ok(true)
+}
+
+/// Sets the protective stack policy, when the environment has one.
+async fn apply_policy<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    aws: &Aws,
+    stack_name: &str,
+    policy: Option<&Json>,
+) -> Result<(), CliError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    engine::set_stack_policy(aws, stack_name, policy)
+        .await
+        .map_err(|e| CliError::deploy("setting the stack policy", e))?;
+    let n = policy["Statement"][1]["Resource"]
+        .as_array()
+        .map_or(0, Vec::len);
+    run.console().out(format!(
+        "Stack policy of {stack_name}: replacing or deleting its {n} stateful resource{} is denied, whatever tool updates it.",
+        if n == 1 { "" } else { "s" }
+    ));
+    Ok(())
 }
 
 /// The read-only phase: who, where, what is deployed, and whether anything differs.
@@ -665,7 +736,7 @@ async fn finish<P: Project + ?Sized>(
     protected_now: bool,
     outcome: &crate::events::Outcome,
     opts: &DeployOptions,
-) -> Result<Exit, CliError> {
+) -> Result<(), CliError> {
     let stack_name = &env.stack_name;
     success(run, stack_name, outcome);
     if let Some(path) = &opts.outputs_file {
@@ -686,5 +757,5 @@ async fn finish<P: Project + ?Sized>(
             }
         ));
     }
-    Ok(Exit::Ok)
+    Ok(())
 }

@@ -172,6 +172,8 @@ struct SimStack {
     deleted: bool,
     /// The clock when an update last started (`LastUpdatedTime`); `None` before any.
     updated: Option<u64>,
+    /// The stack policy body, once one is set.
+    policy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -318,6 +320,7 @@ impl Sim {
             next_tags: seed.tags.clone(),
             deleted: false,
             updated: None,
+            policy: None,
         };
         let old: Vec<Ev> = seed
             .events
@@ -379,6 +382,16 @@ impl Sim {
         st.drifts
             .push((logical.into(), ty.into(), status.into(), diffs));
         st.drift_pending_polls = 1;
+    }
+
+    /// The stack's policy body, as last set.
+    pub fn policy(&self, name: &str) -> Option<String> {
+        self.st()
+            .stacks
+            .iter()
+            .rev()
+            .find(|s| s.name == name && !s.deleted)
+            .and_then(|s| s.policy.clone())
     }
 
     /// Drops every pending fault.
@@ -934,6 +947,17 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 None => missing(&name),
             }
         }
+        "SetStackPolicy" => {
+            let name = get("StackName");
+            let body = p.get("StackPolicyBody").cloned();
+            match st.stack_mut(&name) {
+                Some(s) => {
+                    s.policy = body;
+                    ok("SetStackPolicy", CFN_NS, "")
+                }
+                None => missing(&name),
+            }
+        }
         "DetectStackDrift" => {
             let name = get("StackName");
             if st.stack_mut(&name).is_none() {
@@ -1077,6 +1101,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     next_tags: Vec::new(),
                     deleted: false,
                     updated: None,
+                    policy: None,
                 });
                 let e = st.make_event(
                     &name,
