@@ -357,6 +357,38 @@ pub async fn set_stack_policy(aws: &Aws, stack: &str, policy: &Json) -> Result<(
     Ok(())
 }
 
+/// Resumes a rollback that failed (`UPDATE_ROLLBACK_FAILED`), skipping `skip` (resources that
+/// cannot roll back, left as they are), and returns the operation to follow.
+pub async fn continue_rollback(
+    aws: &Aws,
+    stack: &DeployedStack,
+    skip: &[String],
+    poll: &PollConfig,
+) -> Result<StackOperation, DeployError> {
+    let token = crate::changeset::unique_name("cfn-deploy-continue");
+    let from = horizon(aws, &stack.stack_id).await?;
+    aws.call("cloudformation", "ContinueUpdateRollback", || {
+        aws.cfn
+            .continue_update_rollback()
+            .stack_name(&stack.stack_id)
+            .set_resources_to_skip((!skip.is_empty()).then(|| skip.to_vec()))
+            .client_request_token(&token)
+            .send()
+    })
+    .await?;
+    Ok(StackOperation::new(
+        aws.clone(),
+        OperationTarget {
+            stack_id: stack.stack_id.clone(),
+            stack_name: stack.name.clone(),
+            token: Some(token),
+            horizon: from,
+        },
+        poll.clone(),
+    )
+    .expecting(&["UPDATE_ROLLBACK_COMPLETE"]))
+}
+
 /// Switches termination protection.
 pub async fn set_termination_protection(
     aws: &Aws,

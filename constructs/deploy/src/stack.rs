@@ -83,7 +83,7 @@ pub fn blocked_next_step(stack: &DeployedStack, cli: &str, env: &str) -> Option<
         )),
         StatusClass::Stuck => Some(match stack.status.as_str() {
             "UPDATE_ROLLBACK_FAILED" => format!(
-                "the rollback of the last update failed; fix the cause shown by `{cli} watch {env}`, then run `aws cloudformation continue-update-rollback --stack-name {name}` (add `--resources-to-skip <LogicalId>` for resources that cannot roll back) and deploy again"
+                "the rollback of the last update failed; fix the cause shown by `{cli} watch {env}`, then run `{cli} continue-rollback {env}` (add `--skip <LogicalId>` for resources that cannot roll back; `aws cloudformation continue-update-rollback --stack-name {name}` does the same) and deploy again"
             ),
             "ROLLBACK_FAILED" => format!(
                 "the first create failed and so did its rollback; delete the stack with `{cli} destroy {env}` (or `aws cloudformation delete-stack --stack-name {name}`), then deploy again"

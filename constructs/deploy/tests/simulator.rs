@@ -1504,3 +1504,44 @@ fn allow_replacement_lifts_the_stack_policy_for_one_update_and_restores_it() {
         bodies[1]
     );
 }
+
+#[test]
+fn continue_rollback_resumes_a_failed_rollback_and_follows_it() {
+    let sim = Sim::start();
+    let p = project();
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_ROLLBACK_FAILED")
+            .template(&p.template("dev"))
+            .events(vec![
+                stack_event("UPDATE_ROLLBACK_FAILED").reason("Queue failed to roll back"),
+            ]),
+    );
+    // deploy points to the verb.
+    let r = run(&p, &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("then run `app continue-rollback dev` (add `--skip <LogicalId>`");
+
+    let r = run(
+        &p,
+        &["continue-rollback", "dev", "--skip", "Queue"],
+        &opts(&sim),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Continuing the rollback of Dev, skipping Queue…");
+    r.assert_printed("✓ Dev: UPDATE_ROLLBACK_COMPLETE");
+    let req = &sim.requests("ContinueUpdateRollback")[0].params;
+    assert_eq!(
+        req.get("ResourcesToSkip.member.1").map(String::as_str),
+        Some("Queue")
+    );
+    assert!(req.contains_key("ClientRequestToken"));
+    assert_eq!(
+        sim.status("Dev").as_deref(),
+        Some("UPDATE_ROLLBACK_COMPLETE")
+    );
+
+    // Nothing failed now: nothing to continue.
+    let r = run(&p, &["continue-rollback", "dev"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("no failed rollback to continue");
+}

@@ -1,4 +1,5 @@
-//! `destroy <env> [--force]`.
+//! `destroy <env> [--force]`, and `continue-rollback <env>`: the verbs that get a stack out of
+//! the way or out of a stuck state.
 
 use indexmap::IndexMap;
 
@@ -136,5 +137,59 @@ pub(super) async fn destroy<P: Project + ?Sized>(
             Ok(Exit::Ok)
         }
         Followed::Done(Err(e)) => Err(failure(run, "destroy", &name, &env.name, e)),
+    }
+}
+
+/// `continue-rollback`: resumes a rollback that failed, skipping the resources named, and
+/// follows it. Anything but `UPDATE_ROLLBACK_FAILED` is refused: there is nothing to resume.
+pub(super) async fn continue_rollback<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env_name: &str,
+    skip: &[String],
+) -> Result<Exit, CliError> {
+    let env = run.environment(env_name)?;
+    let name = env.stack_name.clone();
+    let (aws, stack) = run
+        .interruptible(async {
+            let aws = run.connect(&env).await?;
+            engine::preflight(&aws, &env).await.map_err(|e| {
+                CliError::deploy(&format!("checking the credentials for '{env_name}'"), e)
+            })?;
+            let stack = stack::describe(&aws, &name)
+                .await
+                .map_err(|e| CliError::deploy(&format!("reading {name}"), e))?;
+            Ok((aws, stack))
+        })
+        .await?;
+    let Some(stack) = stack.filter(|s| s.status == "UPDATE_ROLLBACK_FAILED") else {
+        return Err(CliError::new(
+            Exit::Refused,
+            format!(
+                "{name} is not in UPDATE_ROLLBACK_FAILED: there is no failed rollback to continue"
+            ),
+        ));
+    };
+    let op = engine::continue_rollback(&aws, &stack, skip, &run.ctx.poll)
+        .await
+        .map_err(|e| CliError::deploy(&format!("continuing the rollback of {name}"), e))?;
+    run.console().out(format!(
+        "Continuing the rollback of {name}{}…",
+        if skip.is_empty() {
+            String::new()
+        } else {
+            format!(", skipping {}", skip.join(", "))
+        }
+    ));
+    match follow(run, op, &|_| None).await {
+        Followed::Interrupted => interrupted(run, &name, &env.name),
+        Followed::Done(Ok(o)) => {
+            success(run, &name, &o);
+            run.console().out(format!(
+                "The previous version is live; deploy again with `{} deploy {env_name}`.",
+                run.bin
+            ));
+            Ok(Exit::Ok)
+        }
+        Followed::Done(Err(e)) => Err(failure(run, "continued rollback", &name, &env.name, e)),
     }
 }

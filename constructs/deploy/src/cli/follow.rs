@@ -129,7 +129,8 @@ pub(super) fn failure<P: Project + ?Sized>(
                     run.bin
                 ),
                 "UPDATE_ROLLBACK_FAILED" => format!(
-                    "the rollback failed too; fix the cause, then run `aws cloudformation continue-update-rollback --stack-name {stack}`"
+                    "the rollback failed too; fix the cause, then run `{} continue-rollback {env}` (`--skip <LogicalId>` for what cannot roll back)",
+                    run.bin
                 ),
                 "DELETE_FAILED" => format!(
                     "fix the cause (a non-empty bucket, a resource in use) and run `{} destroy {env}` again",

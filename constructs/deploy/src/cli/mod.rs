@@ -28,6 +28,7 @@
 //! | `deploy <env> [--yes] [--allow-replacement]` | change set → review → execute → follow, see [`crate`] |
 //! | `destroy <env> [--force]` | deletes the stack after the stack name is typed (or `--force`), listing what stays behind |
 //! | `list` | environments, stack names and deployed status |
+//! | `continue-rollback <env> [--skip ID]…` | resumes a rollback that failed (`UPDATE_ROLLBACK_FAILED`) and follows it to `UPDATE_ROLLBACK_COMPLETE` |
 //! | `drift <env> [--fail]` | runs drift detection and lists each modified or deleted resource with its property differences; `--fail` exits 1 on drift |
 //! | `watch <env>` | follows the stack's current operation, or reports how the last one ended |
 //!
@@ -218,6 +219,14 @@ enum Command {
     },
     /// List environments and their stacks' status.
     List,
+    /// Resume a rollback that failed (UPDATE_ROLLBACK_FAILED) and follow it.
+    ContinueRollback {
+        /// The environment.
+        env: String,
+        /// A resource that cannot roll back, left as it is (repeatable; logical ID).
+        #[arg(long = "skip", value_name = "LOGICAL_ID")]
+        skip: Vec<String>,
+    },
     /// Detect drift: what was changed on the stack's resources outside CloudFormation.
     Drift {
         /// The environment.
@@ -559,6 +568,9 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
             Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
             Command::List => inspect::list(&run).await,
             Command::Drift { env, fail } => inspect::drift(&run, &env, fail).await,
+            Command::ContinueRollback { env, skip } => {
+                destroy::continue_rollback(&run, &env, &skip).await
+            }
             Command::Watch { env } => inspect::watch(&run, &env).await,
         }
     });

@@ -947,6 +947,42 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 None => missing(&name),
             }
         }
+        "ContinueUpdateRollback" => {
+            let name = get("StackName");
+            let token = p.get("ClientRequestToken").cloned();
+            let script = st.scripts.pop_front().unwrap_or_else(|| {
+                vec![
+                    vec![
+                        stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+                            .reason("Continue rollback requested"),
+                    ],
+                    vec![stack_event("UPDATE_ROLLBACK_COMPLETE")],
+                ]
+            });
+            let stack_name = match st.stack_mut(&name) {
+                Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => s.name.clone(),
+                Some(s) => {
+                    let msg = format!(
+                        "Stack {} is in {} state and can not continue an update rollback.",
+                        s.name, s.status
+                    );
+                    return error(400, "ValidationError", &msg);
+                }
+                None => return missing(&name),
+            };
+            let batches: Vec<Vec<Ev>> = script
+                .iter()
+                .map(|b| {
+                    b.iter()
+                        .map(|e| st.make_event(&stack_name, e, token.as_deref()))
+                        .collect()
+                })
+                .collect();
+            if let Some(s) = st.stack_mut(&name) {
+                s.pending = batches.into();
+            }
+            ok("ContinueUpdateRollback", CFN_NS, "")
+        }
         "SetStackPolicy" => {
             let name = get("StackName");
             let body = p.get("StackPolicyBody").cloned();
