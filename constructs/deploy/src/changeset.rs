@@ -395,20 +395,16 @@ pub async fn execute(
     token: &str,
     on_failure: OnFailure,
 ) -> Result<(), DeployError> {
-    let disable_rollback = on_failure == OnFailure::Keep;
+    // Sent only when asked for: an explicit `false` is what AWS assumes anyway.
+    let disable_rollback = (on_failure == OnFailure::Keep).then_some(true);
     aws.call("cloudformation", "ExecuteChangeSet", || {
-        let b = aws
-            .cfn
+        aws.cfn
             .execute_change_set()
             .change_set_name(&cs.id)
             .stack_name(&cs.stack_name)
-            .client_request_token(token);
-        // Sent only when asked for: an explicit `false` is what AWS assumes anyway.
-        if disable_rollback {
-            b.disable_rollback(true).send()
-        } else {
-            b.send()
-        }
+            .client_request_token(token)
+            .set_disable_rollback(disable_rollback)
+            .send()
     })
     .await?;
     Ok(())

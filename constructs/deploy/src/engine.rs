@@ -226,7 +226,12 @@ fn kept_on_removal(deployed: Option<&Json>, logical_id: &str) -> bool {
     deployed
         .and_then(|t| t.pointer(&format!("/Resources/{logical_id}/DeletionPolicy")))
         .and_then(Json::as_str)
-        .is_some_and(|p| p == "Retain" || p == "RetainExceptOnCreate")
+        .is_some_and(retains)
+}
+
+/// Whether a `DeletionPolicy` keeps the resource when the stack lets go of it.
+fn retains(policy: &str) -> bool {
+    matches!(policy, "Retain" | "RetainExceptOnCreate")
 }
 
 /// Fills in each change's construct path: from the synthesized template for resources that
@@ -429,9 +434,7 @@ pub fn retained(template: &Json, physical: &IndexMap<String, String>) -> Vec<Ret
         let ty = r.get("Type").and_then(Json::as_str).unwrap_or("?");
         let policy = r.get("DeletionPolicy").and_then(Json::as_str);
         let why = match policy {
-            Some("Retain") | Some("RetainExceptOnCreate") => {
-                Some("DeletionPolicy Retain: kept".to_owned())
-            }
+            Some(p) if retains(p) => Some("DeletionPolicy Retain: kept".to_owned()),
             Some("Snapshot") => {
                 Some("DeletionPolicy Snapshot: a final snapshot is kept".to_owned())
             }

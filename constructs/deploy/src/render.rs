@@ -25,6 +25,12 @@ impl Style {
     }
 }
 
+/// `1 change`, `3 changes`: the size of a change set, as every message states it.
+pub fn change_count(cs: &ChangeSet) -> String {
+    let n = cs.changes.len();
+    format!("{n} change{}", if n == 1 { "" } else { "s" })
+}
+
 /// The change set as a table: sign, type, logical ID, construct path, and the replacement
 /// column (`REPLACE` for True, `may replace` for Conditional), highlighted.
 pub fn change_set(cs: &ChangeSet, style: Style) -> String {
@@ -33,11 +39,10 @@ pub fn change_set(cs: &ChangeSet, style: Style) -> String {
         Kind::Update => "update",
     };
     let mut out = format!(
-        "Change set {} ({kind} of {}, {} change{}):\n",
+        "Change set {} ({kind} of {}, {}):\n",
         cs.name,
         cs.stack_name,
-        cs.changes.len(),
-        if cs.changes.len() == 1 { "" } else { "s" }
+        change_count(cs)
     );
     let rows: Vec<[String; 5]> = cs
         .changes

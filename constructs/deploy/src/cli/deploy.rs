@@ -225,14 +225,12 @@ async fn prepare<P: Project + ?Sized>(
     synth: &cfn_core::Synthesized,
     tags: &indexmap::IndexMap<String, String>,
 ) -> Result<Prepared, CliError> {
-    let aws = run.connect(env).await?;
-    let id = engine::preflight(&aws, env).await.map_err(|e| {
-        CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
-    })?;
     let name = &synth.stack_name;
-    let deployed = stack::describe(&aws, name)
-        .await
-        .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?;
+    let super::StackState {
+        aws,
+        id,
+        stack: deployed,
+    } = run.read_stack(env, name).await?;
     let mut prepared = Prepared {
         aws,
         id,
@@ -611,13 +609,12 @@ async fn confirm<P: Project + ?Sized>(
     cs: &changeset::ChangeSet,
     stack_name: &str,
 ) -> Option<Exit> {
-    let n = cs.changes.len();
     let question = format!(
-        "Execute these {n} change{} to {stack_name}? [y/N]",
-        if n == 1 { "" } else { "s" }
+        "Execute these {} to {stack_name}? [y/N]",
+        render::change_count(cs)
     );
     match run.console().prompt(&question, &run.ctx.interrupt).await {
-        Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => None,
+        Answer::Line(a) if is_yes(&a) => None,
         Answer::Interrupted => {
             let c = pending.abandon(run).await;
             run.console().err(format!(
@@ -718,11 +715,10 @@ async fn execute<P: Project + ?Sized>(
             return Err(err.hint(format!("{}; nothing was changed", c.summary())));
         }
     };
-    let n = cs.changes.len();
     run.console().out(format!(
-        "Executing {} ({n} change{})…",
+        "Executing {} ({})…",
         cs.name,
-        if n == 1 { "" } else { "s" }
+        render::change_count(cs)
     ));
     Ok(op)
 }
@@ -758,4 +754,9 @@ async fn finish<P: Project + ?Sized>(
         ));
     }
     Ok(())
+}
+
+/// A yes to "Execute …? [y/N]".
+pub(super) fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
 }

@@ -28,14 +28,8 @@ pub(super) async fn destroy<P: Project + ?Sized>(
     let name = env.stack_name.clone();
     let prepared = run
         .interruptible(async {
-            let aws = run.connect(&env).await?;
-            let id = engine::preflight(&aws, &env).await.map_err(|e| {
-                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
-            })?;
-            let Some(s) = stack::describe(&aws, &name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?
-            else {
+            let super::StackState { aws, id, stack } = run.read_stack(&env, &name).await?;
+            let Some(s) = stack else {
                 return Ok(None);
             };
             if classify_status(&s.status) == StatusClass::Busy {
@@ -149,18 +143,8 @@ pub(super) async fn continue_rollback<P: Project + ?Sized>(
 ) -> Result<Exit, CliError> {
     let env = run.environment(env_name)?;
     let name = env.stack_name.clone();
-    let (aws, stack) = run
-        .interruptible(async {
-            let aws = run.connect(&env).await?;
-            engine::preflight(&aws, &env).await.map_err(|e| {
-                CliError::deploy(&format!("checking the credentials for '{env_name}'"), e)
-            })?;
-            let stack = stack::describe(&aws, &name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading {name}"), e))?;
-            Ok((aws, stack))
-        })
-        .await?;
+    let super::StackState { aws, stack, .. } =
+        run.interruptible(run.read_stack(&env, &name)).await?;
     let Some(stack) = stack.filter(|s| s.status == "UPDATE_ROLLBACK_FAILED") else {
         return Err(CliError::new(
             Exit::Refused,

@@ -21,13 +21,11 @@ pub(super) async fn diff<P: Project + ?Sized>(
     let name = synth.stack_name.clone();
     let (id, deployed, template) = run
         .interruptible(async {
-            let aws = run.connect(&env).await?;
-            let id = engine::preflight(&aws, &env).await.map_err(|e| {
-                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
-            })?;
-            let deployed = stack::describe(&aws, &name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?;
+            let super::StackState {
+                aws,
+                id,
+                stack: deployed,
+            } = run.read_stack(&env, &name).await?;
             let live = deployed.as_ref().is_some_and(|d| {
                 !matches!(
                     classify_status(&d.status),
@@ -194,16 +192,10 @@ pub(super) async fn watch<P: Project + ?Sized>(
     let name = env.stack_name.clone();
     let (aws, s, latest) = run
         .interruptible(async {
-            let aws = run.connect(&env).await?;
-            engine::preflight(&aws, &env).await.map_err(|e| {
-                CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+            let super::StackState { aws, stack, .. } = run.read_stack(&env, &name).await?;
+            let s = stack.ok_or_else(|| {
+                CliError::new(Exit::Failed, format!("stack {name} does not exist"))
             })?;
-            let s = stack::describe(&aws, &name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading stack {name}"), e))?
-                .ok_or_else(|| {
-                    CliError::new(Exit::Failed, format!("stack {name} does not exist"))
-                })?;
             let latest = latest_operation(&aws, &s.stack_id)
                 .await
                 .map_err(|e| CliError::deploy(&format!("reading the events of {name}"), e))?;
@@ -280,15 +272,8 @@ pub(super) async fn drift<P: Project + ?Sized>(
     let name = env.stack_name.clone();
     let report = run
         .interruptible(async {
-            let aws = run.connect(&env).await?;
-            engine::preflight(&aws, &env).await.map_err(|e| {
-                CliError::deploy(&format!("checking the credentials for '{env_name}'"), e)
-            })?;
-            if stack::describe(&aws, &name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading {name}"), e))?
-                .is_none()
-            {
+            let super::StackState { aws, stack, .. } = run.read_stack(&env, &name).await?;
+            if stack.is_none() {
                 return Err(CliError::new(
                     Exit::Usage,
                     format!("{name} is not deployed: no drift to detect"),

@@ -242,6 +242,16 @@ enum Command {
     },
 }
 
+/// A deployed stack as [`Run::read_stack`] found it.
+pub(crate) struct StackState {
+    /// Clients whose credentials passed the environment's guards.
+    pub(crate) aws: Aws,
+    /// Who and where those credentials are.
+    pub(crate) id: crate::engine::Identity,
+    /// The stack; `None` when it is not deployed.
+    pub(crate) stack: Option<crate::stack::DeployedStack>,
+}
+
 /// An error as the CLI reports it: a message with its context, hints, and the exit code.
 #[derive(Debug)]
 pub(crate) struct CliError {
@@ -385,6 +395,24 @@ impl<P: Project + ?Sized> Run<'_, P> {
 
     pub(crate) fn schemas(&self) -> SchemaLookup<'_> {
         &self.ctx.schemas
+    }
+
+    /// What every command that reads a deployed stack starts from: clients for `env` whose
+    /// credentials passed its account and region guards, and the stack `stack_name` as it is
+    /// (`None`: not deployed).
+    pub(crate) async fn read_stack(
+        &self,
+        env: &Environment,
+        stack_name: &str,
+    ) -> Result<StackState, CliError> {
+        let aws = self.connect(env).await?;
+        let id = crate::engine::preflight(&aws, env).await.map_err(|e| {
+            CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
+        })?;
+        let stack = crate::stack::describe(&aws, stack_name)
+            .await
+            .map_err(|e| CliError::deploy(&format!("reading stack {stack_name}"), e))?;
+        Ok(StackState { aws, id, stack })
     }
 
     /// Clients for an environment: flags over context settings over the default chain, with

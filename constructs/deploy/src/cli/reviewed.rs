@@ -31,14 +31,8 @@ pub(super) async fn execute_reviewed<P: Project + ?Sized>(
     let stack_name = env.stack_name.clone();
     let (aws, cs, deployed_template) = run
         .interruptible(async {
-            let aws = run.connect(&env).await?;
-            engine::preflight(&aws, &env)
-                .await
-                .map_err(|e| CliError::deploy(&format!("checking the credentials for '{env_name}'"), e))?;
-            let deployed = stack::describe(&aws, &stack_name)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading {stack_name}"), e))?
-                .ok_or_else(|| {
+            let super::StackState { aws, stack, .. } = run.read_stack(&env, &stack_name).await?;
+            let deployed = stack.ok_or_else(|| {
                     CliError::new(Exit::Usage, format!("{stack_name} does not exist, so it has no change set {name}"))
                 })?;
             let d = changeset::describe(&aws, name, &stack_name)
@@ -76,10 +70,10 @@ pub(super) async fn execute_reviewed<P: Project + ?Sized>(
     if !opts.yes {
         let question = format!(
             "Execute change set {name} ({}) on {stack_name}? [y/N]",
-            changes(&cs)
+            render::change_count(&cs)
         );
         match run.console().prompt(&question, &run.ctx.interrupt).await {
-            Answer::Line(a) if matches!(a.trim(), "y" | "Y" | "yes" | "YES" | "Yes") => {}
+            Answer::Line(a) if super::deploy::is_yes(&a) => {}
             Answer::Interrupted => {
                 return Err(CliError::new(
                     Exit::Interrupted,
@@ -103,7 +97,7 @@ pub(super) async fn execute_reviewed<P: Project + ?Sized>(
         .await
         .map_err(|e| CliError::deploy(&format!("executing change set {name}"), e))?;
     run.console()
-        .out(format!("Executing {name} ({})…", changes(&cs)));
+        .out(format!("Executing {name} ({})…", render::change_count(&cs)));
     let template = deployed_template;
     let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
     match follow(run, op, &paths).await {
@@ -146,10 +140,4 @@ fn refuse_stateful<P: Project + ?Sized>(
         "if that is intended, run `{} deploy {} --change-set {} --allow-replacement`",
         run.bin, env.name, cs.name
     )))
-}
-
-/// `1 change`, `3 changes`.
-fn changes(cs: &ChangeSet) -> String {
-    let n = cs.changes.len();
-    format!("{n} change{}", if n == 1 { "" } else { "s" })
 }

@@ -355,8 +355,7 @@ impl Sim {
 
     /// Sets a stack's status, as another tool acting on it would.
     pub fn set_status(&self, name: &str, status: &str) {
-        let mut st = self.st();
-        if let Some(s) = st.stacks.iter_mut().find(|s| s.name == name && !s.deleted) {
+        if let Some(s) = self.st().stack_mut(name) {
             s.status = status.to_owned();
         }
     }
@@ -366,7 +365,7 @@ impl Sim {
         let mut st = self.st();
         st.clock += 1;
         let now = st.clock;
-        if let Some(s) = st.stacks.iter_mut().find(|s| s.name == name && !s.deleted) {
+        if let Some(s) = st.stack_mut(name) {
             s.updated = Some(now);
         }
     }
@@ -481,6 +480,19 @@ impl Sim {
 }
 
 impl State {
+    /// An operation's script as events of `stack`, one batch per poll.
+    fn make_batches(
+        &mut self,
+        stack: &str,
+        script: &[Vec<EventSpec>],
+        token: Option<&str>,
+    ) -> Vec<Vec<Ev>> {
+        script
+            .iter()
+            .map(|b| b.iter().map(|e| self.make_event(stack, e, token)).collect())
+            .collect()
+    }
+
     fn make_event(&mut self, stack: &str, e: &EventSpec, token: Option<&str>) -> Ev {
         self.ids += 1;
         self.clock += 1;
@@ -970,14 +982,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 }
                 None => return missing(&name),
             };
-            let batches: Vec<Vec<Ev>> = script
-                .iter()
-                .map(|b| {
-                    b.iter()
-                        .map(|e| st.make_event(&stack_name, e, token.as_deref()))
-                        .collect()
-                })
-                .collect();
+            let batches = st.make_batches(&stack_name, &script, token.as_deref());
             if let Some(s) = st.stack_mut(&name) {
                 s.pending = batches.into();
             }
@@ -1383,14 +1388,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 .stack_mut(&stack_id)
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
-            let batches: Vec<Vec<Ev>> = script
-                .iter()
-                .map(|b| {
-                    b.iter()
-                        .map(|e| st.make_event(&name, e, token.as_deref()))
-                        .collect()
-                })
-                .collect();
+            let batches = st.make_batches(&name, &script, token.as_deref());
             st.clock += 1;
             let now = st.clock;
             if let Some(s) = st.stack_mut(&stack_id) {
@@ -1445,14 +1443,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 .collect();
             let review = s.status == "REVIEW_IN_PROGRESS";
             let script = script.unwrap_or_else(|| default_script("DELETE", &changes));
-            let batches: Vec<Vec<Ev>> = script
-                .iter()
-                .map(|b| {
-                    b.iter()
-                        .map(|e| st.make_event(&stack_name, e, token.as_deref()))
-                        .collect()
-                })
-                .collect();
+            let batches = st.make_batches(&stack_name, &script, token.as_deref());
             if let Some(s) = st.stack_mut(&name) {
                 if review {
                     s.deleted = true;
