@@ -376,7 +376,6 @@ pub async fn delete(aws: &Aws, id: &str, stack: &str) -> Result<(), DeployError>
     }
 }
 
-/// Starts executing a change set, with `token` as its `ClientRequestToken`.
 /// What CloudFormation does when the execution fails.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnFailure {

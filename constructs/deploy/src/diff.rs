@@ -219,6 +219,19 @@ pub fn path_in(template: Option<&Json>, logical_id: &str) -> Option<String> {
         .and_then(path_of)
 }
 
+/// Logical ID → construct path, for every resource of a template whose metadata records one.
+pub fn paths_in(template: Option<&Json>) -> indexmap::IndexMap<String, String> {
+    template
+        .and_then(|t| t.get("Resources"))
+        .and_then(Json::as_object)
+        .map(|r| {
+            r.iter()
+                .filter_map(|(id, res)| Some((id.clone(), path_of(res)?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The construct path recorded in a resource's metadata.
 pub fn path_of(r: &Json) -> Option<String> {
     r.get("Metadata")

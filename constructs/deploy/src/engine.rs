@@ -246,6 +246,27 @@ pub fn annotate_paths(cs: &mut ChangeSet, synth: &Synthesized, deployed: Option<
     }
 }
 
+/// The operation a request started with `token`, followed from the event `from` on.
+fn started(
+    aws: &Aws,
+    stack_id: &str,
+    stack_name: &str,
+    token: String,
+    from: Option<String>,
+    poll: &PollConfig,
+) -> StackOperation {
+    StackOperation::new(
+        aws.clone(),
+        OperationTarget {
+            stack_id: stack_id.to_owned(),
+            stack_name: stack_name.to_owned(),
+            token: Some(token),
+            horizon: from,
+        },
+        poll.clone(),
+    )
+}
+
 /// Executes a change set and returns the operation to follow.
 pub async fn execute(
     aws: &Aws,
@@ -256,17 +277,7 @@ pub async fn execute(
     let token = crate::changeset::unique_name("cfn-deploy-exec");
     let from = horizon(aws, &cs.stack_id).await?;
     crate::changeset::execute(aws, cs, &token, on_failure).await?;
-    Ok(StackOperation::new(
-        aws.clone(),
-        OperationTarget {
-            stack_id: cs.stack_id.clone(),
-            stack_name: cs.stack_name.clone(),
-            token: Some(token),
-            horizon: from,
-        },
-        poll.clone(),
-    )
-    .with_total(cs.changes.len()))
+    Ok(started(aws, &cs.stack_id, &cs.stack_name, token, from, poll).with_total(cs.changes.len()))
 }
 
 /// Starts deleting a stack and returns the operation to follow.
@@ -286,18 +297,11 @@ pub async fn delete_stack(
             .send()
     })
     .await?;
-    Ok(StackOperation::new(
-        aws.clone(),
-        OperationTarget {
-            stack_id: stack.stack_id.clone(),
-            stack_name: stack.name.clone(),
-            token: Some(token),
-            horizon: from,
-        },
-        poll.clone(),
+    Ok(
+        started(aws, &stack.stack_id, &stack.name, token, from, poll)
+            .with_total(total)
+            .expecting(&["DELETE_COMPLETE"]),
     )
-    .with_total(total)
-    .expecting(&["DELETE_COMPLETE"]))
 }
 
 /// Deletes a stack that only ever held an unexecuted change set (`REVIEW_IN_PROGRESS`), so an
@@ -381,17 +385,10 @@ pub async fn continue_rollback(
             .send()
     })
     .await?;
-    Ok(StackOperation::new(
-        aws.clone(),
-        OperationTarget {
-            stack_id: stack.stack_id.clone(),
-            stack_name: stack.name.clone(),
-            token: Some(token),
-            horizon: from,
-        },
-        poll.clone(),
+    Ok(
+        started(aws, &stack.stack_id, &stack.name, token, from, poll)
+            .expecting(&["UPDATE_ROLLBACK_COMPLETE"]),
     )
-    .expecting(&["UPDATE_ROLLBACK_COMPLETE"]))
 }
 
 /// Switches termination protection.

@@ -290,6 +290,40 @@ pub async fn latest_operation(aws: &Aws, stack: &str) -> Result<LatestOperation,
     Ok(latest)
 }
 
+/// One event of a running operation, with the operation's progress once it is counted.
+#[derive(Clone, Debug)]
+pub struct Progressed {
+    /// The event.
+    pub event: StackEvent,
+    /// The construct path of the event's resource, when the template says.
+    pub path: Option<String>,
+    /// Resources done, in total, and in progress after it.
+    pub progress: Progress,
+}
+
+/// The events of a running operation, in the order CloudFormation recorded them; it ends when
+/// the operation's future (see [`StackOperation::into_parts`]) has resolved. A
+/// [`futures_util::Stream`], and [`EventStream::next`] without the trait.
+#[derive(Debug)]
+pub struct EventStream(tokio::sync::mpsc::UnboundedReceiver<Progressed>);
+
+impl EventStream {
+    /// The next event, or `None` once the operation has settled and every event was taken.
+    pub async fn next(&mut self) -> Option<Progressed> {
+        self.0.recv().await
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = Progressed;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Progressed>> {
+        self.0.poll_recv(cx)
+    }
+}
+
 impl StackOperation {
     /// Follows the operation `target` names.
     pub fn new(aws: Aws, target: OperationTarget, poll: PollConfig) -> Self {
@@ -495,6 +529,33 @@ impl StackOperation {
         }
         fresh.reverse();
         Ok(fresh)
+    }
+
+    /// Splits the operation into a future that follows it to its end (resolving to the
+    /// outcome, resources named by their construct paths from `paths`) and the stream of its
+    /// events. Poll both: the stream only fills while the future runs. Dropping the future
+    /// stops following; CloudFormation carries on.
+    pub fn into_parts(
+        mut self,
+        paths: IndexMap<String, String>,
+    ) -> (
+        impl std::future::Future<Output = Result<Outcome, DeployError>> + Send + 'static,
+        EventStream,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let run = async move {
+            while let Some(event) = self.next_event().await? {
+                // A receiver dropped by its caller only means nobody is watching.
+                let _ = tx.send(Progressed {
+                    path: paths.get(&event.logical_id).cloned(),
+                    event,
+                    progress: self.progress(),
+                });
+            }
+            drop(tx);
+            self.outcome(&|id| paths.get(id).cloned())
+        };
+        (run, EventStream(rx))
     }
 
     /// Drains the remaining events and returns the outcome: `Ok` only when the stack reached

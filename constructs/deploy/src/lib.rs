@@ -32,6 +32,7 @@ pub mod aws;
 pub mod changeset;
 pub mod cli;
 pub mod console;
+pub mod deployment;
 pub mod diff;
 pub mod drift;
 pub mod engine;

@@ -123,8 +123,8 @@ pub(super) async fn destroy<P: Project + ?Sized>(
     let op = engine::delete_stack(&aws, &s, resources.len(), &run.ctx.poll)
         .await
         .map_err(|e| CliError::deploy(&format!("deleting {name}"), e))?;
-    let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
-    match follow(run, op, &paths).await {
+    let paths = crate::diff::paths_in(template.as_ref());
+    match follow(run, op, paths).await {
         Followed::Interrupted => interrupted(run, &name, &env.name),
         Followed::Done(Ok(o)) => {
             success(run, &name, &o);
@@ -164,7 +164,7 @@ pub(super) async fn continue_rollback<P: Project + ?Sized>(
             format!(", skipping {}", skip.join(", "))
         }
     ));
-    match follow(run, op, &|_| None).await {
+    match follow(run, op, Default::default()).await {
         Followed::Interrupted => interrupted(run, &name, &env.name),
         Followed::Done(Ok(o)) => {
             success(run, &name, &o);

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use indexmap::IndexMap;
+
 use super::{CliError, Exit, Run};
+use crate::deployment::Execution;
 use crate::error::DeployError;
-use crate::events::{Outcome, StackOperation};
+use crate::events::{Outcome, Progressed, StackOperation};
 use crate::project::Project;
 use crate::render;
 
@@ -16,28 +19,30 @@ pub(super) enum Followed {
     Interrupted,
 }
 
+/// Follows an operation started elsewhere (a delete, a rollback, `watch`), naming resources
+/// by the construct paths in `paths`.
 pub(super) async fn follow<P: Project + ?Sized>(
     run: &Run<'_, P>,
-    mut op: StackOperation,
-    path_of: &dyn Fn(&str) -> Option<String>,
+    op: StackOperation,
+    paths: IndexMap<String, String>,
+) -> Followed {
+    follow_execution(run, Execution::new(op, paths)).await
+}
+
+/// Renders an execution's event stream while its future runs, until it settles or Ctrl-C.
+pub(super) async fn follow_execution<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    execution: Execution,
 ) -> Followed {
     let console = run.console();
-    let bar = console.is_interactive().then(|| {
-        let pb = ProgressBar::with_draw_target(
-            Some(op.progress().total as u64),
-            console.progress_target(),
-        );
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} resources  {wide_msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        pb.enable_steady_tick(Duration::from_millis(200));
-        pb
-    });
+    let bar = console
+        .is_interactive()
+        .then(|| progress_bar(run, execution.total()));
+    let (done, mut events) = execution.into_parts();
+    let mut done = std::pin::pin!(done);
+    let mut outcome = None;
     loop {
-        let next = tokio::select! {
+        tokio::select! {
             biased;
             _ = run.ctx.interrupt.triggered() => {
                 if let Some(b) = &bar {
@@ -45,41 +50,54 @@ pub(super) async fn follow<P: Project + ?Sized>(
                 }
                 return Followed::Interrupted;
             }
-            e = op.next_event() => e,
-        };
-        match next {
-            Ok(Some(e)) => {
-                let line = render::event_line(&e, path_of(&e.logical_id).as_deref());
-                match &bar {
-                    Some(b) => {
-                        let p = op.progress();
-                        b.set_length(p.total as u64);
-                        b.set_position(p.done as u64);
-                        b.set_message(if p.in_progress.is_empty() {
-                            String::new()
-                        } else {
-                            format!("in progress: {}", p.in_progress.join(", "))
-                        });
-                        if e.status.ends_with("_FAILED") {
-                            b.suspend(|| console.out(&line));
-                        }
-                    }
-                    None => console.out(&line),
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                if let Some(b) = &bar {
-                    b.finish_and_clear();
-                }
-                return Followed::Done(Err(e));
-            }
+            r = &mut done, if outcome.is_none() => outcome = Some(r),
+            p = events.next() => match p {
+                Some(p) => render_event(run, bar.as_ref(), &p),
+                // The future has resolved and every event was shown.
+                None => break,
+            },
         }
     }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    Followed::Done(op.outcome(path_of))
+    match outcome {
+        Some(r) => Followed::Done(r),
+        None => Followed::Done(done.await),
+    }
+}
+
+fn progress_bar<P: Project + ?Sized>(run: &Run<'_, P>, total: usize) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(Some(total as u64), run.console().progress_target());
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} resources  {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+fn render_event<P: Project + ?Sized>(run: &Run<'_, P>, bar: Option<&ProgressBar>, p: &Progressed) {
+    let console = run.console();
+    let e = &p.event;
+    let line = render::event_line(e, p.path.as_deref());
+    match bar {
+        Some(b) => {
+            b.set_length(p.progress.total as u64);
+            b.set_position(p.progress.done as u64);
+            b.set_message(if p.progress.in_progress.is_empty() {
+                String::new()
+            } else {
+                format!("in progress: {}", p.progress.in_progress.join(", "))
+            });
+            if e.status.ends_with("_FAILED") {
+                b.suspend(|| console.out(&line));
+            }
+        }
+        None => console.out(&line),
+    }
 }
 
 /// What to print and return when following was interrupted.

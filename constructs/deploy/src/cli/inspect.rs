@@ -204,7 +204,7 @@ pub(super) async fn watch<P: Project + ?Sized>(
         .await?;
     // Paths from the deployed template's metadata.
     let template = stack::template(&aws, &s.stack_id).await.ok().flatten();
-    let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
+    let paths = crate::diff::paths_in(template.as_ref());
     let console = run.console();
     let class = classify_status(&s.status);
     if class == StatusClass::Busy {
@@ -224,7 +224,7 @@ pub(super) async fn watch<P: Project + ?Sized>(
         } else {
             op
         };
-        return match follow(run, op, &paths).await {
+        return match follow(run, op, paths.clone()).await {
             Followed::Interrupted => interrupted(run, &name, &env.name),
             Followed::Done(Ok(o)) => {
                 success(run, &name, &o);
@@ -244,7 +244,7 @@ pub(super) async fn watch<P: Project + ?Sized>(
     match class {
         StatusClass::Stable => Ok(Exit::Ok),
         _ => {
-            let failed = failed_resources(&latest.events, &paths);
+            let failed = failed_resources(&latest.events, &|id| paths.get(id).cloned());
             let reason = s.status_reason.clone().or_else(|| {
                 latest
                     .events

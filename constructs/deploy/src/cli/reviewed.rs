@@ -99,8 +99,8 @@ pub(super) async fn execute_reviewed<P: Project + ?Sized>(
     run.console()
         .out(format!("Executing {name} ({})…", render::change_count(&cs)));
     let template = deployed_template;
-    let paths = move |id: &str| crate::diff::path_in(template.as_ref(), id);
-    match follow(run, op, &paths).await {
+    let paths = crate::diff::paths_in(template.as_ref());
+    match follow(run, op, paths).await {
         Followed::Interrupted => interrupted(run, &stack_name, &env.name),
         Followed::Done(Ok(outcome)) => {
             success(run, &stack_name, &outcome);

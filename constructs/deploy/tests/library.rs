@@ -1,0 +1,181 @@
+//! The deploy engine as a library: `Deployment` driven from plain Rust against the
+//! CloudFormation simulator, with the caller deciding between plan and execute and reading
+//! the typed event stream.
+
+mod support;
+
+use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy, Timeouts};
+use cfn_deploy::deployment::{DeployRequest, Deployment, Plan, Start, StepError};
+use cfn_deploy::events::PollConfig;
+use cfn_deploy::project::{Environment, Project};
+use support::RawProject;
+use support::sim::{REGION, Sim, StackSeed, stack_event};
+
+fn settings(sim: &Sim) -> AwsSettings {
+    AwsSettings {
+        profile: None,
+        region: Some(REGION.to_owned()),
+        endpoint_url: Some(sim.url()),
+        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
+        retry: RetryPolicy::fast(3),
+        timeouts: Timeouts::default(),
+    }
+}
+
+fn request(project: &RawProject) -> DeployRequest {
+    let env = Environment::new("dev").stack_name("Dev").region(REGION);
+    let synth = project.synth(&env).expect("synthesizes").stack;
+    let mut r = DeployRequest::new(env, synth);
+    r.poll = PollConfig::every_ms(1);
+    r
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn plan_then_execute_streams_every_event_and_resolves_to_the_outcome() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let mut d = Deployment::prepare(aws, request(&project))
+            .await
+            .expect("prepare");
+        assert_eq!(d.start(), &Start::Create);
+        assert_eq!(d.identity().region, REGION);
+        let source = d.stage().await.expect("stage");
+        let Plan::Changes(cs) = d.plan(source).await.expect("plan") else {
+            panic!("a new stack has changes");
+        };
+        assert_eq!(cs.changes.len(), 2);
+        assert!(
+            d.stateful_changes(&cs).is_empty(),
+            "an added bucket replaces nothing"
+        );
+        let (done, mut events) = d.execute(&cs, false).await.expect("execute").into_parts();
+        let reader = async {
+            let mut seen = Vec::new();
+            while let Some(p) = events.next().await {
+                assert!(p.progress.done <= p.progress.total);
+                seen.push((p.event.logical_id.clone(), p.event.status.clone(), p.path));
+            }
+            seen
+        };
+        let (outcome, seen) = tokio::join!(done, reader);
+        let outcome = outcome.expect("the stack settles in CREATE_COMPLETE");
+        assert_eq!(outcome.status, "CREATE_COMPLETE");
+        assert_eq!(
+            seen.len(),
+            outcome.events.len(),
+            "the stream carries every event"
+        );
+        assert!(
+            seen.iter().any(|(id, status, path)| id == "Bucket"
+                && status == "CREATE_COMPLETE"
+                && path.as_deref() == Some("Dev/Bucket")),
+            "{seen:?}"
+        );
+        let finished = d.finish(&outcome).await.expect("finish");
+        assert_eq!(finished.termination_protection, None);
+    });
+    assert_eq!(sim.status("Dev").as_deref(), Some("CREATE_COMPLETE"));
+}
+
+#[test]
+fn a_caller_that_refuses_the_plan_discards_it_and_nothing_is_left() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let mut d = Deployment::prepare(aws, request(&project))
+            .await
+            .expect("prepare");
+        let source = d.stage().await.expect("stage");
+        let Plan::Changes(_) = d.plan(source).await.expect("plan") else {
+            panic!("a new stack has changes");
+        };
+        let cleanup = d.discard().await;
+        assert_eq!(cleanup.removed.len(), 2, "{cleanup:?}");
+        assert!(cleanup.left.is_empty());
+        assert!(
+            cleanup
+                .summary()
+                .starts_with("deleted change set cfn-deploy-")
+        );
+    });
+    assert!(sim.change_sets().is_empty());
+    assert!(
+        !sim.exists("Dev"),
+        "the empty REVIEW_IN_PROGRESS stack is gone too"
+    );
+    assert_eq!(sim.requests("ExecuteChangeSet").len(), 0);
+}
+
+#[test]
+fn an_up_to_date_stack_needs_no_change_set_and_a_busy_one_is_refused() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    let req = request(&project);
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template(&req.synth.body)
+            .tags(&[])
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let d = Deployment::prepare(aws.clone(), req.clone())
+            .await
+            .expect("prepare");
+        assert_eq!(
+            d.start(),
+            &Start::UpToDate {
+                termination_protection: None
+            }
+        );
+        assert_eq!(d.settle().await.expect("settle"), None);
+        sim.set_status("Dev", "UPDATE_IN_PROGRESS");
+        let err = Deployment::prepare(aws, req).await.expect_err("busy");
+        assert!(err.to_string().contains("UPDATE_IN_PROGRESS"), "{err}");
+    });
+    assert!(sim.requests("CreateChangeSet").is_empty());
+}
+
+#[test]
+fn a_stack_changed_between_plan_and_execute_is_not_executed() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let mut d = Deployment::prepare(aws, request(&project))
+            .await
+            .expect("prepare");
+        let source = d.stage().await.expect("stage");
+        let Plan::Changes(cs) = d.plan(source).await.expect("plan") else {
+            panic!("changes");
+        };
+        // Someone else's deploy created and finished the stack meanwhile.
+        sim.set_status("Dev", "CREATE_COMPLETE");
+        match d.execute(&cs, false).await {
+            Err(StepError::ChangedMeanwhile { why, cleanup }) => {
+                assert!(why.contains("created by someone else"), "{why}");
+                assert_eq!(cleanup.removed.len(), 1, "{cleanup:?}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    });
+    assert_eq!(sim.requests("ExecuteChangeSet").len(), 0);
+}
