@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod assertions;
+pub mod cross_stack;
 pub mod diagnostics;
 pub mod logical_id;
 mod pattern;

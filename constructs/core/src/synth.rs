@@ -58,6 +58,9 @@ pub struct Synthesized {
     pub suppressed: Vec<Finding>,
     /// The stack-level tags (`Stack::add_tag`), for the deploy to set on the stack itself.
     pub tags: IndexMap<String, String>,
+    /// The stacks of the same app this one imports from (cross-stack references): they are
+    /// deployed before it and destroyed after it.
+    pub dependencies: Vec<String>,
 }
 
 impl Synthesized {
@@ -106,6 +109,13 @@ fn render(d: &[Diagnostic]) -> String {
 impl Stack {
     /// Builds the template and validates it, returning both whatever the diagnostics say.
     pub fn build_template(&self) -> (Json, Vec<Diagnostic>) {
+        let (template, mut diags) = self.raw_template();
+        diags.extend(validate::validate(self, &template));
+        (template, diags)
+    }
+
+    /// The template before validation, with the problems met building it.
+    pub(crate) fn raw_template(&self) -> (Json, Vec<Diagnostic>) {
         let mut diags = self.problems.clone();
         let mut t = Map::new();
         t.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
@@ -159,15 +169,25 @@ impl Stack {
                 .collect();
             t.insert("Outputs".into(), Json::Object(o));
         }
-        let template = Json::Object(t);
-        diags.extend(validate::validate(self, &template));
-        (template, diags)
+        (Json::Object(t), diags)
     }
 
     /// Synthesizes the stack: the template, its JSON text, the warnings and the guardrail
     /// findings; or every error.
     pub fn synth(&self) -> Result<Synthesized, SynthError> {
-        let (mut template, mut diagnostics) = self.build_template();
+        let (template, diagnostics) = self.raw_template();
+        self.synth_template(template, diagnostics, Vec::new())
+    }
+
+    /// Validates a built template (with cross-stack references already resolved), runs the
+    /// guardrails and checks the limits.
+    pub(crate) fn synth_template(
+        &self,
+        mut template: Json,
+        mut diagnostics: Vec<Diagnostic>,
+        dependencies: Vec<String>,
+    ) -> Result<Synthesized, SynthError> {
+        diagnostics.extend(validate::validate(self, &template));
         let mut findings = Vec::new();
         let mut suppressed = Vec::new();
         // Rules read a valid template; on a broken one they would only add noise.
@@ -211,6 +231,7 @@ impl Stack {
             findings,
             suppressed,
             tags: self.tags().clone(),
+            dependencies,
         })
     }
 
