@@ -33,7 +33,7 @@ fn three_stacks() -> App {
     let mut site = Stack::new("Site");
     site.add_output(
         "Url",
-        Output::new(fns::sub(&format!(
+        Output::new(fns::sub(format!(
             "https://${{{}.DomainName}}/${{AWS::Region}}",
             bucket.logical_id()
         ))),
