@@ -18,7 +18,7 @@ fn cfn_lint_reports_nothing_on_the_platform_example() {
             let out = project
                 .synth(e)
                 .unwrap_or_else(|err| panic!("{}: {err}", e.name));
-            write_temp(&out.stack.stack_name, &out.stack.body)
+            write_temp(&out.stacks[0].stack_name, &out.stacks[0].body)
         })
         .collect();
     let findings = cfn_lint(&lint, &files);

@@ -9,7 +9,7 @@
 //! let envs = project.environments()?;
 //! assert_eq!(envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["dev", "prd"]);
 //! let out = project.synth(&envs[1])?;
-//! assert_eq!(out.stack.stack_name, "platform-dify-prd");
+//! assert_eq!(out.stacks[0].stack_name, "platform-dify-prd");
 //! # Ok::<(), cfn_deploy::project::ProjectError>(())
 //! ```
 

@@ -77,6 +77,21 @@ pub enum DeployError {
         /// The limit.
         limit: usize,
     },
+    /// The update removes an export that other stacks still import (the "deadly embrace").
+    #[error(
+        "stack {stack} would stop exporting {export}, which {} still import{}; deploy {} first so that it no longer imports it, then {stack}",
+        importers.join(", "),
+        if importers.len() == 1 { "s" } else { "" },
+        importers.join(" and ")
+    )]
+    ExportInUse {
+        /// The producing stack.
+        stack: String,
+        /// The export.
+        export: String,
+        /// The stacks importing it.
+        importers: Vec<String>,
+    },
     /// A stack operation ended without reaching a terminal status the engine understood.
     #[error("stack {stack}: {message}")]
     Unexpected {

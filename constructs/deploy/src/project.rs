@@ -28,7 +28,7 @@
 //! let envs = Demo.environments().unwrap();
 //! assert!(envs[1].termination_protection && envs[1].refuse_stateful_replacement);
 //! let out = Demo.synth(&envs[0]).unwrap();
-//! assert_eq!(out.stack.stack_name, "DemoDev");
+//! assert_eq!(out.stacks[0].stack_name, "DemoDev");
 //! ```
 
 use indexmap::IndexMap;
@@ -132,11 +132,12 @@ impl Environment {
     }
 }
 
-/// One environment, synthesized.
+/// One environment, synthesized: one stack, or several (see [`SynthOutput::stacks`]).
 #[derive(Clone, Debug)]
 pub struct SynthOutput {
-    /// The template and its warnings.
-    pub stack: Synthesized,
+    /// The stacks, producers before the stacks that import from them (the order
+    /// `cfn_core::App::synth` returns). Most environments have one.
+    pub stacks: Vec<Synthesized>,
     /// Anything else the app wants the user to read (printed with the warnings).
     pub notes: Vec<String>,
 }
@@ -144,13 +145,27 @@ pub struct SynthOutput {
 impl From<Synthesized> for SynthOutput {
     fn from(stack: Synthesized) -> Self {
         SynthOutput {
-            stack,
+            stacks: vec![stack],
+            notes: Vec::new(),
+        }
+    }
+}
+
+impl From<Vec<Synthesized>> for SynthOutput {
+    fn from(stacks: Vec<Synthesized>) -> Self {
+        SynthOutput {
+            stacks,
             notes: Vec::new(),
         }
     }
 }
 
 impl SynthOutput {
+    /// The stack named `name`.
+    pub fn stack(&self, name: &str) -> Option<&Synthesized> {
+        self.stacks.iter().find(|s| s.stack_name == name)
+    }
+
     /// Adds a note.
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
@@ -179,7 +194,8 @@ pub trait Project {
     }
 }
 
-/// Several synthesis errors as one project error (what `App::synth` returns).
+/// Several synthesis errors as one project error (what `App::synth` returns); `?` on
+/// `App::synth` converts.
 #[derive(Debug)]
 pub struct SynthErrors(pub Vec<SynthError>);
 
@@ -196,6 +212,12 @@ impl std::fmt::Display for SynthErrors {
 }
 
 impl std::error::Error for SynthErrors {}
+
+impl From<Vec<SynthError>> for SynthErrors {
+    fn from(errors: Vec<SynthError>) -> Self {
+        SynthErrors(errors)
+    }
+}
 
 /// The stack tags a deploy sets: `app`, `env`, `version`, then the tags the stack itself
 /// declares (`Stack::add_tag`), then the environment's own tags (later ones win on a clash).
@@ -244,7 +266,7 @@ mod tests {
             .stack_name("DemoDev")
             .tag("team", "data");
         let out = P.synth(&env)?;
-        let tags = stack_tags(&P, &env, &out.stack);
+        let tags = stack_tags(&P, &env, &out.stacks[0]);
         let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             pairs,

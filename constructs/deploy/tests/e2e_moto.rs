@@ -181,7 +181,7 @@ fn a_template_over_51200_bytes_goes_through_the_s3_staging_bucket() {
     let env = stack.to_lowercase();
     let big = starter(&stack, "flags = 150");
     let environment = big.environments().expect("envs").remove(0);
-    let bytes = big.synth(&environment).expect("synth").stack.bytes();
+    let bytes = big.synth(&environment).expect("synth").stacks[0].bytes();
     assert!(bytes > 51_200, "the padded template is {bytes} bytes");
 
     let o = opts(&moto);

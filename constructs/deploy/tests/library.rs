@@ -24,7 +24,7 @@ fn settings(sim: &Sim) -> AwsSettings {
 
 fn request(project: &RawProject) -> DeployRequest {
     let env = Environment::new("dev").stack_name("Dev").region(REGION);
-    let synth = project.synth(&env).expect("synthesizes").stack;
+    let synth = project.synth(&env).expect("synthesizes").stacks.remove(0);
     let mut r = DeployRequest::new(env, synth);
     r.poll = PollConfig::every_ms(1);
     r

@@ -4,20 +4,48 @@
 
 use super::follow::{Followed, failure, follow, interrupted, lost_track, success};
 use super::options::{DeployOptions, given_parameters, write_outputs};
-use super::{CliError, Exit, Run};
+use super::{CliError, Exit, Run, Select};
 use crate::changeset::{ChangeSet, OnFailure, TemplateSource};
 use crate::console::Answer;
 use crate::deployment::{Cleanup, DeployRequest, Deployment, Plan, Start, StepError};
-use crate::project::{Project, stack_tags};
+use crate::project::{Environment, Project, stack_tags};
 use crate::render::{self, thousands};
+use cfn_core::Synthesized;
 
 pub(super) async fn deploy<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env_name: &str,
+    select: &Select,
+    concurrency: usize,
     opts: &DeployOptions,
 ) -> Result<Exit, CliError> {
     require_confirmation_source(run, env_name, opts)?;
-    let request = request(run, env_name, opts)?;
+    let env = run.environment(env_name)?;
+    let out = run.synth(&env)?;
+    run.warnings(&env, &out);
+    let mut stacks = select.pick(&format!("{} deploy", run.bin), &env, out, false)?;
+    if stacks.len() == 1
+        && let Some(synth) = stacks.pop()
+    {
+        return deploy_stack(run, &env, synth, opts).await;
+    }
+    // Confirmations are asked one at a time; only unattended deploys run side by side.
+    let width = if opts.yes && !run.console().is_interactive() {
+        concurrency
+    } else {
+        1
+    };
+    super::multi::deploy_all(run, &env, stacks, width, opts).await
+}
+
+/// Deploys one synthesized stack of `env`.
+pub(super) async fn deploy_stack<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &Environment,
+    synth: Synthesized,
+    opts: &DeployOptions,
+) -> Result<Exit, CliError> {
+    let request = request(run, env, synth, opts)?;
     let env = request.environment.name.clone();
     let mut d = run
         .interruptible(async {
@@ -38,7 +66,11 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         Start::Create | Start::Update => {}
     }
     let source = stage(run, &d).await?;
-    let cs = match plan(run, &mut d, source).await? {
+    let planned = plan(run, &mut d, source).await;
+    for n in d.notes() {
+        run.console().err(format!("warning: {n}"));
+    }
+    let cs = match planned? {
         Ok(cs) => cs,
         Err(exit) => return Ok(exit),
     };
@@ -59,16 +91,14 @@ pub(super) async fn deploy<P: Project + ?Sized>(
     execute_and_follow(run, &mut d, &cs, opts).await
 }
 
-/// Synthesizes the environment and turns it and the options into a [`DeployRequest`].
+/// The environment, one of its stacks and the options as a [`DeployRequest`].
 fn request<P: Project + ?Sized>(
     run: &Run<'_, P>,
-    env_name: &str,
+    env: &Environment,
+    synth: Synthesized,
     opts: &DeployOptions,
 ) -> Result<DeployRequest, CliError> {
-    let mut env = run.environment(env_name)?;
-    let out = run.synth(&env)?;
-    run.warnings(&env, &out);
-    let synth = out.stack;
+    let mut env = env.clone();
     // The stack the template names is the one deployed, whatever the environment said.
     env.stack_name = synth.stack_name.clone();
     given_parameters(&mut env, &synth.template, opts)?;

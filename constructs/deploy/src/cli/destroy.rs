@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 
 use super::follow::{Followed, failure, follow, interrupted, success};
-use super::{CliError, Exit, Run};
+use super::{CliError, Exit, Run, Select};
 use crate::console::Answer;
 use crate::diff::table;
 use crate::engine;
@@ -15,20 +15,51 @@ use crate::stack::{self, StatusClass, classify_status};
 pub(super) async fn destroy<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env_name: &str,
+    select: &Select,
     force: bool,
 ) -> Result<Exit, CliError> {
-    let console = run.console();
-    if !force && !console.is_interactive() {
+    if !force && !run.console().is_interactive() {
         return Err(CliError::new(
             Exit::Usage,
             "destroy needs --force when there is no terminal to type the stack name",
         ));
     }
     let env = run.environment(env_name)?;
+    // The stacks come from synthesis; an environment that no longer synthesizes can still
+    // be destroyed by its stack name when nothing else was asked.
+    let stacks = match run.synth(&env) {
+        Ok(out) => select.pick(&format!("{} destroy", run.bin), &env, out, false)?,
+        Err(e) if select.stack.is_some() || select.all => return Err(e),
+        Err(_) => Vec::new(),
+    };
+    let names: Vec<String> = if stacks.is_empty() {
+        vec![env.stack_name.clone()]
+    } else {
+        // Consumers first: a stack's exports cannot go while another stack imports them.
+        stacks.iter().rev().map(|s| s.stack_name.clone()).collect()
+    };
+    for name in names {
+        let mut env = env.clone();
+        env.stack_name = name;
+        let exit = destroy_stack(run, &env, force).await?;
+        if exit != Exit::Ok {
+            return Ok(exit);
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Destroys the environment's stack `env.stack_name`.
+async fn destroy_stack<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &crate::project::Environment,
+    force: bool,
+) -> Result<Exit, CliError> {
+    let console = run.console();
     let name = env.stack_name.clone();
     let prepared = run
         .interruptible(async {
-            let super::StackState { aws, id, stack } = run.read_stack(&env, &name).await?;
+            let super::StackState { aws, id, stack } = run.read_stack(env, &name).await?;
             let Some(s) = stack else {
                 return Ok(None);
             };

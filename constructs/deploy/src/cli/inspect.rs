@@ -12,12 +12,34 @@ use crate::stack::{self, StatusClass, classify_status};
 pub(super) async fn diff<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env_name: &str,
+    stack: Option<&str>,
     fail: bool,
 ) -> Result<Exit, CliError> {
     let env = run.environment(env_name)?;
     let out = run.synth(&env)?;
     run.warnings(&env, &out);
-    let synth = out.stack;
+    let select = super::Select {
+        stack: stack.map(str::to_owned),
+        all: true,
+    };
+    let mut exit = Exit::Ok;
+    for synth in select.pick(&format!("{} diff", run.bin), &env, out, true)? {
+        if diff_stack(run, &env, synth, fail).await? != Exit::Ok {
+            exit = Exit::Failed;
+        }
+    }
+    Ok(exit)
+}
+
+/// The diff of one stack of `env`; `Exit::Failed` when it differs and `fail`.
+async fn diff_stack<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &Environment,
+    synth: cfn_core::Synthesized,
+    fail: bool,
+) -> Result<Exit, CliError> {
+    let mut env = env.clone();
+    env.stack_name = synth.stack_name.clone();
     let name = synth.stack_name.clone();
     let (id, deployed, template) = run
         .interruptible(async {

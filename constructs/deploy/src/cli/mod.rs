@@ -47,6 +47,7 @@ mod deploy;
 mod destroy;
 mod follow;
 mod inspect;
+mod multi;
 mod options;
 mod reviewed;
 mod synth;
@@ -195,6 +196,8 @@ enum Command {
     Diff {
         /// The environment.
         env: String,
+        /// Only this stack of the environment (default: every stack).
+        stack: Option<String>,
         /// Exit 1 when anything differs (a PR gate).
         #[arg(long)]
         fail: bool,
@@ -203,6 +206,15 @@ enum Command {
     Deploy {
         /// The environment.
         env: String,
+        /// Only this stack of the environment (its dependencies must be deployed).
+        stack: Option<String>,
+        /// Every stack of the environment, producers first (required when it has several
+        /// and no STACK is named).
+        #[arg(long, conflicts_with = "stack")]
+        all: bool,
+        /// How many independent stacks `--all --yes` deploys at once (1: one by one).
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+        concurrency: u16,
         #[command(flatten)]
         opts: options::DeployOptions,
         /// Execute this reviewed change set (from `--no-execute`) instead of making a new one.
@@ -213,6 +225,11 @@ enum Command {
     Destroy {
         /// The environment.
         env: String,
+        /// Only this stack of the environment.
+        stack: Option<String>,
+        /// Every stack of the environment, consumers first.
+        #[arg(long, conflicts_with = "stack")]
+        all: bool,
         /// Do not ask for the stack name (required without a terminal).
         #[arg(long)]
         force: bool,
@@ -240,6 +257,62 @@ enum Command {
         /// The environment.
         env: String,
     },
+}
+
+/// Which stacks of an environment a command acts on: one named, or all.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Select {
+    pub(crate) stack: Option<String>,
+    pub(crate) all: bool,
+}
+
+impl Select {
+    /// The chosen stacks of `out`, in its (deploy) order. With several stacks, a command
+    /// that changes them needs a name or `--all`; `default_all` (diff) takes every one.
+    pub(crate) fn pick(
+        &self,
+        verb: &str,
+        env: &Environment,
+        out: SynthOutput,
+        default_all: bool,
+    ) -> Result<Vec<cfn_core::Synthesized>, CliError> {
+        let names: Vec<String> = out.stacks.iter().map(|s| s.stack_name.clone()).collect();
+        if let Some(name) = &self.stack {
+            return out
+                .stacks
+                .into_iter()
+                .find(|s| &s.stack_name == name)
+                .map(|s| vec![s])
+                .ok_or_else(|| {
+                    CliError::new(
+                        Exit::Usage,
+                        format!(
+                            "environment '{}' has no stack '{name}'; its stacks: {}",
+                            env.name,
+                            names.join(", ")
+                        ),
+                    )
+                });
+        }
+        if out.stacks.len() == 1 || self.all || default_all {
+            return Ok(out.stacks);
+        }
+        Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "environment '{}' has {} stacks ({}): name one or pass --all",
+                env.name,
+                names.len(),
+                names.join(", ")
+            ),
+        )
+        .hint(format!(
+            "e.g. `{verb} {} {}` or `{verb} {} --all`",
+            env.name,
+            names[names.len() - 1],
+            env.name
+        )))
+    }
 }
 
 /// A deployed stack as [`Run::read_stack`] found it.
@@ -278,7 +351,8 @@ impl CliError {
         let exit = match &e {
             DeployError::WrongAccount { .. }
             | DeployError::WrongRegion { .. }
-            | DeployError::Blocked { .. } => Exit::Refused,
+            | DeployError::Blocked { .. }
+            | DeployError::ExportInUse { .. } => Exit::Refused,
             DeployError::Config(_) => Exit::Usage,
             _ => Exit::Failed,
         };
@@ -385,7 +459,7 @@ impl<P: Project + ?Sized> Run<'_, P> {
 
     /// Prints the warnings and notes of a synthesized environment to `err`.
     pub(crate) fn warnings(&self, env: &Environment, out: &SynthOutput) {
-        for d in &out.stack.diagnostics {
+        for d in out.stacks.iter().flat_map(|s| &s.diagnostics) {
             self.console().err(format!("[{}] {d}", env.name));
         }
         for n in &out.notes {
@@ -469,6 +543,11 @@ impl<P: Project + ?Sized> Run<'_, P> {
             )),
             r = f => r,
         }
+    }
+
+    /// Prints an error now (one stack of several failed; the others go on being reported).
+    pub(crate) fn report(&self, e: CliError) -> Exit {
+        report(self.console(), e)
     }
 
     pub(crate) fn style(&self) -> crate::render::Style {
@@ -584,16 +663,29 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
                     synth::SynthFlags { strict, json },
                 )
             }
-            Command::Diff { env, fail } => inspect::diff(&run, &env, fail).await,
+            Command::Diff { env, stack, fail } => {
+                inspect::diff(&run, &env, stack.as_deref(), fail).await
+            }
             Command::Deploy {
                 env,
+                stack,
+                all,
+                concurrency,
                 opts,
                 change_set,
             } => match change_set {
                 Some(name) => reviewed::execute_reviewed(&run, &env, &name, &opts).await,
-                None => deploy::deploy(&run, &env, &opts).await,
+                None => {
+                    let select = Select { stack, all };
+                    deploy::deploy(&run, &env, &select, usize::from(concurrency), &opts).await
+                }
             },
-            Command::Destroy { env, force } => destroy::destroy(&run, &env, force).await,
+            Command::Destroy {
+                env,
+                stack,
+                all,
+                force,
+            } => destroy::destroy(&run, &env, &Select { stack, all }, force).await,
             Command::List => inspect::list(&run).await,
             Command::Drift { env, fail } => inspect::drift(&run, &env, fail).await,
             Command::ContinueRollback { env, skip } => {
@@ -604,22 +696,25 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
     });
     match result {
         Ok(exit) => exit,
-        Err(e) => {
-            let label = if e.exit == Exit::Interrupted {
-                "interrupted"
-            } else {
-                "error"
-            };
-            let msg = e
-                .message
-                .strip_prefix("interrupted; ")
-                .filter(|_| e.exit == Exit::Interrupted)
-                .unwrap_or(&e.message);
-            ctx.console.err(format!("{label}: {msg}"));
-            for h in &e.hints {
-                ctx.console.err(format!("  hint: {h}"));
-            }
-            e.exit
-        }
+        Err(e) => report(&ctx.console, e),
     }
+}
+
+/// Prints an error with its hints; returns its exit code.
+fn report(console: &Console, e: CliError) -> Exit {
+    let label = if e.exit == Exit::Interrupted {
+        "interrupted"
+    } else {
+        "error"
+    };
+    let msg = e
+        .message
+        .strip_prefix("interrupted; ")
+        .filter(|_| e.exit == Exit::Interrupted)
+        .unwrap_or(&e.message);
+    console.err(format!("{label}: {msg}"));
+    for h in &e.hints {
+        console.err(format!("  hint: {h}"));
+    }
+    e.exit
 }

@@ -140,7 +140,13 @@ pub(super) fn write_outputs(
     stack: &str,
     outputs: &IndexMap<String, String>,
 ) -> Result<(), CliError> {
-    let json = serde_json::json!({ stack: outputs });
+    // Each stack of a multi-stack deploy adds its key; other stacks' keys are kept.
+    let mut json = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    json[stack] = serde_json::json!(outputs);
     let text = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
     let tmp = path.with_extension("tmp-outputs");
     std::fs::write(&tmp, text)

@@ -109,7 +109,9 @@ pub(super) fn synth<P: Project + ?Sized>(
             Ok(mut o) => {
                 // Writing needs only the text; the JSON tree is the bulk of a synthesized
                 // stack's memory, and every environment is held until all are written.
-                o.stack.template = serde_json::Value::Null;
+                for s in &mut o.stacks {
+                    s.template = serde_json::Value::Null;
+                }
                 done.push((env, o));
             }
             Err(e) => failed.push(e),
@@ -133,9 +135,9 @@ pub(super) fn synth<P: Project + ?Sized>(
         let blocking: Vec<String> = done
             .iter()
             .flat_map(|(env, o)| {
-                o.stack
-                    .findings
+                o.stacks
                     .iter()
+                    .flat_map(|s| &s.findings)
                     .filter(|f| f.severity == Severity::Error)
                     .map(move |f| format!("[{}] {f}", env.name))
             })
@@ -163,11 +165,13 @@ pub(super) fn synth<P: Project + ?Sized>(
     }
     let rows: Vec<SynthRow> = done
         .iter()
-        .map(|(env, o)| SynthRow {
-            stack: o.stack.stack_name.clone(),
-            env: env.name.clone(),
-            resources: o.stack.resource_count(),
-            bytes: o.stack.bytes(),
+        .flat_map(|(env, o)| {
+            o.stacks.iter().map(|s| SynthRow {
+                stack: s.stack_name.clone(),
+                env: env.name.clone(),
+                resources: s.resource_count(),
+                bytes: s.bytes(),
+            })
         })
         .collect();
     run.console().out_raw(&synth_table(&rows));
@@ -181,8 +185,10 @@ pub(super) fn synth<P: Project + ?Sized>(
         run.warnings(env, o);
     }
     for (env, o) in &done {
-        if let Some(report) = findings_report(env, o) {
-            run.console().out_raw(&report);
+        for s in &o.stacks {
+            if let Some(report) = findings_report(env, s, o.stacks.len() > 1) {
+                run.console().out_raw(&report);
+            }
         }
     }
     Ok(Exit::Ok)
@@ -195,8 +201,11 @@ pub(super) fn synth<P: Project + ?Sized>(
 ///   dify-dev/App/Api/Logs (AppApiLogs1A2B3C4D)
 ///     error    enc-logs-kms  Properties.KmsKeyId: not encrypted with a customer key — fix: …
 /// ```
-pub(super) fn findings_report(env: &Environment, o: &SynthOutput) -> Option<String> {
-    let s = &o.stack;
+pub(super) fn findings_report(
+    env: &Environment,
+    s: &cfn_core::Synthesized,
+    name_stack: bool,
+) -> Option<String> {
     if s.findings.is_empty() && s.suppressed.is_empty() {
         return None;
     }
@@ -208,8 +217,13 @@ pub(super) fn findings_report(env: &Environment, o: &SynthOutput) -> Option<Stri
     let warnings = s.findings.len() - errors;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     let mut out = format!(
-        "Guardrails, {}: {}, {}",
+        "Guardrails, {}{}: {}, {}",
         env.name,
+        if name_stack {
+            format!(" ({})", s.stack_name)
+        } else {
+            String::new()
+        },
         plural(errors, "error"),
         plural(warnings, "warning")
     );
@@ -253,8 +267,8 @@ pub(super) fn findings_report(env: &Environment, o: &SynthOutput) -> Option<Stri
 fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool) -> String {
     let stacks: Vec<serde_json::Value> = done
         .iter()
-        .map(|(env, o)| {
-            let s = &o.stack;
+        .flat_map(|(env, o)| o.stacks.iter().map(move |s| (env, o, s)))
+        .map(|(env, o, s)| {
             serde_json::json!({
                 "env": env.name,
                 "stack": s.stack_name,
@@ -266,6 +280,7 @@ fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool
                 "suppressed": s.suppressed,
                 "warnings": s.diagnostics,
                 "notes": o.notes,
+                "depends_on": s.dependencies,
             })
         })
         .collect();
@@ -286,15 +301,11 @@ fn write_all(dir: &Path, done: &[(Environment, SynthOutput)]) -> Result<(), CliE
             let _ = fs::remove_file(tmp);
         }
     };
-    for (_, o) in done {
-        let target = dir.join(o.stack.file_name());
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            o.stack.file_name(),
-            std::process::id()
-        ));
+    for s in done.iter().flat_map(|(_, o)| &o.stacks) {
+        let target = dir.join(s.file_name());
+        let tmp = dir.join(format!(".{}.tmp-{}", s.file_name(), std::process::id()));
         let written = fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(o.stack.body.as_bytes())?;
+            f.write_all(s.body.as_bytes())?;
             f.sync_all()
         });
         if let Err(e) = written {

@@ -45,6 +45,7 @@
 //! ```
 
 mod cleanup;
+pub mod exports;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
@@ -195,6 +196,7 @@ pub struct Deployment {
     pending: Option<ChangeSetRequest>,
     created_stack: bool,
     lifted: bool,
+    notes: Vec<String>,
 }
 
 impl Deployment {
@@ -215,6 +217,7 @@ impl Deployment {
             pending: None,
             created_stack: false,
             lifted: false,
+            notes: Vec::new(),
         };
         if let Some(s) = deployed {
             d.read_deployed(s).await?;
@@ -325,6 +328,7 @@ impl Deployment {
     /// Creates the change set and waits until CloudFormation has computed it. If this future
     /// is dropped (an interrupt), [`Deployment::discard`] removes whatever it made.
     pub async fn plan(&mut self, source: TemplateSource) -> Result<Plan, StepError> {
+        self.check_exports().await?;
         let req = self.change_set_request(source);
         self.created_stack = req.kind == Kind::Create && self.deployed.is_none();
         self.pending = Some(req.clone());
@@ -356,6 +360,41 @@ impl Deployment {
                 Err(StepError::Failed { error, cleanup })
             }
         }
+    }
+
+    /// Refuses an update that removes an export another stack still imports
+    /// ([`exports`]). Who imports is only asked when an export goes; an endpoint that cannot
+    /// say (a local emulator) is noted in [`Deployment::notes`] and CloudFormation's own
+    /// check stays.
+    async fn check_exports(&mut self) -> Result<(), DeployError> {
+        let Some(deployed) = &self.deployed_template else {
+            return Ok(());
+        };
+        let stack = self.request.synth.stack_name.clone();
+        for export in exports::removed_exports(deployed, &self.request.synth.template, &stack) {
+            match exports::importers(&self.aws, &export).await {
+                Ok(importers) => {
+                    let importers: Vec<String> =
+                        importers.into_iter().filter(|s| *s != stack).collect();
+                    if !importers.is_empty() {
+                        return Err(DeployError::ExportInUse {
+                            stack,
+                            export,
+                            importers,
+                        });
+                    }
+                }
+                Err(e) => self.notes.push(format!(
+                    "could not check who imports {export}, which this update removes ({e}); CloudFormation refuses the update if a stack still imports it"
+                )),
+            }
+        }
+        Ok(())
+    }
+
+    /// What the deployment could not check or wants said (printed as warnings by the CLI).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn change_set_request(&self, template: TemplateSource) -> ChangeSetRequest {

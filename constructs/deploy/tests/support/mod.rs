@@ -216,7 +216,7 @@ impl RawProject {
             .iter()
             .find(|e| e.name == env)
             .expect("known environment");
-        self.synth(e).expect("synthesizes").stack.body
+        self.synth(e).expect("synthesizes").stacks[0].body.clone()
     }
 }
 
