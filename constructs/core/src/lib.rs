@@ -16,6 +16,7 @@
 
 pub mod app;
 pub mod assertions;
+pub mod asset;
 pub mod diagnostics;
 pub mod logical_id;
 mod pattern;
@@ -31,6 +32,7 @@ mod validate;
 pub mod value;
 
 pub use app::App;
+pub use asset::Asset;
 pub use diagnostics::{Diagnostic, Severity};
 pub use resource::{
     Handle, Missing, Provided, RemovalPolicy, Resource, ResourceOptions, ResourceRef,

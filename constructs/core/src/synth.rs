@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, json};
 use thiserror::Error;
 
+use crate::asset::Asset;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::rules::{self, Enforcement, Finding, RulePack};
 use crate::schema::TagShape;
@@ -58,6 +59,10 @@ pub struct Synthesized {
     pub suppressed: Vec<Finding>,
     /// The stack-level tags (`Stack::add_tag`), for the deploy to set on the stack itself.
     pub tags: IndexMap<String, String>,
+    /// The file assets the template refers to, one per content hash, in the order first
+    /// added: `synth` writes them beside the template, `deploy` uploads them before the
+    /// stack is changed.
+    pub assets: Vec<Asset>,
 }
 
 impl Synthesized {
@@ -211,6 +216,7 @@ impl Stack {
             findings,
             suppressed,
             tags: self.tags().clone(),
+            assets: self.assets.values().cloned().collect(),
         })
     }
 
