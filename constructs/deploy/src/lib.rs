@@ -28,6 +28,7 @@
 //! Every AWS call goes through [`aws::Aws::call`], which retries throttling, 5xx and dropped
 //! connections with backoff and records the call in an [`aws::ApiLog`].
 
+pub mod assets;
 pub mod aws;
 pub mod changeset;
 pub mod cli;
