@@ -1,4 +1,5 @@
-//! File assets on their way out: the manifest `synth` writes beside the template.
+//! File assets on their way out: the manifest `synth` writes beside the template, and the
+//! upload `deploy` does before it changes the stack.
 //!
 //! A stack's assets ([`cfn_core::asset`], built by `cfn_assets::FileAsset`) go to the staging
 //! bucket of the account and region ([`staging`]), under `assets/<sha256>.zip`: the key is
@@ -7,7 +8,12 @@
 //! rule expires staged templates only (`templates/`): objects under `assets/` are kept, since
 //! a deployed function's code must stay fetchable for its updates and rollbacks.
 
-use cfn_core::asset::{Asset, STAGING_BUCKET_PREFIX};
+use aws_sdk_s3::primitives::ByteStream;
+use cfn_core::asset::{ASSET_KEY_PREFIX, Asset, STAGING_BUCKET_PREFIX};
+
+use crate::aws::Aws;
+use crate::error::DeployError;
+use crate::staging;
 
 /// The end of an asset manifest's file name: `<stack>.assets.json`.
 pub const MANIFEST_SUFFIX: &str = ".assets.json";
@@ -76,6 +82,119 @@ pub fn is_asset_file_name(name: &str) -> bool {
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// What [`publish`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The staging bucket (empty when there was nothing to publish).
+    pub bucket: String,
+    /// Whether the bucket was created by this call.
+    pub bucket_created: bool,
+    /// Assets uploaded now.
+    pub uploaded: usize,
+    /// Their bytes.
+    pub uploaded_bytes: u64,
+    /// Assets already in the bucket, not uploaded again.
+    pub skipped: usize,
+    /// Their bytes.
+    pub skipped_bytes: u64,
+}
+
+/// Uploads each asset to the staging bucket (created on first need) under
+/// `assets/<sha256>.zip`, unless an object of that key and size is already there. Every call
+/// goes through [`Aws::call`] (throttling, 5xx and dropped connections retried) and names
+/// the expected bucket owner. Without assets, nothing is called.
+pub async fn publish(
+    aws: &Aws,
+    account: &str,
+    region: &str,
+    assets: &[Asset],
+) -> Result<Published, DeployError> {
+    let mut done = Published::default();
+    if assets.is_empty() {
+        return Ok(done);
+    }
+    let (bucket, created) = staging::ensure_bucket(aws, account, region).await?;
+    done.bucket_created = created;
+    for asset in assets {
+        let key = asset.key();
+        let wrap = |e: DeployError| DeployError::Asset {
+            source_path: asset.source().to_owned(),
+            bucket: bucket.clone(),
+            key: key.clone(),
+            source: Box::new(e),
+        };
+        let size = asset.size() as u64;
+        if existing_size(aws, &bucket, &key, account)
+            .await
+            .map_err(wrap)?
+            == Some(size)
+        {
+            done.skipped += 1;
+            done.skipped_bytes += size;
+            continue;
+        }
+        aws.call("s3", "PutObject", || {
+            aws.s3
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .expected_bucket_owner(account)
+                .content_type("application/zip")
+                .body(ByteStream::from(asset.bytes().to_vec()))
+                .send()
+        })
+        .await
+        .map_err(|e| wrap(e.into()))?;
+        done.uploaded += 1;
+        done.uploaded_bytes += size;
+    }
+    done.bucket = bucket;
+    Ok(done)
+}
+
+/// The size of the object at `key`, or `None` when there is none.
+async fn existing_size(
+    aws: &Aws,
+    bucket: &str,
+    key: &str,
+    account: &str,
+) -> Result<Option<u64>, DeployError> {
+    debug_assert!(key.starts_with(ASSET_KEY_PREFIX));
+    let head = aws
+        .call("s3", "HeadObject", || {
+            aws.s3
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .expected_bucket_owner(account)
+                .send()
+        })
+        .await;
+    match head {
+        Ok(h) => Ok(Some(
+            h.content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+        )),
+        Err(e) if e.status == Some(404) || e.code() == Some("NotFound") => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One line for people: `Assets: 1 uploaded (12 KB), 0 already there`.
+pub fn summary(p: &Published) -> String {
+    let mut line = format!(
+        "Assets: {} uploaded ({}), {} already there",
+        p.uploaded,
+        crate::render::size(p.uploaded_bytes),
+        p.skipped
+    );
+    if p.bucket_created {
+        line.push_str(&format!(" (created the staging bucket {})", p.bucket));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +224,24 @@ mod tests {
         assert!(manifest_files(forged).is_empty());
         assert!(manifest_files("not json").is_empty());
         assert!(is_asset_file_name(&a.file_name()));
+    }
+
+    #[test]
+    fn the_summary_says_what_was_uploaded_and_what_was_there() {
+        let p = Published {
+            bucket: "b".into(),
+            bucket_created: false,
+            uploaded: 1,
+            uploaded_bytes: 12_300,
+            skipped: 0,
+            skipped_bytes: 0,
+        };
+        assert_eq!(summary(&p), "Assets: 1 uploaded (12 KB), 0 already there");
+    }
+
+    #[test]
+    fn assets_are_not_under_the_expiring_prefix() {
+        assert!(!ASSET_KEY_PREFIX.starts_with(staging::PREFIX));
+        assert!(!staging::PREFIX.starts_with(ASSET_KEY_PREFIX));
     }
 }

@@ -70,6 +70,7 @@ pub(super) async fn deploy<P: Project + ?Sized>(
         }
     }
 
+    super::publish::publish_assets(run, aws, &p.id, &synth).await?;
     let source = stage(run, aws, &p.id, &synth).await?;
     let (given, keep) = engine::parameters(&synth.template, &env, deployed.as_ref());
     let req = ChangeSetRequest {

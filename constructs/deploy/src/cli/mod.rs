@@ -48,6 +48,7 @@ mod destroy;
 mod follow;
 mod inspect;
 mod options;
+mod publish;
 mod reviewed;
 mod synth;
 
