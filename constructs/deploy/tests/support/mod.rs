@@ -1,9 +1,10 @@
 //! Test support shared by the deploy crate's integration tests: running the CLI in-process
 //! with a captured console, a small project of raw resources, one with a file asset, the
-//! CloudFormation simulator and the moto launcher.
+//! CloudFormation simulator, the moto launcher and a fault-injecting proxy.
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod moto;
 pub mod sim;
 
