@@ -2,7 +2,7 @@
 //! code), packaged as a deterministic, content-hashed zip.
 //!
 //! This crate does the file IO that `cfn-core` does not: [`FileAsset`] reads and zips its path
-//! when the construct is built ([`package`]: sorted entries, fixed timestamps and permissions,
+//! when the construct is built ([`package()`]: sorted entries, fixed timestamps and permissions,
 //! so the same content always gives the same bytes and hash) and registers the result on the
 //! stack as a [`cfn_core::asset::Asset`]. From there, `synth` writes it beside the template
 //! (`cfn-out/asset.<sha256>.zip`, listed in `<stack>.assets.json`) and `deploy` uploads it to
