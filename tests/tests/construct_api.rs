@@ -22,7 +22,7 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The hand-written library and app sources.
 fn sources() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = ["core", "rules", "dify", "deploy"]
+    let mut dirs: Vec<PathBuf> = ["core", "rules", "assets", "dify", "deploy"]
         .iter()
         .map(|c| Path::new(ROOT).join("constructs").join(c).join("src"))
         .collect();

@@ -1,8 +1,13 @@
 //! `Jobs`: a queue of work items, a Lambda function that consumes them inside a VPC, and a
 //! table where it writes results. Every wire between them is a typed reference: the function
 //! takes its role's ARN (`refs::RoleArn`), its subnets (`refs::SubnetId`) and its security
-//! group (`refs::SecurityGroupId`), so none of them can be swapped for another string.
+//! group (`refs::SecurityGroupId`), so none of them can be swapped for another string. Its
+//! code is a file asset: `handler.py`, zipped at synth, uploaded by `deploy` to the staging
+//! bucket and referred to by bucket and key.
 
+use std::path::PathBuf;
+
+use cfn_assets::{FileAsset, FileAssetProps};
 use cfn_core::refs::{SubnetId, VpcId};
 use cfn_core::{Json, RemovalPolicy, Scope, Value, fns, pseudo};
 use cfn_resources::dynamodb::table::{
@@ -12,14 +17,15 @@ use cfn_resources::dynamodb::{Table, TableHandle};
 use cfn_resources::ec2::{SecurityGroup, SecurityGroupHandle};
 use cfn_resources::iam::role::Policy;
 use cfn_resources::iam::{Role, RoleHandle};
-use cfn_resources::lambda::function::{Code, Environment, VpcConfig};
+use cfn_resources::lambda::function::{Environment, VpcConfig};
 use cfn_resources::lambda::{EventSourceMapping, Function, FunctionHandle};
 use cfn_resources::sqs::{Queue, QueueHandle};
 use indexmap::IndexMap;
 use serde_json::json;
 
-/// The handler the function runs: it stores each message body under its message id.
-pub const HANDLER: &str = include_str!("handler.py");
+/// The handler the function runs (`handler.handler`): it stores each message body under its
+/// message id. Read at synth time, from the crate's sources wherever the binary runs.
+pub const HANDLER_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/handler.py");
 
 /// Inputs of [`Jobs`].
 #[derive(Clone, Debug)]
@@ -35,6 +41,9 @@ pub struct JobsProps {
     pub timeout_seconds: u32,
     /// Messages per invocation. Default: 10.
     pub batch_size: u32,
+    /// The function's code: a Python file defining `handler(event, context)`, packaged as a
+    /// file asset. Default: [`HANDLER_PATH`].
+    pub handler_path: PathBuf,
 }
 
 impl JobsProps {
@@ -46,6 +55,7 @@ impl JobsProps {
             visibility_timeout_seconds: 60,
             timeout_seconds: 30,
             batch_size: 10,
+            handler_path: PathBuf::from(HANDLER_PATH),
         }
     }
 }
@@ -63,6 +73,8 @@ pub struct Jobs {
     pub role: RoleHandle,
     /// The consumer's security group (egress only).
     pub security_group: SecurityGroupHandle,
+    /// The consumer's code.
+    pub code: FileAsset,
 }
 
 impl Jobs {
@@ -78,7 +90,15 @@ impl Jobs {
             .removal_policy(RemovalPolicy::Retain);
         let role = scope.add("Role", role(&queue, &table));
         let security_group = scope.add("SecurityGroup", security_group(&props));
-        let function = scope.add("Function", function(&props, &role, &security_group, &table));
+        let code = FileAsset::new(
+            &mut scope,
+            "Code",
+            FileAssetProps::new(props.handler_path.clone()),
+        );
+        let function = scope.add(
+            "Function",
+            function(&props, &role, &security_group, &table, &code),
+        );
         scope.add(
             "Trigger",
             EventSourceMapping::builder()
@@ -93,6 +113,7 @@ impl Jobs {
             function,
             role,
             security_group,
+            code,
         }
     }
 }
@@ -181,6 +202,7 @@ fn function(
     role: &RoleHandle,
     security_group: &SecurityGroupHandle,
     table: &TableHandle,
+    code: &FileAsset,
 ) -> Function {
     let mut variables: IndexMap<String, Value<Json>> = IndexMap::new();
     variables.insert(
@@ -189,11 +211,11 @@ fn function(
     );
     variables.insert("REGION".into(), Value::Literal(pseudo::region().into()));
     Function::builder()
-        .code(Code::new().zip_file(HANDLER))
+        .code(code.lambda_code())
         .role(role.arn())
         .build()
         .runtime("python3.12")
-        .handler("index.handler")
+        .handler("handler.handler")
         .timeout(props.timeout_seconds)
         .environment(Environment::new().variables(variables))
         .vpc_config(

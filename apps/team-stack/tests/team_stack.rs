@@ -1,5 +1,5 @@
-//! The team's stack: what each wire resolves to, the two Dify overrides, and production
-//! passing the enforced guardrails.
+//! The team's stack: what each wire resolves to, the handler shipped as a file asset, the two
+//! Dify overrides, and production passing the enforced guardrails.
 
 use cfn_core::assertions::{Match, Template};
 use serde_json::json;
@@ -26,6 +26,52 @@ fn the_function_runs_in_difys_private_subnets_with_its_own_role_and_group() {
                 "SubnetIds": Match::array_with(json!([{"Fn::GetAtt": [subnet_a, "SubnetId"]}]))
             }
         }),
+    );
+}
+
+#[test]
+fn the_handler_is_a_file_asset_in_the_staging_bucket_shared_by_both_environments() {
+    let dev = team_stack(&TeamEnv::dev()).expect("valid settings");
+    let out = dev.synth().expect("synthesizes");
+    assert_eq!(out.assets.len(), 1, "one asset: the handler");
+    let asset = &out.assets[0];
+    assert_eq!(asset.source(), team_stack::jobs::HANDLER_PATH);
+    Template::from_synthesized(&out).has_resource_properties(
+        "AWS::Lambda::Function",
+        json!({
+            "Handler": "handler.handler",
+            "Code": {
+                "S3Bucket": {"Fn::Sub": "cfn-deploy-staging-${AWS::AccountId}-${AWS::Region}"},
+                "S3Key": format!("assets/{}.zip", asset.hash())
+            }
+        }),
+    );
+    // The zip holds the handler under the name the Handler property imports.
+    let zip = String::from_utf8_lossy(asset.bytes()).into_owned();
+    assert!(asset.bytes().starts_with(b"PK\x03\x04"), "a zip");
+    assert!(zip.contains("handler.py"), "the entry is handler.py");
+    // Production ships the same bytes: one object in each account's staging bucket.
+    let prd = team_stack(&TeamEnv::prd()).expect("valid settings");
+    let prd = prd.synth().expect("synthesizes");
+    assert_eq!(prd.assets[0].hash(), asset.hash());
+    // And synthesis stays byte-identical run to run.
+    let again = dev.synth().expect("synthesizes");
+    assert_eq!(again.body, out.body);
+    assert_eq!(again.assets, out.assets);
+}
+
+#[test]
+fn a_missing_handler_fails_synthesis_at_the_code_construct() {
+    use cfn_core::Stack;
+    use team_stack::jobs::{Jobs, JobsProps};
+    let mut stack = Stack::new("team-test");
+    let mut props = JobsProps::new("vpc-0abc".into(), vec!["subnet-0abc".into()]);
+    props.handler_path = "does/not/exist.py".into();
+    Jobs::new(&mut stack.root(), "Jobs", props);
+    let err = stack.synth().expect_err("no handler, no stack").to_string();
+    assert!(
+        err.contains("error[asset-missing] team-test/Jobs/Code: asset does/not/exist.py: no such file or directory"),
+        "{err}"
     );
 }
 

@@ -17,6 +17,7 @@
 pub mod app;
 pub mod assertions;
 pub mod cross_stack;
+pub mod asset;
 pub mod diagnostics;
 pub mod logical_id;
 mod pattern;
@@ -32,6 +33,7 @@ mod validate;
 pub mod value;
 
 pub use app::App;
+pub use asset::Asset;
 pub use diagnostics::{Diagnostic, Severity};
 pub use resource::{
     Handle, Missing, Provided, RemovalPolicy, Resource, ResourceOptions, ResourceRef,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
+use crate::asset::Asset;
 use crate::diagnostics::Diagnostic;
 use crate::logical_id;
 use crate::resource::{
@@ -60,6 +61,8 @@ pub struct Stack {
     pub(crate) mappings: IndexMap<String, IndexMap<String, IndexMap<String, Json>>>,
     pub(crate) outputs: IndexMap<String, Output>,
     pub(crate) metadata: IndexMap<String, Json>,
+    /// File assets by content hash, in the order first added.
+    pub(crate) assets: IndexMap<String, Asset>,
     /// Logical IDs of resources and parameters (one namespace in CloudFormation) → owner path.
     ids: HashMap<String, String>,
     pub(crate) problems: Vec<Diagnostic>,
@@ -97,6 +100,7 @@ impl Stack {
             mappings: IndexMap::new(),
             outputs: IndexMap::new(),
             metadata: IndexMap::new(),
+            assets: IndexMap::new(),
             ids: HashMap::new(),
             problems,
             guardrails: None,
@@ -237,6 +241,17 @@ impl Stack {
     pub fn add_output(&mut self, name: &str, output: Output) {
         self.check_section_name("output", name, self.outputs.contains_key(name));
         self.outputs.insert(name.to_owned(), output);
+    }
+
+    /// Registers a file asset for `synth` to write beside the template and `deploy` to upload
+    /// (see [`crate::asset`]). Assets with the same content are one: the first added is kept.
+    pub fn add_asset(&mut self, asset: Asset) {
+        self.assets.entry(asset.hash().to_owned()).or_insert(asset);
+    }
+
+    /// The file assets, in the order first added.
+    pub fn assets(&self) -> impl Iterator<Item = &Asset> {
+        self.assets.values()
     }
 
     /// The resource behind a handle, to set its options, override properties or edit its props.

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, json};
 use thiserror::Error;
 
+use crate::asset::Asset;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::rules::{self, Enforcement, Finding, RulePack};
 use crate::schema::TagShape;
@@ -61,6 +62,10 @@ pub struct Synthesized {
     /// The stacks of the same app this one imports from (cross-stack references): they are
     /// deployed before it and destroyed after it.
     pub dependencies: Vec<String>,
+    /// The file assets the template refers to, one per content hash, in the order first
+    /// added: `synth` writes them beside the template, `deploy` uploads them before the
+    /// stack is changed.
+    pub assets: Vec<Asset>,
 }
 
 impl Synthesized {
@@ -232,6 +237,7 @@ impl Stack {
             suppressed,
             tags: self.tags().clone(),
             dependencies,
+            assets: self.assets.values().cloned().collect(),
         })
     }
 

@@ -69,6 +69,19 @@ pub enum DeployError {
         #[source]
         source: Box<DeployError>,
     },
+    /// A file asset could not be published to the staging bucket.
+    #[error("publishing the asset {source_path} to s3://{bucket}/{key}: {source}")]
+    Asset {
+        /// Where the asset came from (the path as given).
+        source_path: String,
+        /// The staging bucket.
+        bucket: String,
+        /// The object key (`assets/<sha256>.zip`).
+        key: String,
+        /// The underlying failure.
+        #[source]
+        source: Box<DeployError>,
+    },
     /// The template is too large even for S3 (1 MB).
     #[error("the template is {bytes} bytes; CloudFormation accepts at most {limit} through S3")]
     TemplateTooLarge {

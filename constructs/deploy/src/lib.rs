@@ -15,7 +15,8 @@
 //!    one is deleted (after confirmation) and created again.
 //! 3. Compares template, parameters, tags and termination protection with what is deployed
 //!    ([`engine::compare`]); when nothing differs it says "no changes" and creates no change set.
-//! 4. Stages templates over 51,200 bytes in S3 ([`staging`]), creates a change set (CREATE or
+//! 4. Uploads the stack's file assets to the staging bucket, once per content ([`assets`]);
+//!    stages templates over 51,200 bytes in S3 ([`staging`]), creates a change set (CREATE or
 //!    UPDATE, unique name, `ClientToken`), and treats CloudFormation's "didn't contain changes"
 //!    / "No updates are to be performed." as no changes ([`changeset`]).
 //! 5. Shows the change set with construct paths and replacements, refuses stateful
@@ -28,6 +29,7 @@
 //! Every AWS call goes through [`aws::Aws::call`], which retries throttling, 5xx and dropped
 //! connections with backoff and records the call in an [`aws::ApiLog`].
 
+pub mod assets;
 pub mod aws;
 pub mod changeset;
 pub mod cli;

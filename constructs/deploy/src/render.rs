@@ -31,6 +31,15 @@ pub fn change_count(cs: &ChangeSet) -> String {
     format!("{n} change{}", if n == 1 { "" } else { "s" })
 }
 
+/// A size for people: `512 bytes`, `12 KB`, `3.4 MB` (decimal units, as S3 bills them).
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{} KB", (bytes + 500) / 1_000),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
 /// The change set as a table: sign, type, logical ID, construct path, and the replacement
 /// column (`REPLACE` for True, `may replace` for Conditional), highlighted.
 pub fn change_set(cs: &ChangeSet, style: Style) -> String {
@@ -168,6 +177,15 @@ pub fn thousands(n: usize) -> String {
 mod tests {
     use super::*;
     use crate::changeset::ResourceChange;
+
+    #[test]
+    fn sizes_read_as_bytes_kilobytes_or_megabytes() {
+        assert_eq!(size(0), "0 bytes");
+        assert_eq!(size(999), "999 bytes");
+        assert_eq!(size(1_000), "1 KB");
+        assert_eq!(size(12_345), "12 KB");
+        assert_eq!(size(3_400_000), "3.4 MB");
+    }
 
     #[test]
     fn change_sets_show_sign_type_id_path_and_replacement() {

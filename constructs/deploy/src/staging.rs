@@ -3,7 +3,9 @@
 //! One bucket per account and region, `cfn-deploy-staging-<account>-<region>`, created on first
 //! need and configured like any bucket should be: SSE-S3 encryption by default, every public
 //! access block on, a policy denying requests without TLS, and a lifecycle rule expiring staged
-//! templates after [`EXPIRE_AFTER_DAYS`] days. Uploads name the expected bucket owner, so a
+//! templates (below [`PREFIX`]) after [`EXPIRE_AFTER_DAYS`] days. File assets live in the same
+//! bucket under `assets/` ([`crate::assets`]) and never expire: a deployed function's code must
+//! stay fetchable for its updates and rollbacks. Uploads name the expected bucket owner, so a
 //! bucket of the same name in another account is never written to.
 //!
 //! Against a plain-HTTP endpoint (a local emulator such as moto) the TLS-only policy is left
@@ -25,12 +27,13 @@ use crate::error::DeployError;
 /// Staged templates expire after this many days.
 pub const EXPIRE_AFTER_DAYS: i32 = 30;
 
-/// The key prefix staged templates live under.
+/// The key prefix staged templates live under: the only prefix the lifecycle rule expires.
 pub const PREFIX: &str = "templates/";
 
-/// The staging bucket's name for an account and region.
+/// The staging bucket's name for an account and region (the rule lives in
+/// [`cfn_core::asset::staging_bucket_name`], which templates referring to assets share).
 pub fn bucket_name(account: &str, region: &str) -> String {
-    format!("cfn-deploy-staging-{account}-{region}")
+    cfn_core::asset::staging_bucket_name(account, region)
 }
 
 /// The URL CloudFormation reads a staged template from.

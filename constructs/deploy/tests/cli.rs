@@ -1,5 +1,5 @@
-//! The CLI without AWS: `synth` (all or nothing, atomic, the table), usage errors and their
-//! exit codes, project errors reported with context.
+//! The CLI without AWS: `synth` (all or nothing, atomic, the table, file assets beside the
+//! templates), usage errors and their exit codes, project errors reported with context.
 
 mod support;
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use cfn_deploy::cli::Exit;
 use cfn_deploy::project::{Environment, Project, ProjectError, SynthOutput};
-use support::{Opts, RawProject, run};
+use support::{AssetProject, Opts, RawProject, run};
 
 fn envs() -> Vec<Environment> {
     vec![
@@ -73,6 +73,100 @@ fn synth_writes_every_environment_and_prints_the_table() {
     r.assert_printed("[dev] warning[template-needs-s3] Dev");
     assert!(r.calls.is_empty(), "synth needs no AWS");
     let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn synth_writes_assets_beside_the_templates_with_a_manifest_and_removes_stale_zips() {
+    let dir = tempdir("assets");
+    let marker = format!("cli-{}", std::process::id());
+    let mut p = AssetProject::new(envs(), &marker);
+    let out_dir = dir.to_string_lossy().into_owned();
+    let v1 = p.synth(&envs()[0]).expect("synth").stacks[0].assets[0].clone();
+    let r = run(&p, &["synth", "--out", &out_dir], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let zip1 = v1.file_name();
+    assert_eq!(
+        files(&dir),
+        [
+            "Dev.assets.json",
+            "Dev.template.json",
+            "Prd.assets.json",
+            "Prd.template.json",
+            zip1.as_str()
+        ]
+    );
+    assert_eq!(fs::read(dir.join(&zip1)).expect("zip"), v1.bytes());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("Dev.assets.json")).expect("manifest"))
+            .expect("JSON");
+    assert_eq!(
+        manifest,
+        serde_json::json!({
+            "version": 1,
+            "stack": "Dev",
+            "assets": [{
+                "hash": v1.hash(),
+                "file": zip1,
+                "bucket": "cfn-deploy-staging-${AWS::AccountId}-${AWS::Region}",
+                "key": format!("assets/{}.zip", v1.hash()),
+                "packaging": "directory",
+                "source": p.code.display().to_string(),
+                "bytes": v1.size(),
+            }]
+        })
+    );
+    r.assert_printed(&format!(
+        "Wrote 1 asset ({} bytes) beside them: {zip1}",
+        v1.size()
+    ));
+    let template = fs::read_to_string(dir.join("Dev.template.json")).expect("template");
+    assert!(template.contains(&format!("\"S3Key\": \"assets/{}.zip\"", v1.hash())));
+
+    // A file no manifest names is never removed.
+    let foreign = format!("asset.{}.zip", "0".repeat(64));
+    fs::write(dir.join(&foreign), "not ours").expect("foreign file");
+
+    // New handler content, one environment synthesized: Prd's manifest still lists the old
+    // zip, so it stays.
+    fs::write(
+        p.code.join("index.py"),
+        "def handler(e, c):\n    return 2\n",
+    )
+    .expect("edit");
+    let v2 = p.synth(&envs()[0]).expect("synth").stacks[0].assets[0].clone();
+    assert_ne!(v1.hash(), v2.hash());
+    let r = run(&p, &["synth", "dev", "--out", &out_dir], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert!(dir.join(&zip1).exists(), "still listed by Prd.assets.json");
+    assert!(dir.join(v2.file_name()).exists());
+
+    // Both synthesized: nothing lists the old zip any more.
+    let r = run(&p, &["synth", "--out", &out_dir], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert!(!dir.join(&zip1).exists(), "the stale zip is removed");
+    assert!(dir.join(v2.file_name()).exists());
+    assert!(
+        dir.join(&foreign).exists(),
+        "a file no manifest lists stays"
+    );
+
+    // A stack without assets: no manifest (and its old one goes, with its zip).
+    p.code = PathBuf::from("/nonexistent/cfn-deploy-asset");
+    let raw = RawProject::new(envs());
+    let r = run(&raw, &["synth", "--out", &out_dir], &Opts::offline());
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_not_printed("beside them");
+    assert_eq!(
+        files(&dir),
+        ["Dev.template.json", "Prd.template.json", foreign.as_str()]
+    );
+
+    // A path that cannot be packaged fails synthesis with the path; nothing is written.
+    let r = run(&p, &["synth", "--out", &out_dir], &Opts::offline());
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("asset /nonexistent/cfn-deploy-asset: no such file or directory");
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&p.code);
 }
 
 #[test]

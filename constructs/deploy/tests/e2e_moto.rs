@@ -1,7 +1,9 @@
 //! End to end against a real moto server: the starter app's stack created, left alone when
 //! nothing changed, updated, diffed and destroyed; a template over 51,200 bytes through the S3
-//! staging bucket; the account and region guards. Retries are off, so a 500 from moto fails
-//! the test instead of being retried away.
+//! staging bucket; a Lambda function whose code is a file asset, uploaded once, also through a
+//! proxy that throttles and fails S3 calls; the account and region guards. Retries are off
+//! (except behind the fault proxy), so a 500 from moto fails the test instead of being retried
+//! away.
 //!
 //! The starter's project module is compiled in as is (`#[path]`), so this deploys exactly the
 //! stack `cargo run -p starter-app -- deploy` would.
@@ -19,7 +21,8 @@ use cfn_deploy::cli::Exit;
 use cfn_deploy::project::{Environment, Project};
 use serde_json::json;
 use starter::Starter;
-use support::{Opts, RawProject, count, run};
+use support::faults::{FaultProxy, HttpFault};
+use support::{AssetProject, Opts, RawProject, count, run};
 
 const MOTO_ACCOUNT: &str = "123456789012";
 const MOTO_REGION: &str = "us-east-1";
@@ -396,4 +399,228 @@ fn with_retries_off_a_moto_500_is_reported_not_hidden() {
     r.assert_not_printed("retrying");
     r.assert_not_printed("✓");
     assert_eq!(count(&r.calls, "ExecuteChangeSet"), 1);
+}
+
+/// An environment of `AssetProject` in moto's account and region.
+fn asset_env(stack: &str) -> Environment {
+    Environment::new(stack.to_lowercase())
+        .stack_name(stack)
+        .account(MOTO_ACCOUNT)
+        .region(MOTO_REGION)
+}
+
+/// Lambda's GetFunction, over plain HTTP: moto answers without checking the signature, and
+/// routes by the service the credential scope names.
+fn get_function(endpoint: &str, name: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to moto");
+    write!(
+        s,
+        "GET /2015-03-31/functions/{name} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/20240101/{MOTO_REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    s.read_to_string(&mut response).expect("response");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("GetFunction: {e}: {response}"))
+}
+
+/// The physical ID of a stack's resource.
+fn physical_id(rt: &tokio::runtime::Runtime, aws: &Aws, stack: &str, logical: &str) -> String {
+    rt.block_on(
+        aws.cfn
+            .describe_stack_resource()
+            .stack_name(stack)
+            .logical_resource_id(logical)
+            .send(),
+    )
+    .expect("DescribeStackResource")
+    .stack_resource_detail()
+    .and_then(|d| d.physical_resource_id())
+    .expect("a physical ID")
+    .to_owned()
+}
+
+/// Base64 of a SHA-256, as Lambda reports `CodeSha256`.
+fn code_sha256(hex: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_file_asset_is_uploaded_once_and_the_function_is_created_from_it() {
+    let moto = support::moto::endpoint();
+    let stack = unique("AssetE2e");
+    let env = stack.to_lowercase();
+    let mut p = AssetProject::new(vec![asset_env(&stack)], &stack);
+    let asset = p.synth(&p.envs[0]).expect("synth").stacks[0].assets[0].clone();
+    let bucket = format!("cfn-deploy-staging-{MOTO_ACCOUNT}-{MOTO_REGION}");
+    let o = opts(&moto);
+
+    // First deploy: the zip is uploaded before the change set, then the function created.
+    let r = run(&p, &["deploy", &env, "--yes"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(&format!(
+        "Assets: 1 uploaded ({} bytes), 0 already there",
+        asset.size()
+    ));
+    r.assert_printed(&format!("✓ {stack}: CREATE_COMPLETE"));
+    let calls = &r.calls;
+    let at = |op: &str| calls.iter().position(|c| *c == op).unwrap_or(usize::MAX);
+    assert_eq!(count(calls, "HeadObject"), 1, "{calls:?}");
+    assert_eq!(count(calls, "PutObject"), 1, "{calls:?}");
+    assert!(at("HeadObject") < at("PutObject"), "{calls:?}");
+    assert!(at("PutObject") < at("CreateChangeSet"), "{calls:?}");
+
+    let (rt, aws) = aws(&moto);
+    let object = rt
+        .block_on(
+            aws.s3
+                .get_object()
+                .bucket(&bucket)
+                .key(format!("assets/{}.zip", asset.hash()))
+                .send(),
+        )
+        .expect("the zip is in the staging bucket under assets/<sha256>.zip");
+    let body = rt
+        .block_on(object.body.collect())
+        .expect("object body")
+        .into_bytes();
+    assert_eq!(&body[..], asset.bytes());
+    // The lifecycle rule expires staged templates only: the asset is kept.
+    let lc = rt
+        .block_on(
+            aws.s3
+                .get_bucket_lifecycle_configuration()
+                .bucket(&bucket)
+                .send(),
+        )
+        .expect("lifecycle");
+    for rule in lc.rules() {
+        assert_eq!(
+            rule.filter().and_then(|f| f.prefix()),
+            Some("templates/"),
+            "{rule:?}"
+        );
+    }
+
+    // The function was created from that object (moto fetched it: the code's hash and size
+    // are the zip's).
+    let name = physical_id(&rt, &aws, &stack, "Function");
+    let f = get_function(&moto, &name);
+    assert_eq!(f["Configuration"]["Handler"], "index.handler", "{f}");
+    assert_eq!(
+        f["Configuration"]["CodeSha256"],
+        code_sha256(asset.hash()),
+        "{f}"
+    );
+    assert_eq!(f["Configuration"]["CodeSize"], asset.size(), "{f}");
+
+    // Second deploy, the template changed but not the code: no upload.
+    p.memory = 256;
+    let r = run(&p, &["deploy", &env, "--yes"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("Assets: 0 uploaded (0 bytes), 1 already there");
+    r.assert_printed(&format!("✓ {stack}: UPDATE_COMPLETE"));
+    assert_eq!(count(&r.calls, "HeadObject"), 1, "{:?}", r.calls);
+    assert_eq!(count(&r.calls, "PutObject"), 0, "{:?}", r.calls);
+    assert_eq!(
+        get_function(&moto, &name)["Configuration"]["MemorySize"],
+        256
+    );
+
+    // Nothing changed: no asset call at all; diff never uploads.
+    let r = run(&p, &["deploy", &env, "--yes"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed(&format!("No changes: {stack} is up to date."));
+    p.memory = 512;
+    let r = run(&p, &["diff", &env], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(
+        count(&r.calls, "HeadObject") + count(&r.calls, "PutObject"),
+        0
+    );
+
+    let r = run(&p, &["destroy", &env, "--force"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let _ = std::fs::remove_dir_all(&p.code);
+}
+
+#[test]
+fn asset_uploads_through_throttling_and_server_errors_are_retried_or_reported() {
+    let moto = support::moto::endpoint();
+    let proxy = FaultProxy::start(&moto);
+    let stack = unique("AssetFaults");
+    let env = stack.to_lowercase();
+    let p = AssetProject::new(vec![asset_env(&stack)], &stack);
+    let asset = p.synth(&p.envs[0]).expect("synth").stacks[0].assets[0].clone();
+    let key = format!("/assets/{}.zip", asset.hash());
+
+    // HeadObject answered 500 more often than the retries allow: reported with the asset,
+    // the bucket and the key; no change set was made.
+    proxy.fail("HEAD", &key, HttpFault::Internal, 3);
+    let o = Opts::at(&proxy.url())
+        .region(MOTO_REGION)
+        .retry(RetryPolicy::fast(3));
+    let r = run(&p, &["deploy", &env, "--yes"], &o);
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed(&format!(
+        "error: publishing the file assets: publishing the asset {} to s3://cfn-deploy-staging-{MOTO_ACCOUNT}-{MOTO_REGION}{key}: s3 HeadObject failed after 3 attempts: HTTP 500",
+        p.code.display()
+    ));
+    assert_eq!(count(&r.calls, "HeadObject"), 3, "{:?}", r.calls);
+    assert_eq!(count(&r.calls, "PutObject"), 0, "{:?}", r.calls);
+    assert_eq!(count(&r.calls, "CreateChangeSet"), 0, "{:?}", r.calls);
+
+    // S3 throttles the upload twice, then a 500 on the HEAD: each is retried and the deploy
+    // goes through.
+    proxy.fail("HEAD", &key, HttpFault::Internal, 1);
+    proxy.fail("PUT", &key, HttpFault::SlowDown, 2);
+    let o = o.retry(RetryPolicy::fast(6));
+    let r = run(&p, &["deploy", &env, "--yes"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("s3:PutObject throttled");
+    r.assert_printed("s3:HeadObject failed");
+    r.assert_printed(&format!(
+        "Assets: 1 uploaded ({} bytes), 0 already there",
+        asset.size()
+    ));
+    r.assert_printed(&format!("✓ {stack}: CREATE_COMPLETE"));
+    assert_eq!(count(&r.calls, "HeadObject"), 2, "{:?}", r.calls);
+    assert_eq!(count(&r.calls, "PutObject"), 3, "{:?}", r.calls);
+    let statuses: Vec<u16> = proxy
+        .requests()
+        .iter()
+        .filter(|(m, path, _)| m == "PUT" && path.contains(&key))
+        .map(|(_, _, s)| *s)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200]);
+
+    let r = run(&p, &["destroy", &env, "--force"], &o);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let _ = std::fs::remove_dir_all(&p.code);
 }

@@ -65,6 +65,7 @@ pub(super) async fn deploy_stack<P: Project + ?Sized>(
         }
         Start::Create | Start::Update => {}
     }
+    super::publish::publish_assets(run, d.aws(), d.identity(), &d.request().synth).await?;
     let source = stage(run, &d).await?;
     let planned = plan(run, &mut d, source).await;
     for n in d.notes() {

@@ -49,6 +49,7 @@ mod follow;
 mod inspect;
 mod multi;
 mod options;
+mod publish;
 mod reviewed;
 mod synth;
 

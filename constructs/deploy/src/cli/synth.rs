@@ -1,5 +1,6 @@
 //! `synth [env] [--out DIR] [--strict] [--json]`.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,9 @@ use cfn_core::rules::Finding;
 use cfn_core::synth::TEMPLATE_BODY_LIMIT;
 
 use super::{CliError, Exit, Run};
+use crate::assets;
 use crate::project::{Environment, Project, SynthOutput};
-use crate::render::thousands;
+use crate::render::{self, thousands};
 
 /// One row of the synth table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +183,9 @@ pub(super) fn synth<P: Project + ?Sized>(
         if rows.len() == 1 { "" } else { "s" },
         out_dir.display()
     ));
+    if let Some(line) = assets_written(&done) {
+        run.console().out(line);
+    }
     for (env, o) in &done {
         run.warnings(env, o);
     }
@@ -192,6 +197,29 @@ pub(super) fn synth<P: Project + ?Sized>(
         }
     }
     Ok(Exit::Ok)
+}
+
+/// "Wrote 2 assets (14 KB) beside them: asset.<hash>.zip, …", or `None` without assets.
+fn assets_written(done: &[(Environment, SynthOutput)]) -> Option<String> {
+    let mut seen = BTreeSet::new();
+    let files: Vec<(String, usize)> = done
+        .iter()
+        .flat_map(|(_, o)| o.stacks.iter().flat_map(|s| &s.assets))
+        .filter(|a| seen.insert(a.hash().to_owned()))
+        .map(|a| (a.file_name(), a.size()))
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    let bytes: usize = files.iter().map(|(_, n)| n).sum();
+    let names: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
+    Some(format!(
+        "Wrote {} asset{} ({}) beside them: {}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        render::size(bytes as u64),
+        names.join(", ")
+    ))
 }
 
 /// Findings of one environment grouped by construct, or `None` when there is nothing to say.
@@ -276,6 +304,12 @@ fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool
                 "resources": s.resource_count(),
                 "bytes": s.bytes(),
                 "via_s3": s.needs_s3(),
+                "assets": s.assets.iter().map(|a| serde_json::json!({
+                    "file": out_dir.join(a.file_name()),
+                    "hash": a.hash(),
+                    "bytes": a.size(),
+                    "source": a.source(),
+                })).collect::<Vec<_>>(),
                 "findings": s.findings,
                 "suppressed": s.suppressed,
                 "warnings": s.diagnostics,
@@ -290,22 +324,68 @@ fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool
     text
 }
 
-/// Writes every template to a temporary file first, then renames them all into place, so a
-/// failure leaves the directory as it was.
+/// One file `synth` writes: where, and what.
+struct Output<'a> {
+    target: PathBuf,
+    bytes: &'a [u8],
+}
+
+/// Writes every template, and for a stack with file assets its zips and its manifest
+/// (`<stack>.assets.json`), to temporary files first, then renames them all into place, so a
+/// failure leaves the directory as it was. Then removes the zips that a written stack's
+/// previous manifest listed and nothing lists any more (and the manifest of a stack that has
+/// no assets now); files no manifest names are never touched.
 fn write_all(dir: &Path, done: &[(Environment, SynthOutput)]) -> Result<(), CliError> {
     let io = |what: String, e: std::io::Error| CliError::new(Exit::Failed, format!("{what}: {e}"));
     fs::create_dir_all(dir).map_err(|e| io(format!("creating {}", dir.display()), e))?;
+    let stacks: Vec<&cfn_core::Synthesized> = done.iter().flat_map(|(_, o)| &o.stacks).collect();
+    let manifests: Vec<(usize, String)> = stacks
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.assets.is_empty())
+        .map(|(i, s)| (i, assets::manifest(&s.stack_name, &s.assets)))
+        .collect();
+    let mut outputs: Vec<Output<'_>> = Vec::new();
+    let mut zips: BTreeSet<String> = BTreeSet::new();
+    for (i, s) in stacks.iter().enumerate() {
+        outputs.push(Output {
+            target: dir.join(s.file_name()),
+            bytes: s.body.as_bytes(),
+        });
+        if let Some((_, m)) = manifests.iter().find(|(at, _)| *at == i) {
+            outputs.push(Output {
+                target: dir.join(assets::manifest_file_name(&s.stack_name)),
+                bytes: m.as_bytes(),
+            });
+        }
+        for a in &s.assets {
+            if zips.insert(a.file_name()) {
+                outputs.push(Output {
+                    target: dir.join(a.file_name()),
+                    bytes: a.bytes(),
+                });
+            }
+        }
+    }
+    // What the manifests on disk list, read before anything is replaced.
+    let written: BTreeSet<&str> = stacks.iter().map(|s| s.stack_name.as_str()).collect();
+    let (previous, others) = listed_zips(dir, &written);
+
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let cleanup = |staged: &[(PathBuf, PathBuf)]| {
         for (tmp, _) in staged {
             let _ = fs::remove_file(tmp);
         }
     };
-    for s in done.iter().flat_map(|(_, o)| &o.stacks) {
-        let target = dir.join(s.file_name());
-        let tmp = dir.join(format!(".{}.tmp-{}", s.file_name(), std::process::id()));
+    for out in &outputs {
+        let name = out
+            .target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let written = fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(s.body.as_bytes())?;
+            f.write_all(out.bytes)?;
             f.sync_all()
         });
         if let Err(e) = written {
@@ -313,7 +393,7 @@ fn write_all(dir: &Path, done: &[(Environment, SynthOutput)]) -> Result<(), CliE
             cleanup(&staged);
             return Err(io(format!("writing {}", tmp.display()), e));
         }
-        staged.push((tmp, target));
+        staged.push((tmp, out.target.clone()));
     }
     for (i, (tmp, target)) in staged.iter().enumerate() {
         if let Err(e) = fs::rename(tmp, target) {
@@ -321,7 +401,40 @@ fn write_all(dir: &Path, done: &[(Environment, SynthOutput)]) -> Result<(), CliE
             return Err(io(format!("renaming into {}", target.display()), e));
         }
     }
+    for s in &stacks {
+        if s.assets.is_empty() {
+            let _ = fs::remove_file(dir.join(assets::manifest_file_name(&s.stack_name)));
+        }
+    }
+    for stale in previous.difference(&zips).filter(|z| !others.contains(*z)) {
+        let _ = fs::remove_file(dir.join(stale));
+    }
     Ok(())
+}
+
+/// The zip files listed by the asset manifests in `dir`: those of the stacks being written,
+/// and those of every other stack. An unreadable manifest lists nothing.
+fn listed_zips(dir: &Path, written: &BTreeSet<&str>) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut previous = BTreeSet::new();
+    let mut others = BTreeSet::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return (previous, others);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stack) = name.strip_suffix(assets::MANIFEST_SUFFIX) else {
+            continue;
+        };
+        let files = fs::read_to_string(entry.path())
+            .map(|text| assets::manifest_files(&text))
+            .unwrap_or_default();
+        if written.contains(stack) {
+            previous.extend(files);
+        } else {
+            others.extend(files);
+        }
+    }
+    (previous, others)
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Test support shared by the deploy crate's integration tests: running the CLI in-process
-//! with a captured console, a small project of raw resources, the CloudFormation simulator
-//! and the moto launcher.
+//! with a captured console, a small project of raw resources, one with a file asset, the
+//! CloudFormation simulator, the moto launcher and a fault-injecting proxy.
 
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod moto;
 pub mod sim;
+
+use std::path::PathBuf;
 
 use cfn_core::Stack;
 use cfn_deploy::aws::{ApiLog, AwsSettings, RetryPolicy, Timeouts};
@@ -264,4 +267,81 @@ pub fn raw_tags(env: &str) -> Vec<(&'static str, String)> {
 /// Counts how often `op` appears in `calls`.
 pub fn count(calls: &[impl AsRef<str>], op: &str) -> usize {
     calls.iter().filter(|c| c.as_ref() == op).count()
+}
+
+/// A project whose stack is a Lambda function with its code from a file asset, and the
+/// function's role. Every environment synthesizes the same stack under its own name.
+#[derive(Clone, Debug)]
+pub struct AssetProject {
+    /// Environments.
+    pub envs: Vec<Environment>,
+    /// The file or directory the function's code is packaged from.
+    pub code: PathBuf,
+    /// The function's memory, in MB: change it to change the template, not the asset.
+    pub memory: u32,
+}
+
+impl AssetProject {
+    /// A directory below the system's temporary one holding `index.py`, whose text includes
+    /// `marker` (so each test has an asset of its own), and a project deploying it.
+    pub fn new(envs: Vec<Environment>, marker: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("cfn-deploy-asset-{marker}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("asset directory");
+        std::fs::write(
+            dir.join("index.py"),
+            format!("# {marker}\ndef handler(event, context):\n    return {{\"ok\": True}}\n"),
+        )
+        .expect("handler");
+        AssetProject {
+            envs,
+            code: dir,
+            memory: 128,
+        }
+    }
+}
+
+impl Project for AssetProject {
+    fn name(&self) -> &str {
+        "assets"
+    }
+    fn version(&self) -> &str {
+        "1.0.0"
+    }
+    fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
+        Ok(self.envs.clone())
+    }
+    fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError> {
+        use cfn_assets::{FileAsset, FileAssetProps};
+        use cfn_resources::iam::Role;
+        use cfn_resources::lambda::Function;
+
+        let mut stack = Stack::new(&env.stack_name);
+        let mut root = stack.root();
+        let role = root.add(
+            "Role",
+            Role::builder()
+                .assume_role_policy_document(json!({
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole"
+                    }]
+                }))
+                .build(),
+        );
+        let code = FileAsset::try_new(&mut root, "Code", FileAssetProps::new(&self.code))?;
+        root.add(
+            "Function",
+            Function::builder()
+                .code(code.lambda_code())
+                .role(role.arn())
+                .build()
+                .runtime("python3.12")
+                .handler("index.handler")
+                .memory_size(self.memory),
+        );
+        Ok(stack.synth()?.into())
+    }
 }
