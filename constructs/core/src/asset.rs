@@ -184,7 +184,6 @@ impl Asset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Stack;
 
     #[test]
     fn the_hash_is_the_sha256_of_the_bytes_and_names_the_key_and_file() {
@@ -215,21 +214,5 @@ mod tests {
             staging_bucket_name("1", "eu-west-1"),
             "cfn-deploy-staging-1-eu-west-1"
         );
-    }
-
-    #[test]
-    fn a_stack_keeps_one_asset_per_hash_in_the_order_added() {
-        let mut stack = Stack::new("S");
-        let a = Asset::from_zip(b"a".to_vec(), Packaging::File, "a.py");
-        let b = Asset::from_zip(b"b".to_vec(), Packaging::Directory, "b/");
-        let again = Asset::from_zip(b"a".to_vec(), Packaging::File, "copy-of-a.py");
-        stack.add_asset(b.clone());
-        stack.add_asset(a.clone());
-        stack.add_asset(again);
-        let out = stack.synth().expect("valid");
-        let hashes: Vec<&str> = out.assets.iter().map(Asset::hash).collect();
-        assert_eq!(hashes, [b.hash(), a.hash()]);
-        assert_eq!(out.assets[1].source(), "a.py", "the first one added wins");
-        assert_eq!(stack.assets().count(), 2);
     }
 }

@@ -666,3 +666,22 @@ fn constructs_report_their_own_problems_at_their_path() {
     let out = ok.synth().unwrap();
     assert_eq!(codes(&out.diagnostics), vec!["w"]);
 }
+
+#[test]
+fn a_stack_keeps_one_asset_per_hash_in_the_order_added() {
+    use cfn_core::asset::{Asset, Packaging};
+    let mut stack = Stack::new("S");
+    let a = Asset::from_zip(b"a".to_vec(), Packaging::File, "a.py");
+    let b = Asset::from_zip(b"b".to_vec(), Packaging::Directory, "b/");
+    let again = Asset::from_zip(b"a".to_vec(), Packaging::File, "copy-of-a.py");
+    stack.add_asset(b.clone());
+    stack.add_asset(a.clone());
+    stack.add_asset(again);
+    let out = stack.synth().unwrap();
+    let hashes: Vec<&str> = out.assets.iter().map(Asset::hash).collect();
+    assert_eq!(hashes, [b.hash(), a.hash()]);
+    assert_eq!(out.assets[1].source(), "a.py", "the first one added wins");
+    assert_eq!(stack.assets().count(), 2);
+    // Assets do not touch the template: without a reference to one, it is the same text.
+    assert_eq!(out.body, Stack::new("S").synth().unwrap().body);
+}
