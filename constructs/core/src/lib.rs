@@ -16,8 +16,8 @@
 
 pub mod app;
 pub mod assertions;
-pub mod cross_stack;
 pub mod asset;
+pub mod cross_stack;
 pub mod diagnostics;
 pub mod logical_id;
 mod pattern;
