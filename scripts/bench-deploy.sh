@@ -22,7 +22,7 @@ APP="$ROOT/target/release/starter-app"
 WORK="$(mktemp -d)"
 PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 LOG="$WORK/moto.log"
-"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
+"$VENV/bin/python" scripts/moto_server.py -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
 MOTO=$!
 trap 'kill $MOTO 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ENDPOINT="http://127.0.0.1:$PORT"

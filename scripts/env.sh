@@ -30,7 +30,8 @@ ensure_moto() {
     if curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then
         return
     fi
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"${TMPDIR:-/tmp}/moto-$MOTO_PORT.log" 2>&1 &
+    # moto with the exports of executed change sets registered (scripts/moto_server.py)
+    "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" >"${TMPDIR:-/tmp}/moto-$MOTO_PORT.log" 2>&1 &
     MOTO_PID=$!
     for _ in $(seq 1 100); do
         if curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then

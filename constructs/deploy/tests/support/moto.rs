@@ -1,8 +1,8 @@
 //! Finds or starts a moto server for the end-to-end tests.
 //!
 //! `MOTO_ENDPOINT` (set by `scripts/test.sh`) wins. Otherwise the tests start
-//! `moto_server -H 127.0.0.1 -p <free port>` from `.venv/bin` (or `/tmp/venv/bin`) once per test
-//! binary; it dies with the test process (a shell holds moto and kills it when our end of its
+//! `scripts/moto_server.py -H 127.0.0.1 -p <free port>` (moto with the exports of executed
+//! change sets registered) with the Python of `.venv` (or `/tmp/venv`), once per test binary; it dies with the test process (a shell holds moto and kills it when our end of its
 //! stdin closes). Without moto the tests fail, with the reason and how to get moto.
 
 use std::io::{Read, Write};
@@ -15,12 +15,19 @@ use std::time::{Duration, Instant};
 static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
 static HOLD: Mutex<Option<Child>> = Mutex::new(None);
 
+/// The Python of a venv with moto: it runs `scripts/moto_server.py`, moto with the exports
+/// of executed change sets registered (moto 5.2.5 only registers CreateStack's).
 fn candidates() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     vec![
-        root.join(".venv/bin/moto_server"),
-        PathBuf::from("/tmp/venv/bin/moto_server"),
+        repo_root().join(".venv/bin/python"),
+        PathBuf::from("/tmp/venv/bin/python"),
     ]
+}
+
+/// The repository root: every crate including this file (`constructs/deploy`, the example
+/// apps) sits two levels below it.
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn answers(endpoint: &str) -> bool {
@@ -59,10 +66,11 @@ fn start() -> Result<String, String> {
     let log = std::env::temp_dir().join(format!("moto-test-{port}.log"));
     let child = Command::new("sh")
         .arg("-c")
-        .arg(r#""$0" -H 127.0.0.1 -p "$1" > "$2" 2>&1 < /dev/null & pid=$!; cat > /dev/null; kill $pid"#)
+        .arg(r#""$0" "$3" -H 127.0.0.1 -p "$1" > "$2" 2>&1 < /dev/null & pid=$!; cat > /dev/null; kill $pid"#)
         .arg(&bin)
         .arg(port.to_string())
         .arg(&log)
+        .arg(repo_root().join("scripts/moto_server.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
