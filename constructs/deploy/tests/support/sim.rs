@@ -258,6 +258,9 @@ struct State {
     export_page: usize,
     /// Stack names held before they exist ([`Sim::hold`]).
     holds: std::collections::BTreeSet<String>,
+    /// The last page of DescribeChangeSet and DescribeStackEvents carries an empty
+    /// `<NextToken></NextToken>`.
+    empty_next_tokens: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -504,6 +507,12 @@ impl Sim {
     /// A live stack's deployed template.
     pub fn template(&self, name: &str) -> Option<String> {
         self.st().stack_mut(name).and_then(|s| s.template.clone())
+    }
+
+    /// The last page of DescribeChangeSet and DescribeStackEvents carries an empty
+    /// `NextToken` element, which a client must read as "no more pages".
+    pub fn empty_next_tokens(&self) {
+        self.st().empty_next_tokens = true;
     }
 
     /// Drops every pending fault.
@@ -1562,6 +1571,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
             if !p.contains_key("NextToken") {
                 st.reveal(&name);
             }
+            let empty_tokens = st.empty_next_tokens;
             match st.stack_mut(&name) {
                 Some(s) => {
                     let mut x = String::from("<StackEvents>");
@@ -1571,6 +1581,8 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     x.push_str("</StackEvents>");
                     if start + PAGE < s.events.len() {
                         x.push_str(&format!("<NextToken>ev-{}</NextToken>", start + PAGE));
+                    } else if empty_tokens {
+                        x.push_str("<NextToken></NextToken>");
                     }
                     ok("DescribeStackEvents", CFN_NS, &x)
                 }
@@ -1856,6 +1868,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     &format!("ChangeSet [{n}] does not exist"),
                 );
             };
+            let empty_tokens = st.empty_next_tokens;
             let cs = &mut st.change_sets[i];
             let status = if cs.pending_polls > 0 {
                 cs.pending_polls -= 1;
@@ -1887,6 +1900,9 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 }
             }
             x.push_str("</Changes>");
+            if empty_tokens {
+                x.push_str("<NextToken></NextToken>");
+            }
             if status == "FAILED"
                 && let Some(r) = &cs.reason
             {
