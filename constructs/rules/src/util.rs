@@ -436,5 +436,13 @@ mod tests {
         }
         assert_eq!(shaped(v.clone()), "leaf", "eight levels deep is read");
         assert_eq!(shaped(json!([v])), UNKNOWN, "the ninth is not");
+        // A Fn::Sub variable is one level below the Fn::Sub.
+        let mut seven = json!("leaf");
+        for _ in 0..7 {
+            seven = json!([seven]);
+        }
+        let sub = |v: &Json| json!({"Fn::Sub": ["${V}", {"V": v}]});
+        assert_eq!(shaped(sub(&seven)), "leaf");
+        assert_eq!(shaped(sub(&v)), UNKNOWN);
     }
 }
