@@ -131,8 +131,12 @@ fn a_followed_operation_names_its_stack_token_and_time_and_polls_first_at_once()
             ["CREATE_IN_PROGRESS", "CREATE_COMPLETE", "CREATE_COMPLETE"]
         );
         assert!(took < Duration::from_millis(1500), "took {took:?}");
-        assert!(op.elapsed() > Duration::ZERO);
-        assert!(op.elapsed() >= took / 2, "{:?} vs {took:?}", op.elapsed());
+        // Counted from when the operation was started, so within the whole.
+        assert!(
+            op.elapsed() > Duration::ZERO && op.elapsed() <= took,
+            "{:?} vs {took:?}",
+            op.elapsed()
+        );
         assert_eq!(op.history().len(), 3);
     });
 }

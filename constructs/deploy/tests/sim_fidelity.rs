@@ -623,7 +623,8 @@ fn an_export_in_use_cannot_be_removed_changed_or_deleted() {
 
     // Deleting the stack: refused, the stack stays as it was, with the reason.
     let r = run(&p, &["destroy", "producer", "--force"], &opts(&sim));
-    assert_ne!(r.exit, Exit::Ok, "{}", r.all());
+    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
+    r.assert_printed("✗ Producer: UPDATE_ROLLBACK_COMPLETE");
     r.assert_printed("Export shared-queue cannot be deleted as it is in use by Consumer");
     assert!(sim.exists("Producer"));
     assert_eq!(
