@@ -65,16 +65,13 @@ fn paging_stops_at_an_empty_next_token() {
     let sim = Sim::start();
     sim.empty_next_tokens();
     let (rt, aws) = client(&sim);
-    rt.block_on(async {
+    // A client that reads an empty NextToken as another page never stops: bounded here.
+    let paged = async {
         let cs = change_set(&aws).await;
         let before = count(&sim.actions(), "DescribeChangeSet");
-        let d = tokio::time::timeout(
-            Duration::from_secs(10),
-            changeset::describe(&aws, &cs.id, "S"),
-        )
-        .await
-        .expect("an empty NextToken ends the paging")
-        .expect("described");
+        let d = changeset::describe(&aws, &cs.id, "S")
+            .await
+            .expect("described");
         assert_eq!(d.status, "CREATE_COMPLETE");
         assert_eq!(count(&sim.actions(), "DescribeChangeSet"), before + 1);
 
@@ -90,7 +87,40 @@ fn paging_stops_at_an_empty_next_token() {
             "one page"
         );
         assert_eq!(latest.token, op.token().map(str::to_owned));
-    });
+
+        // A stack created without a change set: its first event starts the operation and
+        // ends the first page, so the next page would be asked for.
+        aws.cfn
+            .create_stack()
+            .stack_name("T")
+            .template_body(TEMPLATE)
+            .send()
+            .await
+            .expect("created");
+        for _ in 0..4 {
+            aws.cfn
+                .describe_stack_events()
+                .stack_name("T")
+                .send()
+                .await
+                .expect("events");
+        }
+        let before = count(&sim.actions(), "DescribeStackEvents");
+        let latest = latest_operation(&aws, "T").await.expect("latest operation");
+        assert_eq!(count(&sim.actions(), "DescribeStackEvents"), before + 1);
+        let statuses: Vec<&str> = latest.events.iter().map(|e| e.status.as_str()).collect();
+        assert_eq!(
+            statuses,
+            [
+                "CREATE_IN_PROGRESS",
+                "CREATE_IN_PROGRESS",
+                "CREATE_COMPLETE",
+                "CREATE_COMPLETE"
+            ]
+        );
+    };
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), paged).await })
+        .expect("an empty NextToken ends every paging");
 }
 
 #[test]
