@@ -685,3 +685,176 @@ fn a_stack_keeps_one_asset_per_hash_in_the_order_added() {
     // Assets do not touch the template: without a reference to one, it is the same text.
     assert_eq!(out.body, Stack::new("S").synth().unwrap().body);
 }
+
+static BOUNDS_PROPS: [PropSpec; 4] = [
+    PropSpec {
+        name: "Flag",
+        required: false,
+        shape: Shape::Boolean,
+    },
+    PropSpec {
+        name: "Few",
+        required: false,
+        shape: Shape::List {
+            item: &Shape::String(ANY_STRING),
+            min_items: Some(1),
+            max_items: Some(2),
+        },
+    },
+    PropSpec {
+        name: "Ratio",
+        required: false,
+        shape: Shape::Number(NumberRule {
+            minimum: Some(0.5),
+            maximum: Some(1.5),
+        }),
+    },
+    PropSpec {
+        name: "Word",
+        required: false,
+        shape: Shape::String(StringRule {
+            allowed: &[],
+            pattern: None,
+            min_length: Some(2),
+            max_length: Some(3),
+        }),
+    },
+];
+static BOUNDS: TypeSchema = TypeSchema {
+    type_name: "Test::Bounds",
+    attributes: &[],
+    create_only: &[],
+    conditional_create_only: &[],
+    primary_identifier: &[],
+    write_only: &[],
+    tagging: None,
+    properties: &BOUNDS_PROPS,
+    closed: true,
+};
+
+/// The (resource, code, property) of every error, sorted.
+fn located(errs: &[Diagnostic]) -> Vec<(String, &'static str, String)> {
+    let mut v: Vec<_> = errs
+        .iter()
+        .map(|d| {
+            (
+                d.construct_path.clone(),
+                d.code,
+                d.property.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn schema_bounds_hold_at_the_limits_and_fail_past_them() {
+    let mut stack = Stack::new("S");
+    let mut root = stack.root();
+    let b = Some(&BOUNDS);
+    root.add_raw(
+        "AtMin",
+        "Test::Bounds",
+        b,
+        json!({"Flag": true, "Few": ["a"], "Ratio": 0.5, "Word": "ab"}),
+    );
+    root.add_raw(
+        "AtMax",
+        "Test::Bounds",
+        b,
+        json!({"Flag": "false", "Few": ["a", "b"], "Ratio": "1.5", "Word": "abc"}),
+    );
+    root.add_raw(
+        "Past",
+        "Test::Bounds",
+        b,
+        json!({"Flag": "yes", "Few": [], "Ratio": 0.25, "Word": "abcd"}),
+    );
+    root.add_raw(
+        "PastMax",
+        "Test::Bounds",
+        b,
+        json!({"Few": ["a", "b", "c"], "Ratio": 2, "Word": "a"}),
+    );
+    root.add_raw(
+        "Kinds",
+        "Test::Bounds",
+        b,
+        json!({"Word": ["ab"], "Flag": 1}),
+    );
+    let errs = errors(stack.synth().unwrap_err());
+    let p = |r: &str, code: &'static str, prop: &str| {
+        (format!("S/{r}"), code, format!("Properties.{prop}"))
+    };
+    assert_eq!(
+        located(&errs),
+        vec![
+            p("Kinds", "type-mismatch", "Flag"),
+            p("Kinds", "type-mismatch", "Word"),
+            p("Past", "invalid-length", "Word"),
+            p("Past", "out-of-range", "Few"),
+            p("Past", "out-of-range", "Ratio"),
+            p("Past", "type-mismatch", "Flag"),
+            p("PastMax", "invalid-length", "Word"),
+            p("PastMax", "out-of-range", "Few"),
+            p("PastMax", "out-of-range", "Ratio"),
+        ],
+        "{errs:#?}"
+    );
+    let msg = |r: &str, prop: &str| {
+        errs.iter()
+            .find(|d| d.construct_path == format!("S/{r}") && d.property.as_deref() == Some(prop))
+            .map(|d| d.message.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        msg("Kinds", "Properties.Word"),
+        "expected a string, found a list"
+    );
+    assert_eq!(
+        msg("Kinds", "Properties.Flag"),
+        "expected a boolean, found a number"
+    );
+    assert_eq!(
+        msg("Past", "Properties.Few"),
+        "0 item(s), fewer than the minimum 1"
+    );
+}
+
+#[test]
+fn outputs_sub_attributes_and_custom_resources_are_checked_as_cloudformation_does() {
+    let mut stack = Stack::new("S");
+    let mut root = stack.root();
+    let t = root.add("Thing", Thing::new("thing"));
+    // Custom resources have whatever attributes their handler returns.
+    for (id, ty) in [
+        ("Custom", "AWS::CloudFormation::CustomResource"),
+        ("Named", "Custom::Migrate"),
+    ] {
+        root.add_raw(id, ty, Some(&MAP_TAGGED), json!({"ServiceToken": "arn"}));
+    }
+    root.add(
+        "Reader",
+        Thing::new("reader").target(fns::sub(format!(
+            "${{{}.Arn}}/${{Custom.Anything}}/${{Named.Whatever}}",
+            t.logical_id()
+        ))),
+    );
+    // A one-key object named Condition outside the Conditions section is data, not a
+    // condition reference.
+    root.add_raw(
+        "Data",
+        "Test::Raw",
+        None,
+        json!({"Rule": {"Condition": "NotACondition"}}),
+    );
+    stack.add_output(
+        "Out",
+        Output::new(fns::ref_logical_id::<String>("NoSuchResource")),
+    );
+    let errs = errors(stack.synth().unwrap_err());
+    assert_eq!(codes(&errs), ["unknown-ref"], "{errs:#?}");
+    assert!(errs[0].message.contains("'NoSuchResource'"), "{errs:#?}");
+    assert_eq!(errs[0].construct_path, "S/Out");
+}

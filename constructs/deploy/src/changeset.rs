@@ -425,6 +425,22 @@ mod tests {
     }
 
     #[test]
+    fn every_action_has_its_sign() {
+        let signs: Vec<&str> = [
+            Action::Add,
+            Action::Modify,
+            Action::Remove,
+            Action::Import,
+            Action::Dynamic,
+            Action::Other("Future".into()),
+        ]
+        .iter()
+        .map(Action::sign)
+        .collect();
+        assert_eq!(signs, ["+", "~", "-", ">", "?", "?"]);
+    }
+
+    #[test]
     fn unique_names_are_valid_and_distinct() {
         let a = unique_name("cfn-deploy");
         let b = unique_name("cfn-deploy");

@@ -509,6 +509,21 @@ mod tests {
     }
 
     #[test]
+    fn a_comparison_is_empty_only_when_nothing_differs() {
+        assert!(Comparison::default().is_empty());
+        let protection = Comparison {
+            termination_protection: Some(true),
+            ..Comparison::default()
+        };
+        assert!(!protection.is_empty() && !protection.needs_change_set());
+        let template = Comparison {
+            template: true,
+            ..Comparison::default()
+        };
+        assert!(!template.is_empty() && template.needs_change_set());
+    }
+
+    #[test]
     fn retained_lists_retain_snapshot_and_buckets() {
         let t = json!({"Resources": {
             "Db": {"Type": "AWS::RDS::DBCluster", "DeletionPolicy": "Snapshot"},

@@ -611,6 +611,13 @@ impl StackOperation {
 mod tests {
     use super::*;
 
+    #[test]
+    fn test_polling_backs_off_to_eight_intervals() {
+        let p = PollConfig::every_ms(5);
+        assert_eq!(p.interval, Duration::from_millis(5));
+        assert_eq!(p.max_interval, Duration::from_millis(40));
+    }
+
     fn ev(id: &str, logical: &str, status: &str, reason: Option<&str>) -> StackEvent {
         StackEvent {
             event_id: id.into(),

@@ -251,6 +251,17 @@ mod tests {
     }
 
     #[test]
+    fn padding_is_not_length() {
+        // Thirty random characters: one short of a generated secret, however padded.
+        let t = "Zq8rT4wLp2Xv9NcB7yHs3KdM6fJa1U";
+        assert!(high_entropy(&format!("{t}eG")), "32 random characters are");
+        for pad in ["==", "__", "--", "-=", "_="] {
+            assert!(!high_entropy(&format!("{t}{pad}")), "{t}{pad}");
+            assert!(!high_entropy(&format!("{pad}{t}")), "{pad}{t}");
+        }
+    }
+
+    #[test]
     fn secret_values() {
         for v in [
             "AKIAIOSFODNN7EXAMPLE",

@@ -397,3 +397,52 @@ pub(crate) fn env_vars<'a>(ctx: &RuleContext<'a>) -> Vec<EnvVar<'a>> {
 pub(crate) fn no_echo(ctx: &RuleContext<'_>, p: &Json) -> bool {
     ctx.is_true(p.get("NoEcho"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `shape` of `v` in a template whose parameter `P` defaults to `p`.
+    fn shaped(v: Json) -> String {
+        let stack = cfn_core::Stack::new("T");
+        let t = json!({"Parameters": {"P": {"Type": "String", "Default": "p"}}});
+        let ctx = RuleContext::new(&stack, &t);
+        shape(&ctx, &v)
+    }
+
+    #[test]
+    fn shape_renders_lists_joins_and_subs() {
+        assert_eq!(shaped(json!(["a", 1, true])), "a,1,true");
+        assert_eq!(
+            shaped(json!({"Fn::Join": ["-", ["a", {"Ref": "P"}, "c"]]})),
+            "a-p-c"
+        );
+        assert_eq!(shaped(json!({"Fn::Sub": "${P}-x"})), "p-x");
+        assert_eq!(shaped(json!({"Fn::Sub": "x-${P}"})), "x-p");
+        assert_eq!(
+            shaped(json!({"Fn::Sub": ["${V}/${P}", {"V": ["u", "v"]}]})),
+            "u,v/p"
+        );
+        assert_eq!(shaped(json!({"Fn::Sub": "${!Literal}"})), "${Literal}");
+        assert_eq!(shaped(json!({"Ref": "Nothing"})), UNKNOWN);
+    }
+
+    #[test]
+    fn shape_stops_at_depth_eight() {
+        let mut v = json!("leaf");
+        for _ in 0..8 {
+            v = json!([v]);
+        }
+        assert_eq!(shaped(v.clone()), "leaf", "eight levels deep is read");
+        assert_eq!(shaped(json!([v])), UNKNOWN, "the ninth is not");
+        // A Fn::Sub variable is one level below the Fn::Sub.
+        let mut seven = json!("leaf");
+        for _ in 0..7 {
+            seven = json!([seven]);
+        }
+        let sub = |v: &Json| json!({"Fn::Sub": ["${V}", {"V": v}]});
+        assert_eq!(shaped(sub(&seven)), "leaf");
+        assert_eq!(shaped(sub(&v)), UNKNOWN);
+    }
+}

@@ -565,6 +565,43 @@ fn tls_rds_force_ssl_must_see_the_parameter_group() {
 }
 
 #[test]
+fn tls_rds_force_ssl_on_an_instance_depends_on_its_version_and_group() {
+    let out = run(|s| {
+        // Before PostgreSQL 15 the default group does not force TLS.
+        raw(
+            s,
+            "Pg14",
+            INSTANCE,
+            json!({"Engine": "postgres", "EngineVersion": "14.12",
+            "DBInstanceClass": "db.t4g.micro", "DBSubnetGroupName": "private"}),
+        );
+        // From 15 on it does, but a group of one's own is read.
+        let g = raw(
+            s,
+            "Group",
+            "AWS::RDS::DBParameterGroup",
+            json!({"Description": "d", "Family": "postgres16",
+            "Parameters": {"rds.force_ssl": "0"}}),
+        );
+        raw(
+            s,
+            "Pg16",
+            INSTANCE,
+            json!({"Engine": "postgres", "EngineVersion": "16.4",
+            "DBInstanceClass": "db.t4g.micro", "DBSubnetGroupName": "private",
+            "DBParameterGroupName": {"Ref": g.logical_id()}}),
+        );
+    });
+    assert_eq!(
+        props(&out, "tls-rds-force-ssl"),
+        [
+            "T/Case/Pg14 Properties.DBParameterGroupName",
+            "T/Case/Group Properties.Parameters.rds.force_ssl",
+        ]
+    );
+}
+
+#[test]
 fn tls_verification_disabled_reads_names_and_values() {
     let out = run(|s| {
         raw(

@@ -291,6 +291,36 @@ fn wait_for_db_instance_names_the_cluster_and_the_chain_to_it() {
 }
 
 #[test]
+fn wait_for_db_instance_names_the_shortest_chain() {
+    // The migration reaches the cluster in two steps through its task and in three through
+    // a parameter it waits for: the message names the two-step chain.
+    let out = run(|s| {
+        let (m, _) = db_and_migration(s);
+        let mid = raw(
+            s,
+            "Mid",
+            "AWS::SSM::Parameter",
+            json!({"Type": "String", "Value": r#ref("CaseDbB5FA13F2")}),
+        );
+        let far = raw(
+            s,
+            "Far",
+            "AWS::SSM::Parameter",
+            json!({"Type": "String", "Value": r#ref(mid.logical_id())}),
+        );
+        s.stack().resource(&m).depends_on(&far);
+    });
+    let f = of(&out, "ops-wait-for-db-instance");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        f[0].message
+            .contains("through CaseTask1FC7A40F → CaseDbB5FA13F2 but"),
+        "{}",
+        f[0].message
+    );
+}
+
+#[test]
 fn wait_for_db_instance_follows_sub_references_and_other_consumers() {
     let out = run(|s| {
         let db = raw(s, "Db", CLUSTER, aurora(json!({})));

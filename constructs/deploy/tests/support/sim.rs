@@ -6,6 +6,14 @@
 //!
 //! "Over time" means over polls, not wall-clock: each `DescribeStackEvents` call reveals the
 //! next batch of a scripted operation, so a scenario runs in milliseconds and never races.
+//!
+//! Beside the lifecycles it keeps what CloudFormation checks: templates inline up to 51,200
+//! bytes or by `TemplateURL` from its own small S3 ([`s3`], served on the same port) up to
+//! 1,000,000 bytes; exports and imports across stacks ([`exports`]); and every stack's state,
+//! scripts and change sets apart, so several clients can operate on several stacks at once.
+
+mod exports;
+mod s3;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -174,6 +182,8 @@ struct SimStack {
     updated: Option<u64>,
     /// The stack policy body, once one is set.
     policy: Option<String>,
+    /// Polls reveal nothing while held ([`Sim::hold`]).
+    held: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -240,6 +250,17 @@ struct State {
     change_set_pending_polls: u32,
     clock: u64,
     ids: u64,
+    /// Scripts for the next operations on one stack (by name), before the shared ones.
+    stack_scripts: HashMap<String, VecDeque<Vec<Vec<EventSpec>>>>,
+    /// The S3 buckets, by name.
+    buckets: std::collections::BTreeMap<String, s3::Bucket>,
+    /// Exports per page of ListExports, imports per page of ListImports (AWS: 100).
+    export_page: usize,
+    /// Stack names held before they exist ([`Sim::hold`]).
+    holds: std::collections::BTreeSet<String>,
+    /// The last page of DescribeChangeSet and DescribeStackEvents carries an empty
+    /// `<NextToken></NextToken>`.
+    empty_next_tokens: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -260,6 +281,7 @@ impl Sim {
     pub fn start() -> Sim {
         let state = Arc::new(Mutex::new(State {
             change_set_pending_polls: 1,
+            export_page: PAGE,
             ..State::default()
         }));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -321,6 +343,7 @@ impl Sim {
             deleted: false,
             updated: None,
             policy: None,
+            held: false,
         };
         let old: Vec<Ev> = seed
             .events
@@ -346,6 +369,76 @@ impl Sim {
     /// the default all-goes-well script.
     pub fn script(&self, batches: Vec<Vec<EventSpec>>) {
         self.st().scripts.push_back(batches);
+    }
+
+    /// The next operation (execute or delete) on stack `name` plays these batches: a script
+    /// for one stack, so operations on several stacks at once each play their own.
+    pub fn script_for(&self, name: &str, batches: Vec<Vec<EventSpec>>) {
+        self.st()
+            .stack_scripts
+            .entry(name.to_owned())
+            .or_default()
+            .push_back(batches);
+    }
+
+    /// Puts an object into the simulator's S3 (creating the bucket), as another tool would.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) {
+        self.st()
+            .buckets
+            .entry(bucket.to_owned())
+            .or_default()
+            .objects
+            .insert(key.to_owned(), body.to_vec());
+    }
+
+    /// An object in the simulator's S3.
+    pub fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.st()
+            .buckets
+            .get(bucket)
+            .and_then(|b| b.objects.get(key).cloned())
+    }
+
+    /// The buckets of the simulator's S3, by name.
+    pub fn buckets(&self) -> Vec<String> {
+        self.st().buckets.keys().cloned().collect()
+    }
+
+    /// The configurations set on a bucket (`encryption`, `lifecycle`, `policy`,
+    /// `publicAccessBlock`), sorted, with the bodies sent.
+    pub fn bucket_config(&self, bucket: &str) -> Vec<(String, String)> {
+        self.st()
+            .buckets
+            .get(bucket)
+            .map(|b| {
+                b.config
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The exports, as (name, value, exporting stack's name).
+    pub fn exports(&self) -> Vec<(String, String, String)> {
+        let st = self.st();
+        st.exports()
+            .into_iter()
+            .map(|e| {
+                let stack = st
+                    .stacks
+                    .iter()
+                    .find(|s| s.id == e.stack_id)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                (e.name, e.value, stack)
+            })
+            .collect()
+    }
+
+    /// Exports per page of ListExports and imports per page of ListImports (AWS pages 100).
+    pub fn export_page_size(&self, n: usize) {
+        self.st().export_page = n.max(1);
     }
 
     /// The next `count` requests for `action` (`"*"` for any) fail with `fault`.
@@ -391,6 +484,35 @@ impl Sim {
             .rev()
             .find(|s| s.name == name && !s.deleted)
             .and_then(|s| s.policy.clone())
+    }
+
+    /// Holds the stack's operations: polls reveal none of their events until [`Sim::release`]
+    /// (a stack that does not exist yet is held once it is created).
+    pub fn hold(&self, name: &str) {
+        self.st().holds.insert(name.to_owned());
+        if let Some(s) = self.st().stack_mut(name) {
+            s.held = true;
+        }
+    }
+
+    /// Lets a held stack's operation go on.
+    pub fn release(&self, name: &str) {
+        let mut st = self.st();
+        st.holds.remove(name);
+        for s in st.stacks.iter_mut().filter(|s| s.name == name) {
+            s.held = false;
+        }
+    }
+
+    /// A live stack's deployed template.
+    pub fn template(&self, name: &str) -> Option<String> {
+        self.st().stack_mut(name).and_then(|s| s.template.clone())
+    }
+
+    /// The last page of DescribeChangeSet and DescribeStackEvents carries an empty
+    /// `NextToken` element, which a client must read as "no more pages".
+    pub fn empty_next_tokens(&self) {
+        self.st().empty_next_tokens = true;
     }
 
     /// Drops every pending fault.
@@ -524,6 +646,9 @@ impl State {
         let Some(s) = self.stack_mut(name_or_id) else {
             return;
         };
+        if s.held {
+            return;
+        }
         let Some(batch) = s.pending.pop_front() else {
             return;
         };
@@ -548,43 +673,103 @@ impl State {
     }
 }
 
+/// One HTTP request as the simulator reads it.
+struct HttpRequest {
+    method: String,
+    /// Path and query.
+    target: String,
+    /// Headers, names lowercased.
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// One HTTP answer.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// An answer to HEAD: the length is announced, the body not sent.
+    head: bool,
+}
+
+impl Reply {
+    fn new(status: u16, content_type: &'static str, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+            head: false,
+        }
+    }
+
+    fn xml((status, xml): (u16, String)) -> Reply {
+        Reply::new(status, "text/xml", xml.into_bytes())
+    }
+}
+
 async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
     let mut buf = Vec::new();
     loop {
-        let Some((head_len, body_len)) = read_request(&mut sock, &mut buf).await else {
+        let Some(req) = read_request(&mut sock, &mut buf).await else {
             return;
         };
-        let body = String::from_utf8_lossy(&buf[head_len..head_len + body_len]).into_owned();
-        buf.drain(..head_len + body_len);
-        let reply = handle(&state, &body);
-        let Some((status, xml)) = reply else {
+        // CloudFormation and STS: form-encoded POSTs to `/`; anything else is S3.
+        let reply = if req.method == "POST" && req.target == "/" {
+            handle(&state, &String::from_utf8_lossy(&req.body)).map(Reply::xml)
+        } else {
+            handle_s3(&state, &req)
+        };
+        let Some(reply) = reply else {
             // Fault::Drop: hang up without a word.
             return;
         };
-        let reason = match status {
+        let reason = match reply.status {
             200 => "OK",
             400 => "Bad Request",
+            403 => "Forbidden",
+            404 => "Not Found",
+            409 => "Conflict",
+            503 => "Service Unavailable",
             _ => "Internal Server Error",
         };
-        let resp = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nx-amzn-RequestId: sim-request\r\n\r\n{xml}",
-            xml.len()
+        let mut resp = format!(
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nx-amzn-RequestId: sim-request\r\nx-amz-request-id: sim-request\r\n",
+            reply.status,
+            reply.content_type,
+            reply.body.len()
         );
-        if sock.write_all(resp.as_bytes()).await.is_err() {
+        for (k, v) in &reply.headers {
+            resp.push_str(&format!("{k}: {v}\r\n"));
+        }
+        resp.push_str("\r\n");
+        let mut bytes = resp.into_bytes();
+        if !reply.head {
+            bytes.extend_from_slice(&reply.body);
+        }
+        if sock.write_all(&bytes).await.is_err() {
             return;
         }
     }
 }
 
-/// Reads one request into `buf`; returns (header length, body length).
-async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(usize, usize)> {
+/// Reads one request out of `sock` (what is left of `buf` first).
+async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<HttpRequest> {
     loop {
         if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..pos]).to_ascii_lowercase();
-            let len: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
+            let head = String::from_utf8_lossy(&buf[..pos]).into_owned();
+            let mut lines = head.lines();
+            let mut first = lines.next().unwrap_or("").split_whitespace();
+            let method = first.next().unwrap_or("").to_owned();
+            let target = first.next().unwrap_or("/").to_owned();
+            let headers: HashMap<String, String> = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                .collect();
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             let head_len = pos + 4;
             while buf.len() < head_len + len {
@@ -595,7 +780,14 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(usize,
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Some((head_len, len));
+            let body = buf[head_len..head_len + len].to_vec();
+            buf.drain(..head_len + len);
+            return Some(HttpRequest {
+                method,
+                target,
+                headers,
+                body,
+            });
         }
         let mut chunk = [0u8; 65536];
         let n = sock.read(&mut chunk).await.ok()?;
@@ -604,6 +796,11 @@ async fn read_request(sock: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(usize,
         }
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Percent-decoding of a URL path (`+` stays `+`).
+fn percent_decode(s: &str) -> String {
+    decode(&s.replace('+', "%2B"))
 }
 
 fn decode(s: &str) -> String {
@@ -700,15 +897,13 @@ fn missing(name: &str) -> Option<(u16, String)> {
     )
 }
 
-fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
-    let p = parse_form(body);
-    let action = p.get("Action").cloned().unwrap_or_default();
-    // Record, run hooks, apply faults — then answer.
+/// Records the request, runs its hooks and takes the fault it is to meet, if any.
+fn arrive(state: &Arc<Mutex<State>>, action: &str, p: &HashMap<String, String>) -> Option<Fault> {
     let mut hooks_to_run: Vec<Hook> = Vec::new();
     let fault = {
         let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
         st.requests.push(Request {
-            action: action.clone(),
+            action: action.to_owned(),
             params: p.clone(),
         });
         let n = st.requests.iter().filter(|r| r.action == action).count();
@@ -733,7 +928,13 @@ fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
     for mut h in hooks_to_run {
         h();
     }
-    match fault {
+    fault
+}
+
+fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
+    let p = parse_form(body);
+    let action = p.get("Action").cloned().unwrap_or_default();
+    match arrive(state, &action, &p) {
         Some(Fault::Throttle) => return error(400, "Throttling", "Rate exceeded"),
         Some(Fault::Internal) => {
             return error(
@@ -752,6 +953,28 @@ fn handle(state: &Arc<Mutex<State>>, body: &str) -> Option<(u16, String)> {
     }
     let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
     answer(&mut st, &action, &p)
+}
+
+/// An S3 request: recorded under its operation's name (`PutObject`), with `Bucket` and `Key`
+/// as its parameters, faults and hooks applying as to any other.
+fn handle_s3(state: &Arc<Mutex<State>>, req: &HttpRequest) -> Option<Reply> {
+    let op = s3::operation(req);
+    let mut p = HashMap::from([("Bucket".to_owned(), op.bucket.clone())]);
+    if let Some(k) = &op.key {
+        p.insert("Key".to_owned(), k.clone());
+    }
+    match arrive(state, op.action, &p) {
+        Some(Fault::LostResponse) => {
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = s3::answer(&mut st, req, &op);
+            None
+        }
+        Some(f) => s3::fault_reply(f),
+        None => {
+            let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+            Some(s3::answer(&mut st, req, &op))
+        }
+    }
 }
 
 fn stack_xml(s: &SimStack) -> String {
@@ -796,6 +1019,20 @@ fn stack_xml(s: &SimStack) -> String {
         x.push_str(
             "<member><OutputKey>Simulated</OutputKey><OutputValue>yes</OutputValue></member>",
         );
+        for o in exports::outputs_of(s.template.as_deref(), s) {
+            x.push_str(&format!(
+                "<member><OutputKey>{}</OutputKey><OutputValue>{}</OutputValue>",
+                esc(&o.key),
+                esc(&o.value)
+            ));
+            if let Some(d) = &o.description {
+                x.push_str(&format!("<Description>{}</Description>", esc(d)));
+            }
+            if let Some(n) = &o.export {
+                x.push_str(&format!("<ExportName>{}</ExportName>", esc(n)));
+            }
+            x.push_str("</member>");
+        }
     }
     x.push_str("</Outputs></member>");
     x
@@ -833,6 +1070,14 @@ fn event_xml(s: &SimStack, e: &Ev) -> String {
     x
 }
 
+/// A top-level section of a JSON template (`Null` when absent or not JSON).
+fn section_of(template: Option<&str>, section: &str) -> Json {
+    template
+        .and_then(|t| serde_json::from_str::<Json>(t).ok())
+        .and_then(|t| t.get(section).cloned())
+        .unwrap_or(Json::Null)
+}
+
 fn resources_of(template: Option<&str>) -> serde_json::Map<String, Json> {
     template
         .and_then(|t| serde_json::from_str::<Json>(t).ok())
@@ -867,6 +1112,267 @@ fn default_script(kind: &str, changes: &[Change]) -> Vec<Vec<EventSpec>> {
         second,
         vec![stack_event(&format!("{stack_verb}_COMPLETE"))],
     ]
+}
+
+/// CloudFormation's limit on `TemplateBody`, in bytes.
+pub const TEMPLATE_BODY_LIMIT: usize = 51_200;
+/// CloudFormation's limit on a template read from `TemplateURL`, in bytes.
+pub const TEMPLATE_URL_LIMIT: usize = 1_000_000;
+/// CloudFormation's answer to a `TemplateURL` whose object cannot be read (missing bucket or
+/// key: S3 answers AccessDenied to a reader who may not list the bucket).
+pub const S3_ACCESS_DENIED: &str = "S3 error: Access Denied\nFor more information check http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html";
+
+/// The bucket and key a `TemplateURL` names: virtual-hosted
+/// (`https://b.s3.eu-west-1.amazonaws.com/k`, `https://b.s3.amazonaws.com/k`) or path-style
+/// (`https://s3.eu-west-1.amazonaws.com/b/k`); `None` for anything not S3.
+fn s3_location(url: &str) -> Option<(String, String)> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/')?;
+    let host = host
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))?;
+    let path = path.split('?').next().unwrap_or("");
+    let path_style = host == "s3" || host.starts_with("s3.") || host.starts_with("s3-");
+    let (bucket, key) = if path_style {
+        let (b, k) = path.split_once('/')?;
+        (b.to_owned(), k.to_owned())
+    } else {
+        let i = host.find(".s3").or_else(|| host.find(".s3-"))?;
+        (host[..i].to_owned(), path.to_owned())
+    };
+    (!bucket.is_empty() && !key.is_empty()).then(|| (bucket, percent_decode(&key)))
+}
+
+/// The changes from `old` to `new`, resource by resource.
+fn changes_between(
+    old: Option<&str>,
+    new: &str,
+    replacements: &HashMap<String, String>,
+) -> Vec<Change> {
+    let old = resources_of(old);
+    let new = resources_of(Some(new));
+    let ty = |r: &Json| {
+        r.get("Type")
+            .and_then(Json::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let mut changes = Vec::new();
+    for (id, r) in &new {
+        match old.get(id) {
+            None => changes.push(Change {
+                action: "Add",
+                logical: id.clone(),
+                resource_type: ty(r),
+                replacement: None,
+            }),
+            Some(o) if o != r => changes.push(Change {
+                action: "Modify",
+                logical: id.clone(),
+                resource_type: ty(r),
+                replacement: Some(
+                    replacements
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| "False".into()),
+                ),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (id, r) in &old {
+        if !new.contains_key(id) {
+            changes.push(Change {
+                action: "Remove",
+                logical: id.clone(),
+                resource_type: ty(r),
+                replacement: None,
+            });
+        }
+    }
+    changes
+}
+
+/// The `Parameters.member.N` of a request.
+fn params_of(p: &HashMap<String, String>) -> Vec<(String, String)> {
+    members(p, "Parameters", "ParameterKey")
+        .into_iter()
+        .zip(
+            members(p, "Parameters", "ParameterValue")
+                .into_iter()
+                .chain(std::iter::repeat(String::new())),
+        )
+        .collect()
+}
+
+/// The `Tags.member.N` of a request.
+fn tags_of(p: &HashMap<String, String>) -> Vec<(String, String)> {
+    members(p, "Tags", "Key")
+        .into_iter()
+        .zip(members(p, "Tags", "Value"))
+        .collect()
+}
+
+impl State {
+    /// The template a request gives, inline or by URL, or CloudFormation's refusal of it.
+    fn template_of(&self, p: &HashMap<String, String>) -> Result<String, Option<(u16, String)>> {
+        match (p.get("TemplateBody"), p.get("TemplateURL")) {
+            (Some(_), Some(_)) => Err(error(
+                400,
+                "ValidationError",
+                "Specify exactly one of TemplateBody and TemplateURL.",
+            )),
+            (None, None) => Err(error(
+                400,
+                "ValidationError",
+                "Either Template URL or Template Body must be specified.",
+            )),
+            (Some(body), None) if body.len() > TEMPLATE_BODY_LIMIT => Err(error(
+                400,
+                "ValidationError",
+                &format!(
+                    "1 validation error detected: Value '{body}' at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {TEMPLATE_BODY_LIMIT}"
+                ),
+            )),
+            (Some(body), None) => Ok(body.clone()),
+            (None, Some(url)) => {
+                let Some((bucket, key)) = s3_location(url) else {
+                    return Err(error(
+                        400,
+                        "ValidationError",
+                        "TemplateURL must be a supported URL.",
+                    ));
+                };
+                let Some(object) = self.buckets.get(&bucket).and_then(|b| b.objects.get(&key))
+                else {
+                    return Err(error(400, "ValidationError", S3_ACCESS_DENIED));
+                };
+                if object.len() > TEMPLATE_URL_LIMIT {
+                    return Err(error(
+                        400,
+                        "ValidationError",
+                        &format!("Template may not exceed {TEMPLATE_URL_LIMIT} bytes in size."),
+                    ));
+                }
+                Ok(String::from_utf8_lossy(object).into_owned())
+            }
+        }
+    }
+
+    /// Adds a stack in `status`; returns its ID.
+    fn new_stack(&mut self, name: &str, status: &str) -> String {
+        self.ids += 1;
+        let id = format!(
+            "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{:08x}",
+            self.ids
+        );
+        self.stacks.push(SimStack {
+            id: id.clone(),
+            name: name.to_owned(),
+            status: status.to_owned(),
+            reason: None,
+            template: None,
+            params: Vec::new(),
+            tags: Vec::new(),
+            protection: false,
+            events: Vec::new(),
+            pending: VecDeque::new(),
+            next_template: None,
+            next_params: Vec::new(),
+            next_tags: Vec::new(),
+            deleted: false,
+            updated: None,
+            policy: None,
+            held: self.holds.contains(name),
+        });
+        id
+    }
+
+    /// Whether `stack` (a name or an ID; empty: any) is the stack with this ID.
+    fn stack_named(&self, id: &str, stack: &str) -> bool {
+        stack.is_empty()
+            || stack == id
+            || self
+                .stacks
+                .iter()
+                .any(|s| s.id == id && s.name == stack && !s.deleted)
+    }
+
+    /// A change set by ARN, or by name on the stack `stack` names.
+    fn change_set(&self, name_or_id: &str, stack: &str) -> Option<usize> {
+        self.change_sets.iter().position(|c| {
+            c.id == name_or_id || (c.name == name_or_id && self.stack_named(&c.stack_id, stack))
+        })
+    }
+
+    /// The script the next operation on `stack` plays: its own, else the shared one.
+    fn next_script(&mut self, stack: &str) -> Option<Vec<Vec<EventSpec>>> {
+        self.stack_scripts
+            .get_mut(stack)
+            .and_then(VecDeque::pop_front)
+            .or_else(|| self.scripts.pop_front())
+    }
+
+    /// Starts an operation installing `template` on the stack: its events are revealed one
+    /// batch per poll. An export conflict makes it fail and roll back, as CloudFormation does
+    /// once the resources are done; otherwise it plays the stack's script, or the default one.
+    #[allow(clippy::too_many_arguments)]
+    fn start_operation(
+        &mut self,
+        stack_id: &str,
+        kind: &str,
+        template: String,
+        params: Vec<(String, String)>,
+        tags: Vec<(String, String)>,
+        changes: &[Change],
+        token: Option<&str>,
+    ) {
+        let name = self
+            .stack_mut(stack_id)
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let conflict = self
+            .missing_import(stack_id, &template)
+            .map(|i| format!("No export named {i} found. Rollback requested by user."))
+            .or_else(|| self.export_conflict(stack_id, Some(&template)));
+        let script = match conflict {
+            Some(why) => failed_script(kind, changes, &why),
+            None => self
+                .next_script(&name)
+                .unwrap_or_else(|| default_script(kind, changes)),
+        };
+        let batches = self.make_batches(&name, &script, token);
+        self.clock += 1;
+        let now = self.clock;
+        if let Some(s) = self.stack_mut(stack_id) {
+            if kind != "CREATE" {
+                s.updated = Some(now);
+            }
+            // The stack is busy from the moment the operation is accepted.
+            s.status = format!("{kind}_IN_PROGRESS");
+            s.pending = batches.into();
+            s.next_template = Some(template);
+            s.next_params = params;
+            s.next_tags = tags;
+        }
+    }
+}
+
+/// An operation whose resources go through and whose stack then fails on `why` (the status
+/// reason, verbatim) and rolls back.
+fn failed_script(kind: &str, changes: &[Change], why: &str) -> Vec<Vec<EventSpec>> {
+    let mut script = default_script(kind, changes);
+    script.pop();
+    let (rolling, rolled) = if kind == "CREATE" {
+        ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE")
+    } else {
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE")
+    };
+    script.push(vec![stack_event(rolling).reason(why)]);
+    script.push(vec![stack_event(rolled)]);
+    script
 }
 
 fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(u16, String)> {
@@ -962,15 +1468,6 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
         "ContinueUpdateRollback" => {
             let name = get("StackName");
             let token = p.get("ClientRequestToken").cloned();
-            let script = st.scripts.pop_front().unwrap_or_else(|| {
-                vec![
-                    vec![
-                        stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
-                            .reason("Continue rollback requested"),
-                    ],
-                    vec![stack_event("UPDATE_ROLLBACK_COMPLETE")],
-                ]
-            });
             let stack_name = match st.stack_mut(&name) {
                 Some(s) if s.status == "UPDATE_ROLLBACK_FAILED" => s.name.clone(),
                 Some(s) => {
@@ -982,6 +1479,15 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 }
                 None => return missing(&name),
             };
+            let script = st.next_script(&stack_name).unwrap_or_else(|| {
+                vec![
+                    vec![
+                        stack_event("UPDATE_ROLLBACK_IN_PROGRESS")
+                            .reason("Continue rollback requested"),
+                    ],
+                    vec![stack_event("UPDATE_ROLLBACK_COMPLETE")],
+                ]
+            });
             let batches = st.make_batches(&stack_name, &script, token.as_deref());
             if let Some(s) = st.stack_mut(&name) {
                 s.pending = batches.into();
@@ -1065,6 +1571,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
             if !p.contains_key("NextToken") {
                 st.reveal(&name);
             }
+            let empty_tokens = st.empty_next_tokens;
             match st.stack_mut(&name) {
                 Some(s) => {
                     let mut x = String::from("<StackEvents>");
@@ -1074,6 +1581,8 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     x.push_str("</StackEvents>");
                     if start + PAGE < s.events.len() {
                         x.push_str(&format!("<NextToken>ev-{}</NextToken>", start + PAGE));
+                    } else if empty_tokens {
+                        x.push_str("<NextToken></NextToken>");
                     }
                     ok("DescribeStackEvents", CFN_NS, &x)
                 }
@@ -1086,9 +1595,13 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
             let cs_name = get("ChangeSetName");
             let token = p.get("ClientToken").cloned();
             // The same ClientToken again (a retry whose first answer was lost): the change set
-            // it made, not a second one; the same name without it: refused, as CloudFormation
-            // does.
-            if let Some(c) = st.change_sets.iter().find(|c| c.name == cs_name) {
+            // it made, not a second one; the same name on the same stack without it: refused,
+            // as CloudFormation does. Change set names are per stack.
+            if let Some(c) = st
+                .change_sets
+                .iter()
+                .find(|c| c.name == cs_name && st.stack_named(&c.stack_id, &name))
+            {
                 if token.is_some() && c.token == token {
                     let body = format!(
                         "<Id>{}</Id><StackId>{}</StackId>",
@@ -1107,43 +1620,16 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 st.next_change_set = None;
                 return error(400, "ValidationError", "No updates are to be performed.");
             }
-            let body = if let Some(b) = p.get("TemplateBody") {
-                b.clone()
-            } else {
-                return error(
-                    400,
-                    "ValidationError",
-                    "the simulator takes TemplateBody only",
-                );
+            let body = match st.template_of(p) {
+                Ok(b) => b,
+                Err(refused) => return refused,
             };
             let exists = st.stack_mut(&name).is_some();
             if kind == "UPDATE" && !exists {
                 return missing(&name);
             }
             if kind == "CREATE" && !exists {
-                st.ids += 1;
-                let id = format!(
-                    "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{name}/{:08x}",
-                    st.ids
-                );
-                st.stacks.push(SimStack {
-                    id,
-                    name: name.clone(),
-                    status: "REVIEW_IN_PROGRESS".into(),
-                    reason: None,
-                    template: None,
-                    params: Vec::new(),
-                    tags: Vec::new(),
-                    protection: false,
-                    events: Vec::new(),
-                    pending: VecDeque::new(),
-                    next_template: None,
-                    next_params: Vec::new(),
-                    next_tags: Vec::new(),
-                    deleted: false,
-                    updated: None,
-                    policy: None,
-                });
+                st.new_stack(&name, "REVIEW_IN_PROGRESS");
                 let e = st.make_event(
                     &name,
                     &stack_event("REVIEW_IN_PROGRESS").reason("User Initiated"),
@@ -1167,70 +1653,22 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 );
             }
             let stack_id = s.id.clone();
-            let old = if kind == "UPDATE" {
-                resources_of(s.template.as_deref())
-            } else {
-                Default::default()
-            };
-            let new = resources_of(Some(&body));
-            let mut changes = Vec::new();
-            for (id, r) in &new {
-                let ty = r
-                    .get("Type")
-                    .and_then(Json::as_str)
-                    .unwrap_or("?")
-                    .to_owned();
-                match old.get(id) {
-                    None => changes.push(Change {
-                        action: "Add",
-                        logical: id.clone(),
-                        resource_type: ty,
-                        replacement: None,
-                    }),
-                    Some(o) if o != r => changes.push(Change {
-                        action: "Modify",
-                        logical: id.clone(),
-                        resource_type: ty,
-                        replacement: Some(
-                            replacements
-                                .get(id)
-                                .cloned()
-                                .unwrap_or_else(|| "False".into()),
-                        ),
-                    }),
-                    Some(_) => {}
-                }
-            }
-            for (id, r) in &old {
-                if !new.contains_key(id) {
-                    let ty = r
-                        .get("Type")
-                        .and_then(Json::as_str)
-                        .unwrap_or("?")
-                        .to_owned();
-                    changes.push(Change {
-                        action: "Remove",
-                        logical: id.clone(),
-                        resource_type: ty,
-                        replacement: None,
-                    });
-                }
-            }
-            let params: Vec<(String, String)> = members(p, "Parameters", "ParameterKey")
-                .into_iter()
-                .zip(
-                    members(p, "Parameters", "ParameterValue")
-                        .into_iter()
-                        .chain(std::iter::repeat(String::new())),
-                )
-                .collect();
-            let tags: Vec<(String, String)> = members(p, "Tags", "Key")
-                .into_iter()
-                .zip(members(p, "Tags", "Value"))
-                .collect();
+            let old = (kind == "UPDATE").then(|| s.template.clone()).flatten();
+            let changes = changes_between(old.as_deref(), &body, &replacements);
+            // Outputs changed and nothing else: a change set without resource changes, to
+            // execute all the same.
+            let outputs_change =
+                section_of(old.as_deref(), "Outputs") != section_of(Some(&body), "Outputs");
+            let (params, tags) = (params_of(p), tags_of(p));
+            let missing_import = st.missing_import(&stack_id, &body);
             let (status, reason) = match st.next_change_set.take() {
                 Some(NextChangeSet::Failed(r)) => ("FAILED".to_owned(), Some(r)),
-                _ if changes.is_empty() && kind == "UPDATE" => {
+                // Imports are resolved when the change set is computed.
+                _ if missing_import.is_some() => (
+                    "FAILED".to_owned(),
+                    missing_import.map(|i| format!("No export named {i} found.")),
+                ),
+                _ if changes.is_empty() && !outputs_change && kind == "UPDATE" => {
                     ("FAILED".to_owned(), Some(EMPTY_REASON.to_owned()))
                 }
                 _ => ("CREATE_COMPLETE".to_owned(), None),
@@ -1262,15 +1700,176 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 &format!("<Id>{}</Id><StackId>{}</StackId>", esc(&id), esc(&stack_id)),
             )
         }
+        "CreateStack" | "UpdateStack" => {
+            let name = get("StackName");
+            let token = p.get("ClientRequestToken").cloned();
+            let body = match st.template_of(p) {
+                Ok(b) => b,
+                Err(refused) => return refused,
+            };
+            let create = action == "CreateStack";
+            let (params, tags) = (params_of(p), tags_of(p));
+            let replacements = st.replacements.clone();
+            let (stack_id, changes) = if create {
+                if st.stack_mut(&name).is_some() {
+                    return error(
+                        400,
+                        "AlreadyExistsException",
+                        &format!("Stack [{name}] already exists"),
+                    );
+                }
+                let id = st.new_stack(&name, "CREATE_IN_PROGRESS");
+                (id, changes_between(None, &body, &replacements))
+            } else {
+                let Some(s) = st.stack_mut(&name) else {
+                    return missing(&name);
+                };
+                if s.status.ends_with("_IN_PROGRESS") || s.status.ends_with("_FAILED") {
+                    let msg = format!(
+                        "Stack:{} is in {} state and can not be updated.",
+                        s.id, s.status
+                    );
+                    return error(400, "ValidationError", &msg);
+                }
+                let changes = changes_between(s.template.as_deref(), &body, &replacements);
+                let same_outputs = section_of(s.template.as_deref(), "Outputs")
+                    == section_of(Some(&body), "Outputs");
+                if changes.is_empty() && same_outputs && s.params == params && s.tags == tags {
+                    return error(400, "ValidationError", "No updates are to be performed.");
+                }
+                (s.id.clone(), changes)
+            };
+            let kind = if create { "CREATE" } else { "UPDATE" };
+            st.start_operation(
+                &stack_id,
+                kind,
+                body,
+                params,
+                tags,
+                &changes,
+                token.as_deref(),
+            );
+            ok(
+                action,
+                CFN_NS,
+                &format!("<StackId>{}</StackId>", esc(&stack_id)),
+            )
+        }
+        "ValidateTemplate" => {
+            let body = match st.template_of(p) {
+                Ok(b) => b,
+                Err(refused) => return refused,
+            };
+            let t: Json = match serde_json::from_str(&body) {
+                Ok(t) => t,
+                // YAML, or anything else: the simulator reads JSON only, and takes the rest.
+                Err(_) if !body.trim_start().starts_with('{') => Json::Null,
+                Err(_) => {
+                    return error(
+                        400,
+                        "ValidationError",
+                        "Template format error: JSON not well-formed.",
+                    );
+                }
+            };
+            let mut x = String::from("<Parameters>");
+            if let Some(ps) = t.get("Parameters").and_then(Json::as_object) {
+                for (k, v) in ps {
+                    x.push_str(&format!(
+                        "<member><ParameterKey>{}</ParameterKey><NoEcho>{}</NoEcho>",
+                        esc(k),
+                        v.get("NoEcho").and_then(Json::as_bool).unwrap_or(false)
+                    ));
+                    if let Some(d) = v.get("Default") {
+                        let d = d
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| d.to_string());
+                        x.push_str(&format!("<DefaultValue>{}</DefaultValue>", esc(&d)));
+                    }
+                    x.push_str("</member>");
+                }
+            }
+            x.push_str("</Parameters>");
+            let iam: Vec<String> = resources_of(Some(&body))
+                .values()
+                .filter_map(|r| r.get("Type").and_then(Json::as_str))
+                .filter(|t| t.starts_with("AWS::IAM::"))
+                .map(str::to_owned)
+                .collect();
+            if !iam.is_empty() {
+                x.push_str(&format!(
+                    "<Capabilities><member>CAPABILITY_IAM</member></Capabilities><CapabilitiesReason>The following resource(s) require capabilities: [{}]</CapabilitiesReason>",
+                    esc(&iam.join(", "))
+                ));
+            }
+            ok("ValidateTemplate", CFN_NS, &x)
+        }
+        "ListExports" => {
+            let start: usize = p
+                .get("NextToken")
+                .and_then(|t| t.strip_prefix("exports-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let all = st.exports();
+            let mut x = String::from("<Exports>");
+            for e in all.iter().skip(start).take(st.export_page) {
+                x.push_str(&format!(
+                    "<member><ExportingStackId>{}</ExportingStackId><Name>{}</Name><Value>{}</Value></member>",
+                    esc(&e.stack_id),
+                    esc(&e.name),
+                    esc(&e.value)
+                ));
+            }
+            x.push_str("</Exports>");
+            if start + st.export_page < all.len() {
+                x.push_str(&format!(
+                    "<NextToken>exports-{}</NextToken>",
+                    start + st.export_page
+                ));
+            }
+            ok("ListExports", CFN_NS, &x)
+        }
+        "ListImports" => {
+            let export = get("ExportName");
+            let start: usize = p
+                .get("NextToken")
+                .and_then(|t| t.strip_prefix("imports-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let users = st.importers(&export);
+            if users.is_empty() {
+                return error(
+                    400,
+                    "ValidationError",
+                    &format!("Export '{export}' is not imported by any stack."),
+                );
+            }
+            let mut x = String::from("<Imports>");
+            for u in users.iter().skip(start).take(st.export_page) {
+                x.push_str(&format!("<member>{}</member>", esc(u)));
+            }
+            x.push_str("</Imports>");
+            if start + st.export_page < users.len() {
+                x.push_str(&format!(
+                    "<NextToken>imports-{}</NextToken>",
+                    start + st.export_page
+                ));
+            }
+            ok("ListImports", CFN_NS, &x)
+        }
         "DescribeChangeSet" => {
             let n = get("ChangeSetName");
-            let Some(cs) = st.change_sets.iter_mut().find(|c| c.id == n || c.name == n) else {
+            let stack = get("StackName");
+            let Some(i) = st.change_set(&n, &stack) else {
                 return error(
                     404,
                     "ChangeSetNotFound",
                     &format!("ChangeSet [{n}] does not exist"),
                 );
             };
+            let empty_tokens = st.empty_next_tokens;
+            let cs = &mut st.change_sets[i];
             let status = if cs.pending_polls > 0 {
                 cs.pending_polls -= 1;
                 "CREATE_PENDING".to_owned()
@@ -1301,6 +1900,9 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 }
             }
             x.push_str("</Changes>");
+            if empty_tokens {
+                x.push_str("<NextToken></NextToken>");
+            }
             if status == "FAILED"
                 && let Some(r) = &cs.reason
             {
@@ -1310,21 +1912,22 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
         }
         "DeleteChangeSet" => {
             let n = get("ChangeSetName");
-            let before = st.change_sets.len();
-            st.change_sets.retain(|c| !(c.id == n || c.name == n));
-            if st.change_sets.len() == before {
+            let stack = get("StackName");
+            let Some(i) = st.change_set(&n, &stack) else {
                 return error(
                     404,
                     "ChangeSetNotFound",
                     &format!("ChangeSet [{n}] does not exist"),
                 );
-            }
+            };
+            st.change_sets.remove(i);
             ok("DeleteChangeSet", CFN_NS, "")
         }
         "ExecuteChangeSet" => {
             let n = get("ChangeSetName");
+            let stack = get("StackName");
             let token = p.get("ClientRequestToken").cloned();
-            let Some(i) = st.change_sets.iter().position(|c| c.id == n || c.name == n) else {
+            let Some(i) = st.change_set(&n, &stack) else {
                 return error(
                     404,
                     "ChangeSetNotFound",
@@ -1380,26 +1983,15 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     c.changes.clone(),
                 )
             };
-            let script = st
-                .scripts
-                .pop_front()
-                .unwrap_or_else(|| default_script(&kind, &changes));
-            let name = st
-                .stack_mut(&stack_id)
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            let batches = st.make_batches(&name, &script, token.as_deref());
-            st.clock += 1;
-            let now = st.clock;
-            if let Some(s) = st.stack_mut(&stack_id) {
-                if kind != "CREATE" {
-                    s.updated = Some(now);
-                }
-                s.pending = batches.into();
-                s.next_template = Some(template);
-                s.next_params = params;
-                s.next_tags = tags;
-            }
+            st.start_operation(
+                &stack_id,
+                &kind,
+                template,
+                params,
+                tags,
+                &changes,
+                token.as_deref(),
+            );
             // Executing a change set removes the stack's other change sets.
             st.change_sets
                 .retain(|c| c.stack_id != stack_id || c.executed);
@@ -1408,7 +2000,6 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
         "DeleteStack" => {
             let name = get("StackName");
             let token = p.get("ClientRequestToken").cloned();
-            let script = st.scripts.pop_front();
             let Some(s) = st.stack_mut(&name) else {
                 // Deleting a stack that does not exist succeeds.
                 return Some((
@@ -1428,6 +2019,8 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 );
             }
             let stack_name = s.name.clone();
+            let stack_id = s.id.clone();
+            let before = s.status.clone();
             let changes: Vec<Change> = resources_of(s.template.as_deref())
                 .iter()
                 .map(|(id, r)| Change {
@@ -1441,8 +2034,15 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     replacement: None,
                 })
                 .collect();
-            let review = s.status == "REVIEW_IN_PROGRESS";
-            let script = script.unwrap_or_else(|| default_script("DELETE", &changes));
+            let review = before == "REVIEW_IN_PROGRESS";
+            // An export another stack imports keeps the stack: nothing is deleted, and the
+            // stack is back in its status with the reason.
+            let script = match st.export_conflict(&stack_id, None) {
+                Some(why) => vec![vec![stack_event(&before).reason(&why)]],
+                None => st
+                    .next_script(&stack_name)
+                    .unwrap_or_else(|| default_script("DELETE", &changes)),
+            };
             let batches = st.make_batches(&stack_name, &script, token.as_deref());
             if let Some(s) = st.stack_mut(&name) {
                 if review {
