@@ -46,6 +46,17 @@ struct Ran {
     calls: Vec<&'static str>,
 }
 
+fn settings(endpoint: &str) -> AwsSettings {
+    AwsSettings {
+        profile: None,
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.to_owned()),
+        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
+        retry: RetryPolicy::fast(6),
+        timeouts: Timeouts::default(),
+    }
+}
+
 fn run(project: &dyn Project, endpoint: &str, args: &[&str]) -> Ran {
     let (console, cap) = Console::capture(false, Vec::new());
     let log = ApiLog::new();
@@ -53,14 +64,7 @@ fn run(project: &dyn Project, endpoint: &str, args: &[&str]) -> Ran {
         console,
         interrupt: Interrupt::new(),
         listen_for_ctrl_c: false,
-        aws: AwsSettings {
-            profile: None,
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(endpoint.to_owned()),
-            static_credentials: Some(("AKIDTEST".into(), "secret".into())),
-            retry: RetryPolicy::fast(6),
-            timeouts: Timeouts::default(),
-        },
+        aws: settings(endpoint),
         poll: PollConfig::every_ms(20),
         log: log.clone(),
         schemas: cfn_resources::schema_for,
@@ -75,6 +79,33 @@ fn run(project: &dyn Project, endpoint: &str, args: &[&str]) -> Ran {
     }
 }
 
+/// Removes the worker's code from moto's staging bucket, which earlier runs against the same
+/// moto may have filled (assets are content-addressed), so this run uploads it.
+fn forget_asset(settings: AwsSettings) {
+    let asset = multi_stack_app::app("Any")
+        .synth()
+        .map(|s| s[2].assets[0].clone())
+        .expect("synthesizes");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let aws = cfn_deploy::aws::Aws::connect(&settings, None, ApiLog::new())
+            .await
+            .expect("clients");
+        let bucket = cfn_core::asset::staging_bucket_name("123456789012", "us-east-1");
+        // Absent already (a fresh moto) is as good.
+        let _ = aws
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(asset.key())
+            .send()
+            .await;
+    });
+}
+
 fn count(calls: &[&str], op: &str) -> usize {
     calls.iter().filter(|c| **c == op).count()
 }
@@ -87,8 +118,11 @@ fn three_stacks_deploy_in_order_with_their_asset_through_throttling_then_destroy
     let p = Prefixed(prefix.clone());
     let outputs = std::env::temp_dir().join(format!("{prefix}-outputs.json"));
     let outputs_arg = outputs.to_string_lossy().into_owned();
+    forget_asset(settings(&moto));
 
-    // S3 throttles the first two uploads of the worker's code: retried, and the deploy goes on.
+    // S3 fails the first look for the worker's code and throttles its first two uploads:
+    // retried, and the deploy goes on.
+    proxy.fail("HEAD", "/assets/", HttpFault::Internal, 1);
     proxy.fail("PUT", "/assets/", HttpFault::SlowDown, 2);
     let r = run(
         &p,
@@ -107,6 +141,14 @@ fn three_stacks_deploy_in_order_with_their_asset_through_throttling_then_destroy
     assert!(r.out.contains(&order), "{}", r.out);
     assert!(r.out.contains("s3:PutObject throttled"), "{}", r.out);
     assert!(r.out.contains("Assets: 1 uploaded"), "{}", r.out);
+    let faulted: Vec<u16> = proxy
+        .requests()
+        .iter()
+        .filter(|(_, path, _)| path.contains("/assets/"))
+        .map(|(_, _, status)| *status)
+        .collect();
+    // HEAD: 500 then 404 (not there yet); PUT: 503 twice, then stored.
+    assert_eq!(faulted, [500, 404, 503, 503, 200], "{faulted:?}");
     for s in ["Storage", "Data", "Worker"] {
         assert!(
             r.out.contains(&format!("✓ {prefix}{s}: CREATE_COMPLETE")),

@@ -61,7 +61,7 @@ impl Apps {
             .find(|(e, _)| e.name == env)
             .map(|(e, _)| e.clone())
             .expect("known environment");
-        self.synth(&e).expect("synthesizes").stack.body
+        self.synth(&e).expect("synthesizes").stacks.remove(0).body
     }
 }
 
@@ -599,14 +599,17 @@ fn an_export_in_use_cannot_be_removed_changed_or_deleted() {
         assert_eq!(r.exit, Exit::Ok, "{}", r.all());
     }
 
-    // Removing the export: the update rolls back.
+    // Removing the export: refused before any change set (the deadly embrace), naming the
+    // importer and the order that works.
     let removed = p.clone().with("producer", "Producer", queue());
+    let creates = sim.requests("CreateChangeSet").len();
     let r = run(&removed, &["deploy", "producer", "--yes"], &opts(&sim));
-    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
-    r.assert_printed("Export shared-queue cannot be deleted as it is in use by Consumer");
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed("stack Producer would stop exporting shared-queue, which Consumer still imports; deploy Consumer first so that it no longer imports it, then Producer");
     assert_eq!(
-        sim.status("Producer").as_deref(),
-        Some("UPDATE_ROLLBACK_COMPLETE")
+        sim.requests("CreateChangeSet").len(),
+        creates,
+        "no change set"
     );
     assert_eq!(sim.exports().len(), 1, "the export stays");
 
@@ -621,16 +624,14 @@ fn an_export_in_use_cannot_be_removed_changed_or_deleted() {
     r.assert_printed("Export shared-queue cannot be updated as it is in use by Consumer");
     assert_eq!(sim.exports()[0].1, "queue-1");
 
-    // Deleting the stack: refused, the stack stays as it was, with the reason.
+    // Deleting the stack: refused before DeleteStack, naming the importer.
     let r = run(&p, &["destroy", "producer", "--force"], &opts(&sim));
-    assert_eq!(r.exit, Exit::Failed, "{}", r.all());
-    r.assert_printed("✗ Producer: UPDATE_ROLLBACK_COMPLETE");
-    r.assert_printed("Export shared-queue cannot be deleted as it is in use by Consumer");
-    assert!(sim.exists("Producer"));
-    assert_eq!(
-        sim.status("Producer").as_deref(),
-        Some("UPDATE_ROLLBACK_COMPLETE")
+    assert_eq!(r.exit, Exit::Refused, "{}", r.all());
+    r.assert_printed(
+        "stack Producer exports shared-queue, which Consumer still imports; refusing to destroy it",
     );
+    assert!(sim.requests("DeleteStack").is_empty());
+    assert!(sim.exists("Producer"));
 
     // Without the importer, the exporter goes.
     for env in ["consumer", "producer"] {
