@@ -16,8 +16,9 @@ if [ ! -x "$VENV/bin/moto_server" ]; then
     ensure_venv
 fi
 AWS="$VENV/bin/aws"
-cargo build --quiet --release -p starter-app
+cargo build --quiet --release -p starter-app -p multi-stack-app
 APP="$ROOT/target/release/starter-app"
+MULTI="$ROOT/target/release/multi-stack-app"
 
 WORK="$(mktemp -d)"
 PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -36,6 +37,48 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 
 requests() { grep -cE '" [0-9]{3} ' "$LOG" || true; }
 now_ms() { date +%s%3N; }
+
+# A fresh moto on its own port for one multi-stack run (stack names are the example's, fixed);
+# prints the endpoint, its pid in $WORK/multi-moto.pid.
+fresh_moto() {
+    local port
+    port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "$VENV/bin/python" scripts/moto_server.py -H 127.0.0.1 -p "$port" >"$WORK/multi-moto.log" 2>&1 &
+    echo $! >"$WORK/multi-moto.pid"
+    for _ in $(seq 1 100); do
+        curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    echo "http://127.0.0.1:$port"
+}
+
+# multi_one <tool>: ms to create the example's three stacks (dev) on a fresh moto. Ours:
+# `deploy dev --all --yes` (Storage and Data side by side, then Worker, asset uploaded).
+# awscli: the asset copied to the bucket, then `cloudformation deploy` of each in order.
+multi_one() {
+    local endpoint t0 t1
+    endpoint="$(fresh_moto)"
+    "$MULTI" synth dev --out "$WORK/m" >/dev/null 2>&1
+    t0="$(now_ms)"
+    if [ "$1" = theirs ]; then
+        local bucket=cfn-deploy-staging-123456789012-us-east-1 zip
+        zip="$(basename "$(ls "$WORK"/m/asset.*.zip)")"
+        "$AWS" --endpoint-url "$endpoint" s3 mb "s3://$bucket" >/dev/null
+        "$AWS" --endpoint-url "$endpoint" s3 cp "$WORK/m/$zip" "s3://$bucket/assets/${zip#asset.}" >/dev/null
+        for s in DevStorage DevData DevWorker; do
+            "$AWS" --endpoint-url "$endpoint" cloudformation deploy \
+                --template-file "$WORK/m/$s.template.json" --stack-name "$s" \
+                --capabilities CAPABILITY_IAM --no-fail-on-empty-changeset >"$WORK/out.txt" 2>&1 \
+                || { cat "$WORK/out.txt"; exit 1; }
+        done
+    else
+        AWS_ENDPOINT_URL="$endpoint" "$MULTI" deploy dev --all --yes >"$WORK/out.txt" 2>&1 \
+            || { cat "$WORK/out.txt"; exit 1; }
+    fi
+    t1="$(now_ms)"
+    kill "$(cat "$WORK/multi-moto.pid")" 2>/dev/null || true
+    echo "$((t1 - t0))"
+}
 
 # config <stack> <retention>: a one-environment starter.toml, env name = lowercase stack.
 config() {
@@ -113,3 +156,13 @@ for scenario in create nochange update; do
         "$(awk -v o="$o" -v t="$t" 'BEGIN {printf "%.2f", o / t}')" \
         "${CALLS[ours-$scenario]}" "${CALLS[theirs-$scenario]}"
 done
+
+for tool in ours theirs; do
+    : >"$WORK/$tool-multi"
+    for i in $(seq 1 "$RUNS"); do
+        multi_one "$tool" >>"$WORK/$tool-multi"
+    done
+done
+o="$(median <"$WORK/ours-multi")"; t="$(median <"$WORK/theirs-multi")"
+printf '%-10s %18s %18s %8s   (multi-stack-app deploy dev --all: 3 stacks, 1 asset)\n' "multi" "$o" "$t" \
+    "$(awk -v o="$o" -v t="$t" 'BEGIN {printf "%.2f", o / t}')"
