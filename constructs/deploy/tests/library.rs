@@ -88,21 +88,28 @@ fn plan_then_execute_streams_every_event_and_resolves_to_the_outcome() {
     assert_eq!(sim.status("Dev").as_deref(), Some("CREATE_COMPLETE"));
 }
 
+/// A deployment of the raw project's `dev` stack, prepared and planned: the change set of a
+/// new stack.
+async fn planned(sim: &Sim) -> (Deployment, cfn_deploy::changeset::ChangeSet) {
+    let project = RawProject::new(Vec::new());
+    let aws = Aws::connect(&settings(sim), None, ApiLog::new())
+        .await
+        .expect("aws");
+    let mut d = Deployment::prepare(aws, request(&project))
+        .await
+        .expect("prepare");
+    let source = d.stage().await.expect("stage");
+    let Plan::Changes(cs) = d.plan(source).await.expect("plan") else {
+        panic!("a new stack has changes");
+    };
+    (d, cs)
+}
+
 #[test]
 fn a_caller_that_refuses_the_plan_discards_it_and_nothing_is_left() {
     let sim = Sim::start();
-    let project = RawProject::new(Vec::new());
     runtime().block_on(async {
-        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
-            .await
-            .expect("aws");
-        let mut d = Deployment::prepare(aws, request(&project))
-            .await
-            .expect("prepare");
-        let source = d.stage().await.expect("stage");
-        let Plan::Changes(_) = d.plan(source).await.expect("plan") else {
-            panic!("a new stack has changes");
-        };
+        let (d, _) = planned(&sim).await;
         let cleanup = d.discard().await;
         assert_eq!(cleanup.removed.len(), 2, "{cleanup:?}");
         assert!(cleanup.left.is_empty());
@@ -155,18 +162,8 @@ fn an_up_to_date_stack_needs_no_change_set_and_a_busy_one_is_refused() {
 #[test]
 fn a_stack_changed_between_plan_and_execute_is_not_executed() {
     let sim = Sim::start();
-    let project = RawProject::new(Vec::new());
     runtime().block_on(async {
-        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
-            .await
-            .expect("aws");
-        let mut d = Deployment::prepare(aws, request(&project))
-            .await
-            .expect("prepare");
-        let source = d.stage().await.expect("stage");
-        let Plan::Changes(cs) = d.plan(source).await.expect("plan") else {
-            panic!("changes");
-        };
+        let (mut d, cs) = planned(&sim).await;
         // Someone else's deploy created and finished the stack meanwhile.
         sim.set_status("Dev", "CREATE_COMPLETE");
         match d.execute(&cs, false).await {
