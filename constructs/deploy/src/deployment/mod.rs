@@ -81,7 +81,7 @@ pub struct DeployRequest {
     pub notification_arns: Vec<String>,
     /// What a failed operation does (`--no-rollback` keeps). Default: roll back.
     pub on_failure: OnFailure,
-    /// The change set's description. Default: "cfn-deploy (<env>)".
+    /// The change set's description. Default: `cfn-deploy (<env>)`.
     pub description: String,
     /// The command named in next steps ("run `<program> watch dev`"). Default: `cfn-deploy`.
     pub program: String,
