@@ -88,7 +88,7 @@ async fn destroy_stack<P: Project + ?Sized>(
             let template = stack::template(&aws, &s.stack_id)
                 .await
                 .map_err(|e| CliError::deploy(&format!("reading the template of {name}"), e.into()))?;
-            refuse_imported_exports(&aws, &name, template.as_ref()).await?;
+            refuse_imported_exports(run, &aws, &name, template.as_ref()).await?;
             let resources = stack::resources(&aws, &s.stack_id)
                 .await
                 .map_err(|e| CliError::deploy(&format!("reading the resources of {name}"), e.into()))?;
@@ -212,8 +212,9 @@ pub(super) async fn continue_rollback<P: Project + ?Sized>(
 
 /// A stack whose exports another stack imports cannot be deleted (CloudFormation fails the
 /// delete after it started): say so before, naming the importers. An endpoint that cannot
-/// answer `ListImports` leaves the check to CloudFormation.
-async fn refuse_imported_exports(
+/// answer `ListImports` leaves the check to CloudFormation, with a warning.
+async fn refuse_imported_exports<P: Project + ?Sized>(
+    run: &Run<'_, P>,
     aws: &crate::aws::Aws,
     name: &str,
     template: Option<&serde_json::Value>,
@@ -221,22 +222,23 @@ async fn refuse_imported_exports(
     let Some(template) = template else {
         return Ok(());
     };
-    for export in crate::deployment::exports::export_names(template, name) {
-        let Ok(importers) = crate::deployment::exports::importers(aws, &export).await else {
-            continue;
-        };
-        let importers: Vec<String> = importers.into_iter().filter(|s| s != name).collect();
-        if !importers.is_empty() {
-            return Err(CliError::new(
-                Exit::Refused,
-                format!(
-                    "stack {name} exports {export}, which {} still import{}; refusing to destroy it",
-                    importers.join(", "),
-                    if importers.len() == 1 { "s" } else { "" }
-                ),
-            )
-            .hint(format!("destroy {} first", importers.join(" and "))));
-        }
+    let names = crate::deployment::exports::export_names(template, name);
+    let (in_use, unknown) = crate::deployment::exports::first_in_use(aws, name, names).await;
+    for (export, e) in unknown {
+        run.console().err(format!(
+            "warning: could not check who imports {export} ({e}); CloudFormation refuses the delete if a stack still imports it"
+        ));
     }
-    Ok(())
+    let Some((export, importers)) = in_use else {
+        return Ok(());
+    };
+    Err(CliError::new(
+        Exit::Refused,
+        format!(
+            "stack {name} exports {export}, which {} still import{}; refusing to destroy it",
+            importers.join(", "),
+            if importers.len() == 1 { "s" } else { "" }
+        ),
+    )
+    .hint(format!("destroy {} first", importers.join(" and "))))
 }

@@ -71,6 +71,28 @@ pub async fn importers(aws: &Aws, export: &str) -> Result<Vec<String>, DeployErr
     Ok(stacks)
 }
 
+/// The first of `exports` (of stack `stack`) another stack imports, with its importers; and,
+/// for each export whose importers could not be read (an endpoint without `ListImports`), why.
+pub async fn first_in_use(
+    aws: &Aws,
+    stack: &str,
+    exports: impl IntoIterator<Item = String>,
+) -> (Option<(String, Vec<String>)>, Vec<(String, DeployError)>) {
+    let mut unknown = Vec::new();
+    for export in exports {
+        match importers(aws, &export).await {
+            Ok(found) => {
+                let others: Vec<String> = found.into_iter().filter(|s| s != stack).collect();
+                if !others.is_empty() {
+                    return (Some((export, others)), unknown);
+                }
+            }
+            Err(e) => unknown.push((export, e)),
+        }
+    }
+    (None, unknown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,25 +371,19 @@ impl Deployment {
             return Ok(());
         };
         let stack = self.request.synth.stack_name.clone();
-        for export in exports::removed_exports(deployed, &self.request.synth.template, &stack) {
-            match exports::importers(&self.aws, &export).await {
-                Ok(importers) => {
-                    let importers: Vec<String> =
-                        importers.into_iter().filter(|s| *s != stack).collect();
-                    if !importers.is_empty() {
-                        return Err(DeployError::ExportInUse {
-                            stack,
-                            export,
-                            importers,
-                        });
-                    }
-                }
-                Err(e) => self.notes.push(format!(
-                    "could not check who imports {export}, which this update removes ({e}); CloudFormation refuses the update if a stack still imports it"
-                )),
-            }
+        let removed = exports::removed_exports(deployed, &self.request.synth.template, &stack);
+        let (in_use, unknown) = exports::first_in_use(&self.aws, &stack, removed).await;
+        self.notes.extend(unknown.into_iter().map(|(export, e)| format!(
+            "could not check who imports {export}, which this update removes ({e}); CloudFormation refuses the update if a stack still imports it"
+        )));
+        match in_use {
+            Some((export, importers)) => Err(DeployError::ExportInUse {
+                stack,
+                export,
+                importers,
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// What the deployment could not check or wants said (printed as warnings by the CLI).
