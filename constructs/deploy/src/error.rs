@@ -105,6 +105,29 @@ pub enum DeployError {
         /// The stacks importing it.
         importers: Vec<String>,
     },
+    /// The stack to delete exports a value other stacks still import: CloudFormation would
+    /// fail the delete after it started.
+    #[error(
+        "stack {stack} exports {export}, which {} still import{}; refusing to destroy it",
+        importers.join(", "),
+        if importers.len() == 1 { "s" } else { "" }
+    )]
+    DeleteExportInUse {
+        /// The producing stack.
+        stack: String,
+        /// The export.
+        export: String,
+        /// The stacks importing it.
+        importers: Vec<String>,
+    },
+    /// The stack to delete has termination protection on.
+    #[error("stack {stack} has termination protection on; refusing to destroy it")]
+    TerminationProtected {
+        /// The stack.
+        stack: String,
+        /// The environment whose settings turn it on.
+        env: String,
+    },
     /// A stack operation ended without reaching a terminal status the engine understood.
     #[error("stack {stack}: {message}")]
     Unexpected {

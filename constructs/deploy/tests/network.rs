@@ -144,5 +144,12 @@ fn list_reads_every_environment_at_once_against_a_silent_endpoint() {
         started.elapsed()
     );
     assert_eq!(r.exit, Exit::Failed, "{}", r.out);
-    assert_eq!(r.out.matches("error: who am I").count(), 4, "{}", r.out);
+    assert_eq!(
+        r.out
+            .matches("error: reading the stack: sts GetCallerIdentity")
+            .count(),
+        4,
+        "{}",
+        r.out
+    );
 }

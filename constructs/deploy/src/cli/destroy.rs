@@ -1,16 +1,14 @@
 //! `destroy <env> [--force]`, and `continue-rollback <env>`: the verbs that get a stack out of
 //! the way or out of a stuck state.
 
-use indexmap::IndexMap;
-
-use super::follow::{Followed, failure, follow, interrupted, success};
+use super::follow::{Followed, failure, follow, follow_execution, interrupted, success};
 use super::{CliError, Exit, Run, Select};
 use crate::console::Answer;
+use crate::deployment::{Destruction, StackRequest};
 use crate::diff::table;
 use crate::engine;
 use crate::error::DeployError;
 use crate::project::Project;
-use crate::stack::{self, StatusClass, classify_status};
 
 pub(super) async fn destroy<P: Project + ?Sized>(
     run: &Run<'_, P>,
@@ -49,7 +47,8 @@ pub(super) async fn destroy<P: Project + ?Sized>(
     Ok(Exit::Ok)
 }
 
-/// Destroys the environment's stack `env.stack_name`.
+/// Destroys the environment's stack `env.stack_name`: the library's [`Destruction`] reads and
+/// refuses; this prints what goes and what stays, asks, and follows the delete.
 async fn destroy_stack<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env: &crate::project::Environment,
@@ -59,80 +58,23 @@ async fn destroy_stack<P: Project + ?Sized>(
     let name = env.stack_name.clone();
     let prepared = run
         .interruptible(async {
-            let super::StackState { aws, id, stack } = run.read_stack(env, &name).await?;
-            let Some(s) = stack else {
-                return Ok(None);
-            };
-            if classify_status(&s.status) == StatusClass::Busy {
-                let next_step =
-                    stack::blocked_next_step(&s, &run.bin, &env.name).unwrap_or_default();
-                return Err(CliError::deploy(
-                    "destroy refused",
-                    DeployError::Blocked {
-                        stack: name.clone(),
-                        status: s.status.clone(),
-                        next_step,
-                    },
-                ));
-            }
-            if s.termination_protection {
-                return Err(CliError::new(
-                    Exit::Refused,
-                    format!("stack {name} has termination protection on; refusing to destroy it"),
-                )
-                .hint(format!(
-                    "turn it off in environment '{}' and deploy, or run `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {name}`",
-                    env.name
-                )));
-            }
-            let template = stack::template(&aws, &s.stack_id)
+            let aws = run.connect(env).await?;
+            let mut request = StackRequest::new(env.clone());
+            request.program = run.bin.clone();
+            request.poll = run.ctx.poll.clone();
+            Destruction::prepare(aws, request)
                 .await
-                .map_err(|e| CliError::deploy(&format!("reading the template of {name}"), e.into()))?;
-            refuse_imported_exports(run, &aws, &name, template.as_ref()).await?;
-            let resources = stack::resources(&aws, &s.stack_id)
-                .await
-                .map_err(|e| CliError::deploy(&format!("reading the resources of {name}"), e.into()))?;
-            Ok(Some((aws, id, s, template, resources)))
+                .map_err(|e| refused(env, e))
         })
         .await?;
-    let Some((aws, id, s, template, resources)) = prepared else {
+    let Some(destruction) = prepared else {
         console.out(format!("{name} does not exist: nothing to destroy."));
         return Ok(Exit::Ok);
     };
-    console.out(format!(
-        "Destroying {name} ({}) in account {} in {}: {} resource{} ({}).",
-        env.name,
-        id.account,
-        id.region,
-        resources.len(),
-        if resources.len() == 1 { "" } else { "s" },
-        s.status
-    ));
-    let physical: IndexMap<String, String> = resources
-        .iter()
-        .filter_map(|r| Some((r.logical_id.clone(), r.physical_id.clone()?)))
-        .collect();
-    let kept = template
-        .as_ref()
-        .map(|t| engine::retained(t, &physical))
-        .unwrap_or_default();
-    if kept.is_empty() {
-        console.out("Nothing is retained: every resource is deleted.");
-    } else {
-        console.out("Retained or needing attention (delete by hand when no longer needed):");
-        let rows: Vec<[String; 4]> = kept
-            .iter()
-            .map(|r| {
-                [
-                    r.logical_id.clone(),
-                    r.resource_type.clone(),
-                    r.physical_id.clone().unwrap_or_else(|| "-".into()),
-                    r.why.clone(),
-                ]
-            })
-            .collect();
-        console.out_raw(&table(&["LOGICAL ID", "TYPE", "PHYSICAL ID", "WHY"], &rows));
+    for note in destruction.notes() {
+        console.err(format!("warning: {note}"));
     }
+    describe(run, env, &destruction);
     if !force {
         match console
             .prompt(
@@ -152,17 +94,76 @@ async fn destroy_stack<P: Project + ?Sized>(
             }
         }
     }
-    let op = engine::delete_stack(&aws, &s, resources.len(), &run.ctx.poll)
+    let execution = destruction
+        .execute()
         .await
         .map_err(|e| CliError::deploy(&format!("deleting {name}"), e))?;
-    let paths = crate::diff::paths_in(template.as_ref());
-    match follow(run, op, paths).await {
+    match follow_execution(run, execution).await {
         Followed::Interrupted => interrupted(run, &name, &env.name),
         Followed::Done(Ok(o)) => {
             success(run, &name, &o);
             Ok(Exit::Ok)
         }
         Followed::Done(Err(e)) => Err(failure(run, "destroy", &name, &env.name, e)),
+    }
+}
+
+/// What goes and what stays.
+fn describe<P: Project + ?Sized>(
+    run: &Run<'_, P>,
+    env: &crate::project::Environment,
+    d: &Destruction,
+) {
+    let console = run.console();
+    let (s, id, n) = (d.stack(), d.identity(), d.resources().len());
+    console.out(format!(
+        "Destroying {} ({}) in account {} in {}: {n} resource{} ({}).",
+        s.name,
+        env.name,
+        id.account,
+        id.region,
+        if n == 1 { "" } else { "s" },
+        s.status
+    ));
+    if d.retained().is_empty() {
+        console.out("Nothing is retained: every resource is deleted.");
+        return;
+    }
+    console.out("Retained or needing attention (delete by hand when no longer needed):");
+    let rows: Vec<[String; 4]> = d
+        .retained()
+        .iter()
+        .map(|r| {
+            [
+                r.logical_id.clone(),
+                r.resource_type.clone(),
+                r.physical_id.clone().unwrap_or_else(|| "-".into()),
+                r.why.clone(),
+            ]
+        })
+        .collect();
+    console.out_raw(&table(&["LOGICAL ID", "TYPE", "PHYSICAL ID", "WHY"], &rows));
+}
+
+/// The library's refusals as the CLI words them: the refusal itself is the message, with
+/// the way out as a hint.
+fn refused(env: &crate::project::Environment, e: DeployError) -> CliError {
+    match &e {
+        DeployError::TerminationProtected {
+            stack,
+            env: env_name,
+        } => {
+            let hint = format!(
+                "turn it off in environment '{env_name}' and deploy, or run `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {stack}`"
+            );
+            CliError::new(Exit::Refused, e.to_string()).hint(hint)
+        }
+        DeployError::DeleteExportInUse { importers, .. } => {
+            let hint = format!("destroy {} first", importers.join(" and "));
+            CliError::new(Exit::Refused, e.to_string()).hint(hint)
+        }
+        DeployError::Blocked { .. } => CliError::deploy("destroy refused", e),
+        _ => CliError::reading(env, e),
     }
 }
 
@@ -208,37 +209,4 @@ pub(super) async fn continue_rollback<P: Project + ?Sized>(
         }
         Followed::Done(Err(e)) => Err(failure(run, "continued rollback", &name, &env.name, e)),
     }
-}
-
-/// A stack whose exports another stack imports cannot be deleted (CloudFormation fails the
-/// delete after it started): say so before, naming the importers. An endpoint that cannot
-/// answer `ListImports` leaves the check to CloudFormation, with a warning.
-async fn refuse_imported_exports<P: Project + ?Sized>(
-    run: &Run<'_, P>,
-    aws: &crate::aws::Aws,
-    name: &str,
-    template: Option<&serde_json::Value>,
-) -> Result<(), CliError> {
-    let Some(template) = template else {
-        return Ok(());
-    };
-    let names = crate::deployment::exports::export_names(template, name);
-    let (in_use, unknown) = crate::deployment::exports::first_in_use(aws, name, names).await;
-    for (export, e) in unknown {
-        run.console().err(format!(
-            "warning: could not check who imports {export} ({e}); CloudFormation refuses the delete if a stack still imports it"
-        ));
-    }
-    let Some((export, importers)) = in_use else {
-        return Ok(());
-    };
-    Err(CliError::new(
-        Exit::Refused,
-        format!(
-            "stack {name} exports {export}, which {} still import{}; refusing to destroy it",
-            importers.join(", "),
-            if importers.len() == 1 { "s" } else { "" }
-        ),
-    )
-    .hint(format!("destroy {} first", importers.join(" and "))))
 }

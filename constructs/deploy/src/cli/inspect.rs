@@ -1,10 +1,10 @@
 //! The read-only commands: `diff <env> [--fail]`, `list`, `watch <env>`.
 
-use super::follow::{Followed, failure, follow, interrupted, success};
+use super::follow::{Followed, failure, follow_execution, interrupted, success};
 use super::{CliError, Exit, Run};
+use crate::deployment::{self, StackRequest, StackSummary, Watched, status};
 use crate::diff::{diff_templates, render as render_diff, table};
 use crate::engine;
-use crate::events::{OperationTarget, StackOperation, failed_resources, latest_operation};
 use crate::project::{Environment, Project, stack_tags};
 use crate::render;
 use crate::stack::{self, StatusClass, classify_status};
@@ -181,102 +181,86 @@ async fn list_row<P: Project + ?Sized>(
     env: &Environment,
 ) -> Result<(String, String, String), CliError> {
     let aws = run.connect_region(env, env.region.as_deref()).await?;
-    let who = engine::whoami(&aws)
-        .await
-        .map_err(|e| CliError::deploy("who am I", e))?;
-    if env.account.as_ref().is_some_and(|a| *a != who.account) {
-        return Ok((
-            who.region,
-            format!("(other account: credentials are for {})", who.account),
-            String::new(),
-        ));
-    }
-    let s = stack::describe(&aws, &env.stack_name)
+    let summary = status(&aws, env)
         .await
         .map_err(|e| CliError::deploy("reading the stack", e))?;
-    Ok(match s {
-        None => (who.region, "not deployed".to_owned(), String::new()),
-        Some(s) => {
-            let mut status = s.status.clone();
-            if s.termination_protection {
+    Ok(match summary {
+        StackSummary::OtherAccount { region, account } => (
+            region,
+            format!("(other account: credentials are for {account})"),
+            String::new(),
+        ),
+        StackSummary::NotDeployed { region } => (region, "not deployed".to_owned(), String::new()),
+        StackSummary::Deployed {
+            region,
+            mut status,
+            protected,
+            last_changed,
+        } => {
+            if protected {
                 status.push_str(" (protected)");
             }
-            (who.region, status, s.last_changed.unwrap_or_default())
+            (region, status, last_changed.unwrap_or_default())
         }
     })
 }
 
+/// Attaches to the operation in progress, or says how the last one ended.
 pub(super) async fn watch<P: Project + ?Sized>(
     run: &Run<'_, P>,
     env_name: &str,
 ) -> Result<Exit, CliError> {
     let env = run.environment(env_name)?;
     let name = env.stack_name.clone();
-    let (aws, s, latest) = run
+    let watched = run
         .interruptible(async {
-            let super::StackState { aws, stack, .. } = run.read_stack(&env, &name).await?;
-            let s = stack.ok_or_else(|| {
-                CliError::new(Exit::Failed, format!("stack {name} does not exist"))
-            })?;
-            let latest = latest_operation(&aws, &s.stack_id)
+            let aws = run.connect(&env).await?;
+            let mut request = StackRequest::new(env.clone());
+            request.program = run.bin.clone();
+            request.poll = run.ctx.poll.clone();
+            deployment::watch(aws, request)
                 .await
-                .map_err(|e| CliError::deploy(&format!("reading the events of {name}"), e))?;
-            Ok((aws, s, latest))
+                .map_err(|e| CliError::reading(&env, e))
         })
         .await?;
-    // Paths from the deployed template's metadata.
-    let template = stack::template(&aws, &s.stack_id).await.ok().flatten();
-    let paths = crate::diff::paths_in(template.as_ref());
     let console = run.console();
-    let class = classify_status(&s.status);
-    if class == StatusClass::Busy {
-        console.out(format!("Following {name}: {} …", s.status));
-        let op = StackOperation::new(
-            aws.clone(),
-            OperationTarget {
-                stack_id: s.stack_id.clone(),
-                stack_name: name.clone(),
-                token: latest.token.clone(),
-                horizon: latest.before.clone(),
-            },
-            run.ctx.poll.clone(),
-        );
-        let op = if s.status.starts_with("DELETE") {
-            op.expecting(&["DELETE_COMPLETE"])
-        } else {
-            op
-        };
-        return match follow(run, op, paths.clone()).await {
-            Followed::Interrupted => interrupted(run, &name, &env.name),
-            Followed::Done(Ok(o)) => {
-                success(run, &name, &o);
-                Ok(Exit::Ok)
+    match watched {
+        None => Err(CliError::new(
+            Exit::Failed,
+            format!("stack {name} does not exist"),
+        )),
+        Some(Watched::Running { stack, execution }) => {
+            console.out(format!("Following {name}: {} …", stack.status));
+            match follow_execution(run, *execution).await {
+                Followed::Interrupted => interrupted(run, &name, &env.name),
+                Followed::Done(Ok(o)) => {
+                    success(run, &name, &o);
+                    Ok(Exit::Ok)
+                }
+                Followed::Done(Err(e)) => Err(failure(run, "the operation", &name, &env.name, e)),
             }
-            Followed::Done(Err(e)) => Err(failure(run, "the operation", &name, &env.name, e)),
-        };
-    }
-    console.out(format!(
-        "{name} is {}{}; no operation in progress.",
-        s.status,
-        s.last_changed
-            .as_ref()
-            .map(|t| format!(" (last change {t})"))
-            .unwrap_or_default()
-    ));
-    match class {
-        StatusClass::Stable => Ok(Exit::Ok),
-        _ => {
-            let failed = failed_resources(&latest.events, &|id| paths.get(id).cloned());
-            let reason = s.status_reason.clone().or_else(|| {
-                latest
-                    .events
-                    .iter()
-                    .rev()
-                    .filter(|e| e.is_stack_event())
-                    .find_map(|e| e.reason.clone())
-            });
+        }
+        Some(Watched::Settled {
+            stack,
+            class,
+            failed,
+            reason,
+            next_step,
+        }) => {
+            console.out(format!(
+                "{name} is {}{}; no operation in progress.",
+                stack.status,
+                stack
+                    .last_changed
+                    .as_ref()
+                    .map(|t| format!(" (last change {t})"))
+                    .unwrap_or_default()
+            ));
+            if class == StatusClass::Stable {
+                return Ok(Exit::Ok);
+            }
             console.out_raw(&render::failed_resources(&failed, reason.as_deref()));
-            if let Some(step) = stack::blocked_next_step(&s, &run.bin, &env.name) {
+            if let Some(step) = next_step {
                 console.out(format!("Next step: {step}"));
             }
             Ok(Exit::Failed)

@@ -348,12 +348,25 @@ impl CliError {
         self
     }
 
+    /// An error of reading an environment's stack: the credentials' guards, or the reads.
+    pub(crate) fn reading(env: &Environment, e: DeployError) -> Self {
+        let context = match &e {
+            DeployError::WrongAccount { .. }
+            | DeployError::WrongRegion { .. }
+            | DeployError::Config(_) => format!("checking the credentials for '{}'", env.name),
+            _ => format!("reading stack {}", env.stack_name),
+        };
+        CliError::deploy(&context, e)
+    }
+
     pub(crate) fn deploy(context: &str, e: DeployError) -> Self {
         let exit = match &e {
             DeployError::WrongAccount { .. }
             | DeployError::WrongRegion { .. }
             | DeployError::Blocked { .. }
-            | DeployError::ExportInUse { .. } => Exit::Refused,
+            | DeployError::ExportInUse { .. }
+            | DeployError::DeleteExportInUse { .. }
+            | DeployError::TerminationProtected { .. } => Exit::Refused,
             DeployError::Config(_) => Exit::Usage,
             _ => Exit::Failed,
         };

@@ -1,7 +1,9 @@
 //! Deploying one stack from plain Rust: [`Deployment::prepare`] reads what is deployed,
 //! [`Deployment::plan`] makes the change set, [`Deployment::execute`] runs it and hands back a
 //! future and a stream of typed events. Confirming or refusing is the caller's decision between
-//! plan and execute; the CLI's `deploy` is one renderer of this.
+//! plan and execute; the CLI's `deploy` is one renderer of this. [`Destruction`] deletes a
+//! stack the same way (prepare, then execute), [`watch`] attaches to a running operation and
+//! [`status`] reads a stack's row of `list`.
 //!
 //! ```no_run
 //! use cfn_core::{Stack, Output, fns};
@@ -45,12 +47,16 @@
 //! ```
 
 mod cleanup;
+mod destruction;
 pub mod exports;
+mod observe;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 pub use cleanup::{CLEANUP_BUDGET, Cleanup};
+pub use destruction::{Destruction, StackRequest};
+pub use observe::{StackSummary, Watched, status, watch};
 
 use crate::aws::{Aws, FailureKind};
 use crate::changeset::{
