@@ -715,3 +715,59 @@ fn two_stacks_deploy_at_once_each_following_its_own_operation() {
     assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 2);
     assert_eq!(a.calls.len() + b.calls.len(), sim.actions().len());
 }
+
+/// A change set runs once. Re-sending ExecuteChangeSet with the token it was executed with is
+/// the retry ClientRequestToken exists for and succeeds; another token is refused, worded by the
+/// execution status as AWS does.
+#[test]
+fn an_executed_change_set_is_idempotent_for_its_token_and_refused_for_another() {
+    let sim = Sim::start();
+    let (rt, aws) = client(&sim);
+    rt.block_on(async {
+        aws.cfn
+            .create_change_set()
+            .stack_name("S")
+            .change_set_name("cs1")
+            .change_set_type(aws_sdk_cloudformation::types::ChangeSetType::Create)
+            .template_body(json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}).to_string())
+            .send()
+            .await
+            .expect("created");
+        let computed = || async {
+            for _ in 0..20 {
+                let d = aws
+                    .cfn
+                    .describe_change_set()
+                    .stack_name("S")
+                    .change_set_name("cs1")
+                    .send()
+                    .await
+                    .expect("described");
+                if d.status().is_some_and(|s| s.as_str() == "CREATE_COMPLETE") {
+                    return;
+                }
+            }
+            panic!("the change set was never computed");
+        };
+        computed().await;
+        let execute = |token: &'static str| {
+            aws.cfn
+                .execute_change_set()
+                .stack_name("S")
+                .change_set_name("cs1")
+                .client_request_token(token)
+                .send()
+        };
+        execute("t1").await.expect("executed");
+        execute("t1").await.expect("the same token is a retry");
+        let (code, message) = refusal(execute("t2").await);
+        assert_eq!(code, "InvalidChangeSetStatus");
+        assert!(
+            message.starts_with(
+                "ChangeSet [cs1] cannot be executed in its current execution status of [EXECUTE_"
+            ),
+            "{message}"
+        );
+    });
+    assert_eq!(count(&sim.actions(), "ExecuteChangeSet"), 3);
+}

@@ -1031,7 +1031,7 @@ fn the_simulator_refuses_to_execute_on_a_busy_stack_like_cloudformation() {
     let next = p.with("Queue", "AWS::SQS::Queue", json!({"VisibilityTimeout": 60}));
     let r = run(&next, &["deploy", "dev", "--yes"], &opts(&sim));
     assert_eq!(r.exit, Exit::Failed, "{}", r.all());
-    r.assert_printed("Stack is in UPDATE_IN_PROGRESS state and can not be updated");
+    r.assert_printed("is in UPDATE_IN_PROGRESS state and can not be updated");
     r.assert_not_printed("✓");
 }
 

@@ -208,6 +208,8 @@ struct SimChangeSet {
     reason: Option<String>,
     pending_polls: u32,
     executed: bool,
+    /// The `ClientRequestToken` it was executed with.
+    exec_token: Option<String>,
     /// The `ClientToken` it was created with.
     token: Option<String>,
 }
@@ -1692,6 +1694,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 reason,
                 pending_polls,
                 executed: false,
+                exec_token: None,
                 token,
             });
             ok(
@@ -1935,8 +1938,30 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 );
             };
             if st.change_sets[i].executed {
-                // Idempotent with the same token, like CloudFormation.
-                return ok("ExecuteChangeSet", CFN_NS, "");
+                // Idempotent with the same token, like CloudFormation; without it, a change set
+                // runs once. AWS words this case by the execution status ("cannot be executed
+                // in its current execution status of [OBSOLETE]", aws/amazon-chime-sdk-js#1089),
+                // the not-yet-computed case by the status (saksdirect/nova#10).
+                if token.is_some() && token == st.change_sets[i].exec_token {
+                    return ok("ExecuteChangeSet", CFN_NS, "");
+                }
+                let sid = st.change_sets[i].stack_id.clone();
+                let running = st
+                    .stacks
+                    .iter()
+                    .any(|s| s.id == sid && !s.deleted && s.status.ends_with("_IN_PROGRESS"));
+                let status = if running {
+                    "EXECUTE_IN_PROGRESS"
+                } else {
+                    "EXECUTE_COMPLETE"
+                };
+                return error(
+                    400,
+                    "InvalidChangeSetStatus",
+                    &format!(
+                        "ChangeSet [{n}] cannot be executed in its current execution status of [{status}]"
+                    ),
+                );
             }
             {
                 // A FAILED change set, or one still being computed, cannot be executed.
@@ -1964,14 +1989,18 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 .map(|s| s.status.clone())
                 .filter(|s| s.ends_with("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS")
             {
-                // CloudFormation refuses to start an operation on a busy stack.
+                // CloudFormation refuses to start an operation on a busy stack, with the
+                // InvalidChangeSetStatus code (API_ExecuteChangeSet: "the stack status might
+                // be UPDATE_IN_PROGRESS") and the wording of every busy-stack refusal
+                // ("Stack:<stack id> is in UPDATE_IN_PROGRESS state and can not be updated.").
                 return error(
                     400,
                     "InvalidChangeSetStatus",
-                    &format!("Stack is in {busy} state and can not be updated."),
+                    &format!("Stack:{sid} is in {busy} state and can not be updated."),
                 );
             }
             st.change_sets[i].executed = true;
+            st.change_sets[i].exec_token = token.clone();
             let (stack_id, kind, template, params, tags, changes) = {
                 let c = &st.change_sets[i];
                 (
