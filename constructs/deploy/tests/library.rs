@@ -5,7 +5,9 @@
 mod support;
 
 use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy, Timeouts};
-use cfn_deploy::deployment::{DeployRequest, Deployment, Plan, Start, StepError};
+use cfn_deploy::deployment::{
+    DeployRequest, Deployment, Plan, SettingChange, Start, StepError, preview,
+};
 use cfn_deploy::events::PollConfig;
 use cfn_deploy::project::{Environment, Project};
 use support::RawProject;
@@ -175,4 +177,48 @@ fn a_stack_changed_between_plan_and_execute_is_not_executed() {
         }
     });
     assert_eq!(sim.requests("ExecuteChangeSet").len(), 0);
+}
+
+#[test]
+fn a_preview_compares_without_a_change_set_even_while_the_stack_is_busy() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    let mut req = request(&project);
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_IN_PROGRESS")
+            .template(r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}"#)
+            .tags(&[("team", "old")])
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    req.tags.insert("team".to_owned(), "new".to_owned());
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let p = preview(aws, &req, &cfn_resources::schema_for)
+            .await
+            .expect("a busy stack can still be looked at");
+        assert_eq!(
+            p.deployed.as_ref().map(|d| d.status.as_str()),
+            Some("UPDATE_IN_PROGRESS")
+        );
+        assert!(!p.is_empty());
+        let ids: Vec<&str> = p
+            .diff
+            .resources
+            .iter()
+            .map(|r| r.logical_id.as_str())
+            .collect();
+        assert!(ids.contains(&"Bucket"), "the bucket is new: {ids:?}");
+        assert!(
+            p.settings.contains(&SettingChange::Tag {
+                key: "team".into(),
+                old: Some("old".into()),
+                new: Some("new".into())
+            }),
+            "{:?}",
+            p.settings
+        );
+    });
+    assert!(sim.requests("CreateChangeSet").is_empty());
 }

@@ -2,12 +2,13 @@
 
 use super::follow::{Followed, failure, follow_execution, interrupted, success};
 use super::{CliError, Exit, Run};
-use crate::deployment::{self, StackRequest, StackSummary, Watched, status};
-use crate::diff::{diff_templates, render as render_diff, table};
-use crate::engine;
+use crate::deployment::{
+    self, DeployRequest, SettingChange, StackRequest, StackSummary, Watched, status,
+};
+use crate::diff::{render as render_diff, table};
 use crate::project::{Environment, Project, stack_tags};
 use crate::render;
-use crate::stack::{self, StatusClass, classify_status};
+use crate::stack::StatusClass;
 
 pub(super) async fn diff<P: Project + ?Sized>(
     run: &Run<'_, P>,
@@ -41,31 +42,19 @@ async fn diff_stack<P: Project + ?Sized>(
     let mut env = env.clone();
     env.stack_name = synth.stack_name.clone();
     let name = synth.stack_name.clone();
-    let (id, deployed, template) = run
+    let mut request = DeployRequest::new(env.clone(), synth);
+    request.tags = stack_tags(run.project, &env, &request.synth);
+    let p = run
         .interruptible(async {
-            let super::StackState {
-                aws,
-                id,
-                stack: deployed,
-            } = run.read_stack(&env, &name).await?;
-            let live = deployed.as_ref().is_some_and(|d| {
-                !matches!(
-                    classify_status(&d.status),
-                    StatusClass::Review | StatusClass::FailedCreate | StatusClass::Deleted
-                )
-            });
-            let template = if live {
-                stack::template(&aws, &name).await.map_err(|e| {
-                    CliError::deploy(&format!("reading the template of {name}"), e.into())
-                })?
-            } else {
-                None
-            };
-            Ok((id, deployed.filter(|_| live), template))
+            let aws = run.connect(&env).await?;
+            deployment::preview(aws, &request, run.schemas())
+                .await
+                .map_err(|e| CliError::reading(&env, e))
         })
         .await?;
     let console = run.console();
-    match &deployed {
+    let id = &p.identity;
+    match &p.deployed {
         Some(d) => console.out(format!(
             "Diff of {name} ({}) against the deployed stack ({}, account {} in {}):",
             env.name, d.status, id.account, id.region
@@ -75,47 +64,45 @@ async fn diff_stack<P: Project + ?Sized>(
             env.name, id.account, id.region
         )),
     }
-    let d = diff_templates(template.as_ref(), &synth.template, run.schemas());
-    let mut settings = Vec::new();
-    if let Some(dep) = &deployed {
-        let tags = stack_tags(run.project, &env, &synth);
-        let cmp = engine::compare(dep, template.as_ref(), &synth, &tags, &env);
-        for k in &cmp.tags {
-            let old = dep.tags.get(k).map(String::as_str).unwrap_or("(none)");
-            let new = tags.get(k).map(String::as_str).unwrap_or("(removed)");
-            settings.push(format!("[~] stack tag {k}: {old} → {new}"));
-        }
-        for k in &cmp.parameters {
-            settings.push(format!("[~] parameter {k}"));
-        }
-        if let Some(on) = cmp.termination_protection {
-            settings.push(format!(
-                "[~] termination protection: {} → {}",
-                if on { "off" } else { "on" },
-                if on { "on" } else { "off" }
-            ));
-        }
-        // A template that is not JSON (deployed by another tool) always differs.
-        if cmp.template && d.is_empty() {
-            settings.push("[~] template text (not comparable as JSON)".to_owned());
-        }
-    }
-    if d.is_empty() && settings.is_empty() {
+    if p.is_empty() {
         console.out("No differences.");
         return Ok(Exit::Ok);
     }
-    console.out_raw(&render_diff(&d, console.color()));
-    if !settings.is_empty() {
+    console.out_raw(&render_diff(&p.diff, console.color()));
+    if !p.settings.is_empty() {
         console.out("Stack settings");
-        for s in &settings {
-            console.out(s);
+        for s in &p.settings {
+            console.out(setting(s));
         }
     }
+    console.out(summary(&p.diff));
+    Ok(if fail { Exit::Failed } else { Exit::Ok })
+}
+
+fn setting(s: &SettingChange) -> String {
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    match s {
+        SettingChange::Tag { key, old, new } => format!(
+            "[~] stack tag {key}: {} → {}",
+            old.as_deref().unwrap_or("(none)"),
+            new.as_deref().unwrap_or("(removed)")
+        ),
+        SettingChange::Parameter { key } => format!("[~] parameter {key}"),
+        SettingChange::TerminationProtection { on } => format!(
+            "[~] termination protection: {} → {}",
+            on_off(!on),
+            on_off(*on)
+        ),
+        SettingChange::TemplateText => "[~] template text (not comparable as JSON)".to_owned(),
+    }
+}
+
+fn summary(d: &crate::diff::TemplateDiff) -> String {
     let replaced: Vec<String> = d
         .replacements()
         .map(|r| format!("{} ({})", r.logical_id, r.resource_type))
         .collect();
-    console.out(format!(
+    format!(
         "{} resource change{}, {} security change{}, {} predicted replacement{}{}",
         d.resources.len(),
         plural(d.resources.len()),
@@ -128,8 +115,7 @@ async fn diff_stack<P: Project + ?Sized>(
         } else {
             format!(": {}", replaced.join(", "))
         }
-    ));
-    Ok(if fail { Exit::Failed } else { Exit::Ok })
+    )
 }
 
 fn plural(n: usize) -> &'static str {

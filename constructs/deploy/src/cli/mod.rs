@@ -320,8 +320,6 @@ impl Select {
 pub(crate) struct StackState {
     /// Clients whose credentials passed the environment's guards.
     pub(crate) aws: Aws,
-    /// Who and where those credentials are.
-    pub(crate) id: crate::engine::Identity,
     /// The stack; `None` when it is not deployed.
     pub(crate) stack: Option<crate::stack::DeployedStack>,
 }
@@ -494,13 +492,13 @@ impl<P: Project + ?Sized> Run<'_, P> {
         stack_name: &str,
     ) -> Result<StackState, CliError> {
         let aws = self.connect(env).await?;
-        let id = crate::engine::preflight(&aws, env).await.map_err(|e| {
+        crate::engine::preflight(&aws, env).await.map_err(|e| {
             CliError::deploy(&format!("checking the credentials for '{}'", env.name), e)
         })?;
         let stack = crate::stack::describe(&aws, stack_name)
             .await
             .map_err(|e| CliError::deploy(&format!("reading stack {stack_name}"), e))?;
-        Ok(StackState { aws, id, stack })
+        Ok(StackState { aws, stack })
     }
 
     /// Clients for an environment: flags over context settings over the default chain, with

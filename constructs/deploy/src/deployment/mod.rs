@@ -3,7 +3,8 @@
 //! future and a stream of typed events. Confirming or refusing is the caller's decision between
 //! plan and execute; the CLI's `deploy` is one renderer of this. [`Destruction`] deletes a
 //! stack the same way (prepare, then execute), [`watch`] attaches to a running operation and
-//! [`status`] reads a stack's row of `list`.
+//! [`status`] reads a stack's row of `list`, [`preview`] compares without a change set
+//! (`diff`).
 //!
 //! ```no_run
 //! use cfn_core::{Stack, Output, fns};
@@ -50,6 +51,7 @@ mod cleanup;
 mod destruction;
 pub mod exports;
 mod observe;
+mod preview;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
@@ -57,6 +59,7 @@ use serde_json::Value as Json;
 pub use cleanup::{CLEANUP_BUDGET, Cleanup};
 pub use destruction::{Destruction, StackRequest};
 pub use observe::{StackSummary, Watched, status, watch};
+pub use preview::{Preview, SettingChange, preview};
 
 use crate::aws::{Aws, FailureKind};
 use crate::changeset::{
