@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy};
+use cfn_deploy::aws::{Aws, RetryPolicy};
 use cfn_deploy::changeset::{
     self, ChangeSet, ChangeSetRequest, Created, Kind, OnFailure, TemplateSource,
 };
@@ -15,26 +15,12 @@ use cfn_deploy::engine;
 use cfn_deploy::events::{PollConfig, latest_operation};
 use indexmap::IndexMap;
 use support::count;
-use support::sim::{REGION, Sim, event, stack_event};
+use support::sim::{Sim, event, stack_event};
 
 const TEMPLATE: &str = r#"{"Resources":{"Queue":{"Type":"AWS::SQS::Queue"}}}"#;
 
 fn client(sim: &Sim) -> (tokio::runtime::Runtime, Aws) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let settings = AwsSettings {
-        region: Some(REGION.into()),
-        endpoint_url: Some(sim.url()),
-        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
-        retry: RetryPolicy::fast(4),
-        ..AwsSettings::default()
-    };
-    let aws = rt
-        .block_on(Aws::connect(&settings, None, ApiLog::new()))
-        .expect("connect");
-    (rt, aws)
+    support::local_client(&sim.url(), RetryPolicy::fast(4))
 }
 
 /// Creates stack `S`'s first change set and waits until it is ready.

@@ -4,7 +4,7 @@
 
 mod support;
 
-use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy, Timeouts};
+use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy};
 use cfn_deploy::deployment::{Destruction, StackRequest, StackSummary, Watched, status, watch};
 use cfn_deploy::error::DeployError;
 use cfn_deploy::events::PollConfig;
@@ -14,14 +14,7 @@ use support::RawProject;
 use support::sim::{ACCOUNT, REGION, Sim, StackSeed, event, stack_event};
 
 fn settings(sim: &Sim) -> AwsSettings {
-    AwsSettings {
-        profile: None,
-        region: Some(REGION.to_owned()),
-        endpoint_url: Some(sim.url()),
-        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
-        retry: RetryPolicy::fast(3),
-        timeouts: Timeouts::default(),
-    }
+    support::local_settings(&sim.url(), RetryPolicy::fast(3))
 }
 
 fn env() -> Environment {

@@ -6,7 +6,7 @@ mod support;
 
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use cfn_core::{Output, Stack};
-use cfn_deploy::aws::{ApiLog, Aws, AwsSettings, RetryPolicy};
+use cfn_deploy::aws::{Aws, RetryPolicy};
 use cfn_deploy::cli::Exit;
 use cfn_deploy::project::{Environment, Project, ProjectError, SynthOutput};
 use serde_json::{Value as Json, json};
@@ -120,21 +120,7 @@ fn opts(sim: &Sim) -> Opts {
 
 /// An SDK client against the simulator, and a runtime to drive it.
 fn client(sim: &Sim) -> (tokio::runtime::Runtime, Aws) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let settings = AwsSettings {
-        region: Some(REGION.into()),
-        endpoint_url: Some(sim.url()),
-        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
-        retry: RetryPolicy::none(),
-        ..AwsSettings::default()
-    };
-    let aws = rt
-        .block_on(Aws::connect(&settings, None, ApiLog::new()))
-        .expect("connect");
-    (rt, aws)
+    support::local_client(&sim.url(), RetryPolicy::none())
 }
 
 /// A template of exactly `bytes` bytes: one queue, padded in its description.

@@ -345,3 +345,33 @@ impl Project for AssetProject {
         Ok(stack.synth()?.into())
     }
 }
+
+/// SDK settings against a local endpoint (the simulator, moto) with test credentials.
+pub fn local_settings(url: &str, retry: RetryPolicy) -> AwsSettings {
+    AwsSettings {
+        region: Some(sim::REGION.into()),
+        endpoint_url: Some(url.to_owned()),
+        static_credentials: Some(("AKIDTEST".into(), "secret".into())),
+        retry,
+        ..AwsSettings::default()
+    }
+}
+
+/// A runtime and SDK clients against a local endpoint.
+pub fn local_client(
+    url: &str,
+    retry: RetryPolicy,
+) -> (tokio::runtime::Runtime, cfn_deploy::aws::Aws) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let aws = rt
+        .block_on(cfn_deploy::aws::Aws::connect(
+            &local_settings(url, retry),
+            None,
+            ApiLog::new(),
+        ))
+        .expect("connect");
+    (rt, aws)
+}
