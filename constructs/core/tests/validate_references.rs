@@ -78,6 +78,16 @@ fn sub_names_are_read_from_after_the_dollar_brace_wherever_it_starts() {
     )));
 }
 
+#[test]
+fn an_empty_sub_variable_is_reported_not_a_crash() {
+    let f = found(&errors(one(
+        json!({"A": {"Fn::Sub": "x-${}-${B}"}, "B": 1}),
+    )));
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].0, "unknown-ref");
+    assert!(f[0].1.contains("''"), "{f:#?}");
+}
+
 fn errors_free(stack: Stack) -> bool {
     stack.synth().is_ok()
 }
