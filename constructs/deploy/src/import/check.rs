@@ -158,7 +158,9 @@ pub fn check(
     let outputs = |t: Option<&Json>| t.and_then(|t| t.get("Outputs")).cloned();
     let outputs_differ = match deployed {
         Some(d) => outputs(Some(d)) != outputs(Some(template)),
-        None => outputs(Some(template)).is_some_and(|o| o.as_object().is_none_or(|m| !m.is_empty())),
+        None => {
+            outputs(Some(template)).is_some_and(|o| o.as_object().is_none_or(|m| !m.is_empty()))
+        }
     };
     if outputs_differ {
         problems.push(ImportProblem::OutputsChanged);
@@ -234,14 +236,12 @@ fn other_changes(
             how,
         });
     }
-    out.extend(
-        old.keys()
-            .filter(|id| !new.contains_key(*id))
-            .map(|id| ImportProblem::OtherChange {
-                logical_id: id.clone(),
-                how: "removed",
-            }),
-    );
+    out.extend(old.keys().filter(|id| !new.contains_key(*id)).map(|id| {
+        ImportProblem::OtherChange {
+            logical_id: id.clone(),
+            how: "removed",
+        }
+    }));
     out
 }
 
@@ -282,8 +282,10 @@ mod tests {
 
     #[test]
     fn a_retained_bucket_with_its_name_imports_cleanly() {
-        let t = template(json!({"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
-                                "Properties": {"BucketName": "b"}}));
+        let t = template(
+            json!({"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain",
+                                "Properties": {"BucketName": "b"}}),
+        );
         assert_eq!(check(Some(&deployed()), &t, &[bucket("b")]), []);
     }
 

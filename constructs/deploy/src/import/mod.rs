@@ -287,8 +287,7 @@ impl Import {
 
     fn change_set_request(&self, template: TemplateSource) -> ChangeSetRequest {
         let r = &self.request;
-        let (given, keep) =
-            engine::parameters(&r.template, &r.environment, self.deployed.as_ref());
+        let (given, keep) = engine::parameters(&r.template, &r.environment, self.deployed.as_ref());
         let tags = match self.deployed.as_ref().filter(|_| !self.creates_stack()) {
             Some(d) => d.tags.clone(),
             None => r.tags.clone(),

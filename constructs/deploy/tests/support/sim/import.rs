@@ -29,8 +29,8 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 
 use super::{
-    Change, EventSpec, REGION, Sim, SimChangeSet, State, error, esc, event, ok, resources_of,
-    section_of, stack_event, ACCOUNT, CFN_NS,
+    ACCOUNT, CFN_NS, Change, EventSpec, REGION, Sim, SimChangeSet, State, error, esc, event, ok,
+    resources_of, section_of, stack_event,
 };
 
 /// A physical resource in the account: outside any stack (`owner` `None`) or held by one.
@@ -152,7 +152,11 @@ fn validate(old: Option<&str>, body: &str, imports: &[ToImport]) -> Result<(), S
     let old_resources = resources_of(old);
     let new_resources = resources_of(Some(body));
     let ids = |f: &dyn Fn(&ToImport) -> bool| -> Vec<String> {
-        imports.iter().filter(|i| f(i)).map(|i| i.logical.clone()).collect()
+        imports
+            .iter()
+            .filter(|i| f(i))
+            .map(|i| i.logical.clone())
+            .collect()
     };
     let in_stack = ids(&|i| old_resources.contains_key(&i.logical));
     if !in_stack.is_empty() {
@@ -182,8 +186,11 @@ fn validate(old: Option<&str>, body: &str, imports: &[ToImport]) -> Result<(), S
             Some(_) => {}
         }
     }
-    let no_policy =
-        ids(&|i| new_resources.get(&i.logical).is_some_and(|r| r.get("DeletionPolicy").is_none()));
+    let no_policy = ids(&|i| {
+        new_resources
+            .get(&i.logical)
+            .is_some_and(|r| r.get("DeletionPolicy").is_none())
+    });
     if !no_policy.is_empty() {
         return Err(format!(
             "The following resources to import [{}] must have DeletionPolicy attribute specified in the template.",
@@ -293,9 +300,12 @@ impl State {
             .unwrap_or_default();
         if let Some((logical, why)) = obstacle {
             let script = failed_import_script(&imports, &logical, &why);
-            let token = self
-                .stack_mut(stack_id)
-                .and_then(|s| s.pending.front().and_then(|b| b.first()).and_then(|e| e.token.clone()));
+            let token = self.stack_mut(stack_id).and_then(|s| {
+                s.pending
+                    .front()
+                    .and_then(|b| b.first())
+                    .and_then(|e| e.token.clone())
+            });
             let batches = self.make_batches(&name, &script, token.as_deref());
             if let Some(s) = self.stack_mut(stack_id) {
                 s.pending = batches.into();
@@ -345,7 +355,8 @@ impl State {
                         return true;
                     }
                     e.owner = None;
-                    let physical: Vec<&str> = e.identifier.iter().map(|(_, v)| v.as_str()).collect();
+                    let physical: Vec<&str> =
+                        e.identifier.iter().map(|(_, v)| v.as_str()).collect();
                     kept.contains(&physical.join("|"))
                 });
             }
@@ -369,8 +380,9 @@ fn failed_import_script(imports: &[ToImport], logical: &str, why: &str) -> Vec<V
     vec![
         first,
         vec![event(logical, ty, "IMPORT_FAILED").reason(why)],
-        vec![stack_event("IMPORT_ROLLBACK_IN_PROGRESS")
-            .reason(&format!("The following resource(s) failed to import: [{logical}]. "))],
+        vec![stack_event("IMPORT_ROLLBACK_IN_PROGRESS").reason(&format!(
+            "The following resource(s) failed to import: [{logical}]. "
+        ))],
         imports
             .iter()
             .map(|i| event(&i.logical, &i.resource_type, "IMPORT_ROLLBACK_COMPLETE"))
@@ -400,10 +412,16 @@ pub(super) fn create_change_set(
         None => (false, None),
         Some(s) if s.status == "REVIEW_IN_PROGRESS" => (true, None),
         Some(s) if s.status.ends_with("_IN_PROGRESS") || s.status.ends_with("_FAILED") => {
-            let msg = format!("Stack:{} is in {} state and can not be updated.", s.id, s.status);
+            let msg = format!(
+                "Stack:{} is in {} state and can not be updated.",
+                s.id, s.status
+            );
             return error(400, "ValidationError", &msg);
         }
-        Some(s) => (true, Some(s.template.clone().unwrap_or_else(|| "{}".into()))),
+        Some(s) => (
+            true,
+            Some(s.template.clone().unwrap_or_else(|| "{}".into())),
+        ),
     };
     if let Err(msg) = validate(old.as_deref(), &body, &imports) {
         return error(400, "ValidationError", &msg);
