@@ -7,7 +7,7 @@
 //! each resource to import is in it with a `DeletionPolicy`; import operations do not allow
 //! new resource creations, resource deletions or changes to property configurations; and
 //! CloudFormation answers "As part of the import operation, you cannot modify or add
-//! [Outputs]" to changed outputs. The identifier is the type's `primaryIdentifier` (the
+//! \[Outputs\]" to changed outputs. The identifier is the type's `primaryIdentifier` (the
 //! registry schema vendored in `cfn-resources`).
 
 use std::fmt;
