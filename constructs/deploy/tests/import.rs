@@ -605,3 +605,60 @@ fn an_execute_request_lost_on_the_way_is_lost_track_not_a_failure() {
         );
     });
 }
+
+#[test]
+fn an_import_into_an_empty_review_stack_creates_it() {
+    let sim = Sim::start();
+    seed_existing(&sim);
+    sim.seed(StackSeed::new("Dev", "REVIEW_IN_PROGRESS"));
+    runtime().block_on(async {
+        let aws = connect(&sim).await;
+        let import = Import::prepare(
+            aws.clone(),
+            request("Dev", import_template(None), to_import()),
+        )
+        .await
+        .expect("prepare");
+        assert!(import.creates_stack());
+        let (outcome, _) = run_import(
+            aws.clone(),
+            request("Dev", import_template(None), to_import()),
+        )
+        .await;
+        assert_eq!(outcome.expect("imported").status, "IMPORT_COMPLETE");
+        assert_eq!(physical_ids(&aws, "Dev").await.len(), 2);
+    });
+}
+
+#[test]
+fn deleting_the_stack_keeps_the_retained_imports_and_deletes_the_others() {
+    let sim = Sim::start();
+    seed_existing(&sim);
+    runtime().block_on(async {
+        let aws = connect(&sim).await;
+        let mut template = import_template(None);
+        template["Resources"]["Logs"]["DeletionPolicy"] = json!("Delete");
+        let (outcome, _) = run_import(aws.clone(), request("Dev", template, to_import())).await;
+        outcome.expect("imported");
+        let deployed = stack::describe(&aws, "Dev")
+            .await
+            .expect("describe")
+            .expect("exists");
+        cfn_deploy::engine::delete_stack(&aws, &deployed, 2, &PollConfig::every_ms(1))
+            .await
+            .expect("delete")
+            .finish(&|_| None)
+            .await
+            .expect("deleted");
+        assert_eq!(
+            sim.resource_holder("AWS::S3::Bucket", &[BUCKET]),
+            Some(None),
+            "Retain: the bucket outlives the stack"
+        );
+        assert_eq!(
+            sim.resource_holder("AWS::Logs::LogGroup", &[LOGS]),
+            None,
+            "Delete: the log group went with it"
+        );
+    });
+}
