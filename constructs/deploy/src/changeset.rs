@@ -2,7 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetType, Parameter, ResourceToImport as SdkResourceToImport, Tag,
+};
 use indexmap::IndexMap;
 
 use crate::aws::Aws;
@@ -47,13 +49,55 @@ pub enum TemplateSource {
     Staged(crate::staging::Staged),
 }
 
-/// CREATE for a new stack, UPDATE for an existing one.
+/// CREATE for a new stack, UPDATE for an existing one, IMPORT to bring existing resources
+/// under a stack (new or existing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// The stack does not exist yet (or is `REVIEW_IN_PROGRESS`).
     Create,
     /// The stack exists.
     Update,
+    /// Existing resources are imported ([`ChangeSetRequest::resources_to_import`]); the stack
+    /// may exist or not.
+    Import,
+}
+
+/// One existing resource an IMPORT change set brings under the stack: the template's logical
+/// ID and type, and the values of the type's `primaryIdentifier` properties
+/// (`{"BucketName": "my-bucket"}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceToImport {
+    /// The logical ID in the import template.
+    pub logical_id: String,
+    /// `AWS::S3::Bucket`, …
+    pub resource_type: String,
+    /// Identifier property → value.
+    pub identifier: IndexMap<String, String>,
+}
+
+impl ResourceToImport {
+    /// A resource to import.
+    pub fn new(
+        logical_id: impl Into<String>,
+        resource_type: impl Into<String>,
+        identifier: IndexMap<String, String>,
+    ) -> Self {
+        ResourceToImport {
+            logical_id: logical_id.into(),
+            resource_type: resource_type.into(),
+            identifier,
+        }
+    }
+
+    fn to_sdk(&self) -> SdkResourceToImport {
+        let mut b = SdkResourceToImport::builder()
+            .logical_resource_id(&self.logical_id)
+            .resource_type(&self.resource_type);
+        for (k, v) in &self.identifier {
+            b = b.resource_identifier(k, v);
+        }
+        b.build()
+    }
 }
 
 /// Everything a change set is created from.
@@ -61,7 +105,7 @@ pub enum Kind {
 pub struct ChangeSetRequest {
     /// The stack.
     pub stack_name: String,
-    /// CREATE or UPDATE.
+    /// CREATE, UPDATE or IMPORT.
     pub kind: Kind,
     /// The template.
     pub template: TemplateSource,
@@ -80,6 +124,8 @@ pub struct ChangeSetRequest {
     pub role_arn: Option<String>,
     /// SNS topics told about every stack event (`--notification-arns`).
     pub notification_arns: Vec<String>,
+    /// For [`Kind::Import`]: the resources to import (empty for the other kinds).
+    pub resources_to_import: Vec<ResourceToImport>,
 }
 
 /// What a change does to a resource.
@@ -155,7 +201,7 @@ pub struct ChangeSet {
     pub stack_id: String,
     /// The stack's name.
     pub stack_name: String,
-    /// CREATE or UPDATE.
+    /// CREATE, UPDATE or IMPORT.
     pub kind: Kind,
     /// The resource changes.
     pub changes: Vec<ResourceChange>,
@@ -192,6 +238,7 @@ pub async fn create(
                 .change_set_type(match req.kind {
                     Kind::Create => ChangeSetType::Create,
                     Kind::Update => ChangeSetType::Update,
+                    Kind::Import => ChangeSetType::Import,
                 })
                 .capabilities(Capability::CapabilityIam)
                 .capabilities(Capability::CapabilityNamedIam);
@@ -220,6 +267,9 @@ pub async fn create(
             }
             for arn in &req.notification_arns {
                 b = b.notification_arns(arn);
+            }
+            for r in &req.resources_to_import {
+                b = b.resources_to_import(r.to_sdk());
             }
             b.set_role_arn(req.role_arn.clone()).send()
         })

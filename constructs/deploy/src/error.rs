@@ -128,6 +128,17 @@ pub enum DeployError {
         /// The environment whose settings turn it on.
         env: String,
     },
+    /// A resource import breaks CloudFormation's import rules; refused before any change set.
+    #[error(
+        "cannot import into stack {stack}: {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    ImportRefused {
+        /// The stack.
+        stack: String,
+        /// Every problem found.
+        problems: Vec<crate::import::ImportProblem>,
+    },
     /// A stack operation ended without reaching a terminal status the engine understood.
     #[error("stack {stack}: {message}")]
     Unexpected {

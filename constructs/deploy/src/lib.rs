@@ -40,6 +40,7 @@ pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod import;
 pub mod interrupt;
 pub mod project;
 pub mod render;

@@ -46,6 +46,7 @@ pub fn change_set(cs: &ChangeSet, style: Style) -> String {
     let kind = match cs.kind {
         Kind::Create => "create",
         Kind::Update => "update",
+        Kind::Import => "import",
     };
     let mut out = format!(
         "Change set {} ({kind} of {}, {}):\n",

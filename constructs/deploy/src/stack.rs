@@ -91,6 +91,11 @@ pub fn blocked_next_step(stack: &DeployedStack, cli: &str, env: &str) -> Option<
             "DELETE_FAILED" => format!(
                 "a delete failed; fix the cause (often a non-empty bucket) and run `{cli} destroy {env}` again"
             ),
+            // The user guide's "Resource import status codes": the resources imported before
+            // the failure stay in the stack; nothing was deleted.
+            "IMPORT_ROLLBACK_FAILED" => format!(
+                "the rollback of a resource import failed; the resources imported so far stay in the stack and nothing was deleted. See the failed resources with `{cli} watch {env}`, resolve them in the CloudFormation console, then import or deploy again"
+            ),
             "CREATE_FAILED" => format!(
                 "the create failed with rollback disabled; delete the stack with `{cli} destroy {env}`, then deploy again"
             ),
@@ -258,6 +263,22 @@ mod tests {
             classify_status("UPDATE_ROLLBACK_FAILED"),
             StatusClass::Stuck
         );
+        assert_eq!(classify_status("IMPORT_COMPLETE"), StatusClass::Stable);
+        assert_eq!(classify_status("IMPORT_IN_PROGRESS"), StatusClass::Busy);
+        assert_eq!(
+            classify_status("IMPORT_ROLLBACK_IN_PROGRESS"),
+            StatusClass::Busy
+        );
+        assert_eq!(
+            classify_status("IMPORT_ROLLBACK_COMPLETE"),
+            StatusClass::RolledBack
+        );
+        assert_eq!(
+            classify_status("IMPORT_ROLLBACK_FAILED"),
+            StatusClass::Stuck
+        );
+        assert!(is_success("IMPORT_COMPLETE"));
+        assert!(!is_success("IMPORT_ROLLBACK_COMPLETE"));
         assert!(is_terminal("UPDATE_ROLLBACK_COMPLETE"));
         assert!(!is_terminal("UPDATE_ROLLBACK_IN_PROGRESS"));
         assert!(is_success("DELETE_COMPLETE"));
@@ -282,6 +303,9 @@ mod tests {
         s.status = "UPDATE_IN_PROGRESS".into();
         let step = blocked_next_step(&s, "demo", "prd").unwrap_or_default();
         assert!(step.contains("demo watch prd"));
+        s.status = "IMPORT_ROLLBACK_FAILED".into();
+        let step = blocked_next_step(&s, "demo", "prd").unwrap_or_default();
+        assert!(step.contains("nothing was deleted"), "{step}");
         s.status = "UPDATE_COMPLETE".into();
         assert_eq!(blocked_next_step(&s, "demo", "prd"), None);
     }

@@ -36,6 +36,7 @@ async fn change_set(aws: &Aws) -> ChangeSet {
         description: "test".into(),
         role_arn: None,
         notification_arns: Vec::new(),
+        resources_to_import: Vec::new(),
     };
     match changeset::create(aws, &req, &PollConfig::every_ms(1))
         .await

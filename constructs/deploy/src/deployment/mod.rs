@@ -47,7 +47,7 @@
 //! # }
 //! ```
 
-mod cleanup;
+pub(crate) mod cleanup;
 mod destruction;
 pub mod exports;
 mod observe;
@@ -419,6 +419,7 @@ impl Deployment {
             description: r.description.clone(),
             role_arn: r.role_arn.clone(),
             notification_arns: r.notification_arns.clone(),
+            resources_to_import: Vec::new(),
         }
     }
 
@@ -489,28 +490,13 @@ impl Deployment {
     /// one stack must not both execute, and a change set computed against an older stack
     /// would undo the newer one's changes.
     pub async fn changed_meanwhile(&self) -> Option<String> {
-        let name = &self.request.synth.stack_name;
-        // An unreadable stack here is not proof of anything: ExecuteChangeSet will say.
-        let now = stack::describe(&self.aws, name).await.ok()?;
-        let now = now.filter(|s| s.status != "REVIEW_IN_PROGRESS")?;
-        if now.status.ends_with("_IN_PROGRESS") {
-            return Some(format!(
-                "{name} is {} (another operation is running on it)",
-                now.status
-            ));
-        }
-        match &self.deployed {
-            None => Some(format!(
-                "{name} was created by someone else while this deploy computed its change set ({})",
-                now.status
-            )),
-            Some(r) if r.last_changed != now.last_changed => Some(format!(
-                "{name} changed since this deploy read it (last change {} → {})",
-                r.last_changed.as_deref().unwrap_or("?"),
-                now.last_changed.as_deref().unwrap_or("?")
-            )),
-            Some(_) => None,
-        }
+        changed_meanwhile(
+            &self.aws,
+            &self.request.synth.stack_name,
+            self.deployed.as_ref(),
+            "deploy",
+        )
+        .await
     }
 
     async fn lift_policy(&mut self, allow_replacement: bool) -> Result<bool, DeployError> {
@@ -583,6 +569,37 @@ impl Deployment {
         }
         done.policy_resources = self.restore_policy().await?;
         Ok(done)
+    }
+}
+
+/// Why the stack `name` is no longer the one `read` was (`None`: it did not exist), if it is
+/// not; `what` names the operation in the answer ("this deploy computed its change set").
+pub(crate) async fn changed_meanwhile(
+    aws: &Aws,
+    name: &str,
+    read: Option<&DeployedStack>,
+    what: &str,
+) -> Option<String> {
+    // An unreadable stack here is not proof of anything: ExecuteChangeSet will say.
+    let now = stack::describe(aws, name).await.ok()?;
+    let now = now.filter(|s| s.status != "REVIEW_IN_PROGRESS")?;
+    if now.status.ends_with("_IN_PROGRESS") {
+        return Some(format!(
+            "{name} is {} (another operation is running on it)",
+            now.status
+        ));
+    }
+    match read {
+        None => Some(format!(
+            "{name} was created by someone else while this {what} computed its change set ({})",
+            now.status
+        )),
+        Some(r) if r.last_changed != now.last_changed => Some(format!(
+            "{name} changed since this {what} read it (last change {} → {})",
+            r.last_changed.as_deref().unwrap_or("?"),
+            now.last_changed.as_deref().unwrap_or("?")
+        )),
+        Some(_) => None,
     }
 }
 

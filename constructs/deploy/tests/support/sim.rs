@@ -11,8 +11,11 @@
 //! bytes or by `TemplateURL` from its own small S3 ([`s3`], served on the same port) up to
 //! 1,000,000 bytes; exports and imports across stacks ([`exports`]); and every stack's state,
 //! scripts and change sets apart, so several clients can operate on several stacks at once.
+//! Resource import (IMPORT change sets of resources seeded as existing outside any stack, with
+//! CloudFormation's rules) is in [`import`].
 
 mod exports;
+mod import;
 mod s3;
 
 use std::collections::{HashMap, VecDeque};
@@ -184,6 +187,10 @@ struct SimStack {
     policy: Option<String>,
     /// Polls reveal nothing while held ([`Sim::hold`]).
     held: bool,
+    /// Physical IDs of imported resources, by logical ID (others are `<logical>-physical`).
+    physical: HashMap<String, String>,
+    /// What the running IMPORT operation brings in.
+    importing: Vec<import::ToImport>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +219,8 @@ struct SimChangeSet {
     exec_token: Option<String>,
     /// The `ClientToken` it was created with.
     token: Option<String>,
+    /// For an IMPORT change set: its `ResourcesToImport`.
+    imports: Vec<import::ToImport>,
 }
 
 /// One recorded request.
@@ -263,6 +272,8 @@ struct State {
     /// The last page of DescribeChangeSet and DescribeStackEvents carries an empty
     /// `<NextToken></NextToken>`.
     empty_next_tokens: bool,
+    /// Physical resources of the account that can be imported ([`Sim::existing_resource`]).
+    existing: Vec<import::Existing>,
 }
 
 #[derive(Clone, Debug)]
@@ -346,6 +357,8 @@ impl Sim {
             updated: None,
             policy: None,
             held: false,
+            physical: HashMap::new(),
+            importing: Vec::new(),
         };
         let old: Vec<Ev> = seed
             .events
@@ -654,6 +667,8 @@ impl State {
         let Some(batch) = s.pending.pop_front() else {
             return;
         };
+        let id = s.id.clone();
+        let mut reached = Vec::new();
         for e in batch {
             if e.logical == s.name && e.resource_type == "AWS::CloudFormation::Stack" {
                 s.status = e.status.clone();
@@ -669,8 +684,12 @@ impl State {
                     "DELETE_COMPLETE" => s.deleted = true,
                     _ => {}
                 }
+                reached.push(e.status.clone());
             }
             s.events.push(e);
+        }
+        for status in reached {
+            self.settle_imports(&id, &status);
         }
     }
 }
@@ -1050,7 +1069,7 @@ fn event_xml(s: &SimStack, e: &Ev) -> String {
         if e.resource_type == "AWS::CloudFormation::Stack" {
             esc(&s.id)
         } else {
-            format!("{}-physical", esc(&e.logical))
+            esc(&physical_id(s, &e.logical))
         },
         esc(&e.resource_type),
         ts(e.ts),
@@ -1072,6 +1091,14 @@ fn event_xml(s: &SimStack, e: &Ev) -> String {
     x
 }
 
+/// A resource's physical ID: its identifier when imported, else `<logical>-physical`.
+fn physical_id(s: &SimStack, logical: &str) -> String {
+    s.physical
+        .get(logical)
+        .cloned()
+        .unwrap_or_else(|| format!("{logical}-physical"))
+}
+
 /// A top-level section of a JSON template (`Null` when absent or not JSON).
 fn section_of(template: Option<&str>, section: &str) -> Json {
     template
@@ -1091,6 +1118,7 @@ fn default_script(kind: &str, changes: &[Change]) -> Vec<Vec<EventSpec>> {
     let verb = |c: &Change| match (kind, c.action) {
         ("DELETE", _) | (_, "Remove") => "DELETE",
         (_, "Add") => "CREATE",
+        (_, "Import") => "IMPORT",
         _ => "UPDATE",
     };
     let stack_verb = kind;
@@ -1288,6 +1316,8 @@ impl State {
             updated: None,
             policy: None,
             held: self.holds.contains(name),
+            physical: HashMap::new(),
+            importing: Vec::new(),
         });
         id
     }
@@ -1367,10 +1397,10 @@ impl State {
 fn failed_script(kind: &str, changes: &[Change], why: &str) -> Vec<Vec<EventSpec>> {
     let mut script = default_script(kind, changes);
     script.pop();
-    let (rolling, rolled) = if kind == "CREATE" {
-        ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE")
-    } else {
-        ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE")
+    let (rolling, rolled) = match kind {
+        "CREATE" => ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE"),
+        "IMPORT" => ("IMPORT_ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_COMPLETE"),
+        _ => ("UPDATE_ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_COMPLETE"),
     };
     script.push(vec![stack_event(rolling).reason(why)]);
     script.push(vec![stack_event(rolled)]);
@@ -1434,18 +1464,18 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                         let ty = esc(r.get("Type").and_then(Json::as_str).unwrap_or("?"));
                         if list {
                             x.push_str(&format!(
-                                "<member><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{ty}</ResourceType><LastUpdatedTimestamp>{}</LastUpdatedTimestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                                "<member><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}</PhysicalResourceId><ResourceType>{ty}</ResourceType><LastUpdatedTimestamp>{}</LastUpdatedTimestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
                                 esc(id),
-                                esc(id),
+                                esc(&physical_id(s, id)),
                                 ts(0)
                             ));
                         } else {
                             x.push_str(&format!(
-                                "<member><StackName>{}</StackName><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}-physical</PhysicalResourceId><ResourceType>{ty}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
+                                "<member><StackName>{}</StackName><StackId>{}</StackId><LogicalResourceId>{}</LogicalResourceId><PhysicalResourceId>{}</PhysicalResourceId><ResourceType>{ty}</ResourceType><Timestamp>{}</Timestamp><ResourceStatus>CREATE_COMPLETE</ResourceStatus></member>",
                                 esc(&s.name),
                                 esc(&s.id),
                                 esc(id),
-                                esc(id),
+                                esc(&physical_id(s, id)),
                                 ts(0)
                             ));
                         }
@@ -1626,6 +1656,9 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 Ok(b) => b,
                 Err(refused) => return refused,
             };
+            if kind == "IMPORT" {
+                return import::create_change_set(st, p, &name, cs_name, token, body);
+            }
             let exists = st.stack_mut(&name).is_some();
             if kind == "UPDATE" && !exists {
                 return missing(&name);
@@ -1696,6 +1729,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 executed: false,
                 exec_token: None,
                 token,
+                imports: Vec::new(),
             });
             ok(
                 "CreateChangeSet",
@@ -2001,7 +2035,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
             }
             st.change_sets[i].executed = true;
             st.change_sets[i].exec_token = token.clone();
-            let (stack_id, kind, template, params, tags, changes) = {
+            let (stack_id, kind, template, params, tags, changes, imports) = {
                 let c = &st.change_sets[i];
                 (
                     c.stack_id.clone(),
@@ -2010,6 +2044,7 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                     c.params.clone(),
                     c.tags.clone(),
                     c.changes.clone(),
+                    c.imports.clone(),
                 )
             };
             st.start_operation(
@@ -2021,6 +2056,9 @@ fn answer(st: &mut State, action: &str, p: &HashMap<String, String>) -> Option<(
                 &changes,
                 token.as_deref(),
             );
+            if kind == "IMPORT" {
+                st.begin_import(&stack_id, imports);
+            }
             // Executing a change set removes the stack's other change sets.
             st.change_sets
                 .retain(|c| c.stack_id != stack_id || c.executed);
