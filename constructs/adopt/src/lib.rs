@@ -9,7 +9,7 @@
 //! 2. A list of [`Mapping`]s says which Terraform resource becomes which resource of our
 //!    synthesized template, how its import identifier is read from the state (the keys are
 //!    the type's `primaryIdentifier`), and which properties must match.
-//! 3. [`plan`] compares, and returns an [`AdoptPlan`]: per resource, imported or not and
+//! 3. [`plan()`] compares, and returns an [`AdoptPlan`]: per resource, imported or not and
 //!    why, each difference with both values and the environment-file key that removes it,
 //!    whether the follow-up deploy would replace anything (stateful replacements are
 //!    refused), and the Terraform hand-off (`terraform state rm`, `removed` blocks).

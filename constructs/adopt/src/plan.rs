@@ -315,7 +315,9 @@ pub fn plan(
                 }
                 Entry::Import(Box::new(c))
             }
-            Action::NotImported { outcome, reason } => Entry::Other(other(tf, outcome, reason)),
+            Action::NotImported { outcome, reason } => {
+                Entry::Other(Box::new(other(tf, outcome, reason)))
+            }
         };
         entries.push(entry);
     }
@@ -324,7 +326,7 @@ pub fn plan(
 
 enum Entry<'s> {
     Import(Box<Candidate<'s>>),
-    Other(PlannedResource),
+    Other(Box<PlannedResource>),
 }
 
 fn candidate<'s>(
@@ -474,7 +476,7 @@ fn decide(
     let mut resources = Vec::new();
     for e in entries {
         match e {
-            Entry::Other(p) => resources.push(p),
+            Entry::Other(p) => resources.push(*p),
             Entry::Import(c) => {
                 if let Some((p, values)) = by_candidate.next() {
                     if matches!(

@@ -129,9 +129,7 @@ impl Resolver<'_> {
                 Value::String(s) if s.contains("{{resolve:") => {
                     Resolved::Unknown("a dynamic reference, resolved by CloudFormation".into())
                 }
-                Value::Array(a) => {
-                    self.all(a.iter().map(|x| self.resolve(x)), |vs| Value::Array(vs))
-                }
+                Value::Array(a) => self.all(a.iter().map(|x| self.resolve(x)), Value::Array),
                 Value::Object(m) => {
                     let keys: Vec<&String> = m.keys().collect();
                     self.all(m.values().map(|x| self.resolve(x)), |vs| {
@@ -262,6 +260,7 @@ fn scalar(v: &Value, ignore_case: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
