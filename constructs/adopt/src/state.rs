@@ -110,13 +110,14 @@ impl TerraformState {
                 "the top level is not an object".into(),
             ));
         };
-        if root.contains_key("values") || root.contains_key("format_version") {
-            return from_show_json(&root);
-        }
+        // A plan's JSON carries a format_version too: tell it apart first.
         if root.contains_key("planned_values") {
             return Err(StateError::NotAState(
                 "this is a plan (`terraform show -json PLANFILE`); give the state".into(),
             ));
+        }
+        if root.contains_key("values") || root.contains_key("format_version") {
+            return from_show_json(&root);
         }
         let Some(version) = root.get("version") else {
             return Err(StateError::NotAState("no \"version\" field".into()));
