@@ -51,6 +51,14 @@ pub struct CacheSettings {
     pub snapshot_window: String,
     /// `ddd:hh:mm-ddd:hh:mm` UTC.
     pub maintenance_window: String,
+    /// Whether the replication group is encrypted at rest with the stack's data key (when
+    /// there is one) rather than the AWS-managed key. `KmsKeyId` is create-only: adopting a
+    /// group encrypted with the AWS-managed key needs `false`. Default: true.
+    pub customer_managed_key: bool,
+    /// The slow-log group's name; `None` lets [`crate::Dify`] name it
+    /// `/dify/<environment>/cache-slow-log`. Pinned to adopt an existing group (the name is
+    /// create-only).
+    pub slow_log_group_name: Option<String>,
 }
 
 /// Redis' port.
@@ -73,6 +81,8 @@ impl Default for CacheSettings {
             snapshot_retention_days: 1,
             snapshot_window: "03:00-05:00".into(),
             maintenance_window: "sun:05:00-sun:07:00".into(),
+            customer_managed_key: true,
+            slow_log_group_name: None,
         }
     }
 }
@@ -191,7 +201,7 @@ impl DifyCache {
             .cache_parameter_group_name(params.reference())
             .security_group_ids(vec![security_group.group_id()])
             .auth_token(auth_token.resolve());
-        if let Some(k) = kms_key {
+        if let Some(k) = kms_key.filter(|_| cfg.customer_managed_key) {
             group = group.kms_key_id(k.clone());
         }
         let group = s.add("ReplicationGroup", group);

@@ -287,7 +287,10 @@ impl DifyService {
             TaskProps {
                 containers: wiring.containers(c),
                 family: Some(format!("{}-{}", d.app.name_prefix, c.dns_name())),
-                log_group_name: Some(format!("/dify/{}/{}", d.app.environment, c.dns_name())),
+                log_group_name: Some(d.app.services.log_group_name(c).map_or_else(
+                    || format!("/dify/{}/{}", d.app.environment, c.dns_name()),
+                    str::to_owned,
+                )),
                 log_retention_days: d.app.log_retention_days,
                 kms_key: d.kms_key.clone(),
                 task_statements: task_statements(c, d.storage),

@@ -60,6 +60,10 @@ pub struct DatabaseSettings {
     pub monitoring_interval_seconds: u32,
     /// Encrypt with a customer-managed KMS key (default: production) instead of the AWS key.
     pub customer_managed_key: bool,
+    /// Whether Performance Insights encrypts with the data key (when there is one) rather
+    /// than RDS's AWS-managed key. Changing an instance's key replaces it: adopting
+    /// instances that use the AWS-managed key needs `false`. Default: true.
+    pub performance_insights_customer_managed_key: bool,
     /// Pin the cluster's logical ID, to adopt a cluster an earlier stack created.
     pub adopt_cluster_logical_id: Option<String>,
     /// Let RDS apply minor versions in the maintenance window. Only with a major-only
@@ -93,6 +97,7 @@ impl Default for DatabaseSettings {
             performance_insights: false,
             monitoring_interval_seconds: 60,
             customer_managed_key: false,
+            performance_insights_customer_managed_key: true,
             adopt_cluster_logical_id: None,
             auto_minor_version_upgrade: false,
             app_credentials_generation: 0,
@@ -114,6 +119,7 @@ impl DatabaseSettings {
             deletion_protection: true,
             performance_insights: true,
             customer_managed_key: true,
+            performance_insights_customer_managed_key: true,
             ..DatabaseSettings::default()
         }
     }
@@ -460,7 +466,7 @@ fn instances(
             .enable_performance_insights(cfg.performance_insights);
         if cfg.performance_insights {
             instance = instance.performance_insights_retention_period(7);
-            if let Some(k) = kms_key {
+            if let Some(k) = kms_key.filter(|_| cfg.performance_insights_customer_managed_key) {
                 instance = instance.performance_insights_kms_key_id(k.clone());
             }
         }

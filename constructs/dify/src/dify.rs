@@ -275,7 +275,13 @@ fn data_stores(
         DifyCacheProps {
             network,
             settings: props.cache.clone(),
-            slow_log_group_name: Some(format!("/dify/{}/cache-slow-log", props.name)),
+            slow_log_group_name: Some(
+                props
+                    .cache
+                    .slow_log_group_name
+                    .clone()
+                    .unwrap_or_else(|| format!("/dify/{}/cache-slow-log", props.name)),
+            ),
             log_retention_days: props.effective_log_retention_days(),
             kms_key: key.cloned(),
             removal_policy: props.removal_policy(),

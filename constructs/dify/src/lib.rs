@@ -5,6 +5,7 @@
 //! naming every input (typed handles of what it connects to, settings with documented
 //! defaults), and typed handles in return. [`Dify`] is all of them, wired together.
 
+pub mod adopt;
 pub mod alarms;
 pub mod cache;
 pub mod cluster;

@@ -153,6 +153,7 @@ impl Component {
 pub struct Services {
     sizes: IndexMap<Component, ServiceSize>,
     long_queues: Vec<String>,
+    log_group_names: IndexMap<Component, String>,
 }
 
 impl Default for Services {
@@ -176,6 +177,7 @@ impl Services {
                 .map(|c| (c, size(c)))
                 .collect(),
             long_queues: Vec::new(),
+            log_group_names: IndexMap::new(),
         }
     }
 
@@ -192,6 +194,17 @@ impl Services {
     /// [`CELERY_QUEUES`].
     pub fn set_long_queues(&mut self, queues: Vec<String>) {
         self.long_queues = queues;
+    }
+
+    /// Pins a component's log group name (an existing group being adopted); without one the
+    /// group is `/dify/<environment>/<component>`.
+    pub fn set_log_group_name(&mut self, c: Component, name: String) {
+        self.log_group_names.insert(c, name);
+    }
+
+    /// The pinned log group name of a component, if any.
+    pub fn log_group_name(&self, c: Component) -> Option<&str> {
+        self.log_group_names.get(&c).map(String::as_str)
     }
 
     /// The components this environment runs, in [`Component::ALL`]'s order: all but

@@ -402,3 +402,41 @@ fn a_number_too_large_for_toml_is_reported_against_its_key() {
         "{e}"
     );
 }
+
+#[test]
+fn adoption_settings_pin_existing_names_and_keys_and_default_to_todays_templates() {
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[cache]\nslow_log_group_name = \"/aws/elasticache/dify prd\"\n"),
+    );
+    assert_eq!(e.field, "cache.slow_log_group_name");
+    let e = one_error(
+        "dev.toml",
+        &format!("{MINIMAL}[services.api]\nlog_group_name = \"\"\n"),
+    );
+    assert_eq!(e.field, "services.api.log_group_name");
+    let env = Environment::from_toml_str(
+        "dev.toml",
+        &format!(
+            "{MINIMAL}[cache]\ncustomer_managed_key = false\nslow_log_group_name = \"/aws/elasticache/dify-dev\"\n\
+             [database]\nperformance_insights_customer_managed_key = false\n\
+             [services.api]\nlog_group_name = \"/ecs/dify-dev\"\n"
+        ),
+    )
+    .unwrap();
+    assert!(!env.cache.customer_managed_key);
+    assert_eq!(
+        env.cache.slow_log_group_name.as_deref(),
+        Some("/aws/elasticache/dify-dev")
+    );
+    assert!(!env.database.performance_insights_customer_managed_key);
+    assert_eq!(
+        env.services.log_group_name(Component::Api),
+        Some("/ecs/dify-dev")
+    );
+    assert_eq!(env.services.log_group_name(Component::Worker), None);
+    let env = Environment::from_toml_str("dev.toml", MINIMAL).unwrap();
+    assert!(env.cache.customer_managed_key);
+    assert!(env.database.performance_insights_customer_managed_key);
+    assert_eq!(env.cache.slow_log_group_name, None);
+}

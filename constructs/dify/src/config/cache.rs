@@ -63,7 +63,12 @@ pub(super) fn resolve_cache(c: &mut Checker<'_>, k: RawCache, production: bool) 
         "sun:05:00-sun:07:00",
         true,
     );
+    if let Some(name) = &k.slow_log_group_name {
+        c.log_group_name("cache.slow_log_group_name", name);
+    }
     Cache {
+        customer_managed_key: k.customer_managed_key.unwrap_or(true),
+        slow_log_group_name: k.slow_log_group_name,
         engine,
         engine_version,
         node_type,

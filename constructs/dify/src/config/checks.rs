@@ -47,6 +47,8 @@ pub(super) static DB_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^1[3-7](\.
 pub(super) static DB_CLASS: LazyLock<Regex> = LazyLock::new(|| re(r"^db\.[a-z0-9]+\.[a-z0-9]+$"));
 pub(super) static CACHE_NODE: LazyLock<Regex> =
     LazyLock::new(|| re(r"^cache\.[a-z0-9]+\.[a-z0-9]+$"));
+pub(super) static LOG_GROUP_NAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^[.\-_/#A-Za-z0-9]{1,512}$"));
 pub(super) static CACHE_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+(\.\d+)?$"));
 pub(super) static ENV_KEY: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Z][A-Z0-9_]*$"));
 pub(super) static EMAIL: LazyLock<Regex> = LazyLock::new(|| re(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"));
@@ -149,6 +151,16 @@ impl Checker<'_> {
             self.pattern(field, &v, &WINDOW, "hh:mm-hh:mm (UTC)");
         }
         v
+    }
+
+    /// CloudWatch Logs' rule for group names (`[.\-_/#A-Za-z0-9]{1,512}`).
+    pub(super) fn log_group_name(&mut self, field: &str, name: &str) {
+        self.pattern(
+            field,
+            name,
+            &LOG_GROUP_NAME,
+            "a log group name (1-512 of letters, digits and . - _ / #)",
+        );
     }
 
     pub(super) fn range(&mut self, field: &str, v: u32, min: u32, max: u32) {

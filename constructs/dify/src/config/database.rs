@@ -117,6 +117,9 @@ pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: 
         performance_insights: d.performance_insights.unwrap_or(production),
         monitoring_interval_seconds,
         customer_managed_key: d.customer_managed_key.unwrap_or(production),
+        performance_insights_customer_managed_key: d
+            .performance_insights_customer_managed_key
+            .unwrap_or(true),
         adopt_cluster_logical_id: d.adopt_cluster_logical_id,
     }
 }

@@ -102,6 +102,7 @@ pub(super) struct RawDatabase {
     pub(super) performance_insights: Option<bool>,
     pub(super) monitoring_interval_seconds: Option<u32>,
     pub(super) customer_managed_key: Option<bool>,
+    pub(super) performance_insights_customer_managed_key: Option<bool>,
     pub(super) adopt_cluster_logical_id: Option<String>,
     pub(super) auto_minor_version_upgrade: Option<bool>,
     pub(super) app_credentials_generation: Option<u32>,
@@ -132,6 +133,8 @@ pub(super) struct RawCache {
     pub(super) snapshot_retention_days: Option<u32>,
     pub(super) snapshot_window: Option<String>,
     pub(super) maintenance_window: Option<String>,
+    pub(super) customer_managed_key: Option<bool>,
+    pub(super) slow_log_group_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +168,7 @@ pub(super) struct RawService {
     pub(super) processes: Option<u32>,
     pub(super) connections: Option<u32>,
     pub(super) queues: Option<Vec<String>>,
+    pub(super) log_group_name: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -113,6 +113,10 @@ pub(super) fn resolve_services(
             );
         }
         c.range(&f("connections"), connections, 1, 1000);
+        if let Some(name) = s.log_group_name {
+            c.log_group_name(&f("log_group_name"), &name);
+            services.set_log_group_name(component, name);
+        }
         services.set(
             component,
             ServiceSize {
