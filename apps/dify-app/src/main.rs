@@ -99,6 +99,11 @@ impl Project for DifyProject {
         let built = DifyStack::build(config);
         Ok(built.stack.synth()?.into())
     }
+
+    /// Every environment can adopt a Dify the seed's Terraform module runs (docs/adopt.md).
+    fn adoption_mappings(&self, _env: &project::Environment) -> Vec<cfn_adopt::Mapping> {
+        dify_constructs::adopt::seed_mappings()
+    }
 }
 
 fn main() -> ExitCode {

@@ -187,6 +187,13 @@ pub trait Project {
     /// Synthesizes one environment.
     fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError>;
 
+    /// How resources a Terraform state manages map to this environment's stack, for `adopt`
+    /// (docs/adopt.md). Default: none, and `adopt` says so.
+    fn adoption_mappings(&self, env: &Environment) -> Vec<cfn_adopt::Mapping> {
+        let _ = env;
+        Vec::new()
+    }
+
     /// Where `synth` writes templates unless `--out` says otherwise (relative paths are from
     /// the current directory).
     fn out_dir(&self) -> std::path::PathBuf {

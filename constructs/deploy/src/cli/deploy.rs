@@ -282,7 +282,8 @@ async fn plan<P: Project + ?Sized>(
         }
         Some(Err(e)) => Err(step_error(
             run,
-            d,
+            &stack_name,
+            &d.request().environment.name,
             &format!("creating the change set for {stack_name}"),
             e,
         )),
@@ -296,15 +297,15 @@ async fn plan<P: Project + ?Sized>(
     }
 }
 
-/// A failed step as the CLI reports it, with what its cleanup removed and left.
-fn step_error<P: Project + ?Sized>(
+/// A failed step of a change-set operation on `stack` of `env`, as the CLI reports it, with
+/// what its cleanup removed and left.
+pub(super) fn step_error<P: Project + ?Sized>(
     run: &Run<'_, P>,
-    d: &Deployment,
+    stack: &str,
+    env: &str,
     context: &str,
     e: StepError,
 ) -> CliError {
-    let r = d.request();
-    let (stack, env) = (&r.synth.stack_name, &r.environment.name);
     match e {
         StepError::Failed { error, cleanup } => {
             with_cleanup(CliError::deploy(context, error), &cleanup)
@@ -431,7 +432,13 @@ async fn execute_and_follow<P: Project + ?Sized>(
                 &env,
                 e,
             ),
-            e => step_error(run, d, &format!("executing change set {}", cs.name), e),
+            e => step_error(
+                run,
+                &stack,
+                &env,
+                &format!("executing change set {}", cs.name),
+                e,
+            ),
         })?;
     if d.policy_lifted() {
         console.out(format!(

@@ -43,6 +43,7 @@
 //! 2 usage or configuration error, 3 refused by a safety check or not confirmed (nothing was
 //! changed), 4 lost track of an operation that carries on (`watch` resumes), 130 interrupted.
 
+mod adopt;
 mod deploy;
 mod destroy;
 mod follow;
@@ -222,6 +223,27 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         change_set: Option<String>,
     },
+    /// Bring resources a Terraform state manages under the environment's stack, without
+    /// recreating them (an IMPORT change set; docs/adopt.md).
+    Adopt {
+        /// The environment.
+        env: String,
+        /// The Terraform state: the state file, or `terraform show -json` output.
+        #[arg(long, value_name = "FILE")]
+        terraform_state: PathBuf,
+        /// The stack to import into, when the environment has several.
+        #[arg(long)]
+        stack: Option<String>,
+        /// Print the plan as JSON and stop.
+        #[arg(long, conflicts_with = "execute")]
+        json: bool,
+        /// Run the import the plan describes.
+        #[arg(long)]
+        execute: bool,
+        /// Do not ask before importing (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Delete an environment's stack.
     Destroy {
         /// The environment.
@@ -364,7 +386,8 @@ impl CliError {
             | DeployError::Blocked { .. }
             | DeployError::ExportInUse { .. }
             | DeployError::DeleteExportInUse { .. }
-            | DeployError::TerminationProtected { .. } => Exit::Refused,
+            | DeployError::TerminationProtected { .. }
+            | DeployError::ImportRefused { .. } => Exit::Refused,
             DeployError::Config(_) => Exit::Usage,
             _ => Exit::Failed,
         };
@@ -698,6 +721,23 @@ fn run_dyn(project: &dyn Project, args: Vec<OsString>, ctx: Context) -> Exit {
                 all,
                 force,
             } => destroy::destroy(&run, &env, &Select { stack, all }, force).await,
+            Command::Adopt {
+                env,
+                terraform_state,
+                stack,
+                json,
+                execute,
+                yes,
+            } => {
+                let opts = adopt::AdoptOptions {
+                    state: terraform_state,
+                    stack,
+                    json,
+                    execute,
+                    yes,
+                };
+                adopt::adopt(&run, &env, &opts).await
+            }
             Command::List => inspect::list(&run).await,
             Command::Drift { env, fail } => inspect::drift(&run, &env, fail).await,
             Command::ContinueRollback { env, skip } => {
