@@ -76,19 +76,6 @@ pub struct ResourceToImport {
 }
 
 impl ResourceToImport {
-    /// A resource to import.
-    pub fn new(
-        logical_id: impl Into<String>,
-        resource_type: impl Into<String>,
-        identifier: IndexMap<String, String>,
-    ) -> Self {
-        ResourceToImport {
-            logical_id: logical_id.into(),
-            resource_type: resource_type.into(),
-            identifier,
-        }
-    }
-
     fn to_sdk(&self) -> SdkResourceToImport {
         let mut b = SdkResourceToImport::builder()
             .logical_resource_id(&self.logical_id)

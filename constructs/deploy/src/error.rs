@@ -137,7 +137,7 @@ pub enum DeployError {
         /// The stack.
         stack: String,
         /// Every problem found.
-        problems: Vec<crate::import::ImportProblem>,
+        problems: Vec<crate::import_problem::ImportProblem>,
     },
     /// A stack operation ended without reaching a terminal status the engine understood.
     #[error("stack {stack}: {message}")]

@@ -41,6 +41,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod import;
+mod import_problem;
 pub mod interrupt;
 pub mod project;
 pub mod render;

@@ -79,8 +79,16 @@ fn identifier((k, v): (&str, &str)) -> IndexMap<String, String> {
 
 fn to_import() -> Vec<ResourceToImport> {
     vec![
-        ResourceToImport::new("Data", "AWS::S3::Bucket", identifier(BUCKET)),
-        ResourceToImport::new("Logs", "AWS::Logs::LogGroup", identifier(LOGS)),
+        ResourceToImport {
+            logical_id: "Data".into(),
+            resource_type: "AWS::S3::Bucket".into(),
+            identifier: identifier(BUCKET),
+        },
+        ResourceToImport {
+            logical_id: "Logs".into(),
+            resource_type: "AWS::Logs::LogGroup".into(),
+            identifier: identifier(LOGS),
+        },
     ]
 }
 
@@ -282,11 +290,7 @@ fn each_import_rule_is_refused_in_cloudformations_words_and_changes_nothing() {
         // The bucket "taken" becomes another stack's first.
         let mut other = json!({"Resources": {"Data": bucket_def()}});
         other["Resources"]["Data"]["Properties"]["BucketName"] = json!("taken");
-        let taken = vec![ResourceToImport::new(
-            "Data",
-            "AWS::S3::Bucket",
-            identifier(("BucketName", "taken")),
-        )];
+        let taken = vec![ResourceToImport { logical_id: "Data".into(), resource_type: "AWS::S3::Bucket".into(), identifier: identifier(("BucketName", "taken")) }];
         let (outcome, _) = run_import(aws.clone(), request("Other", other.clone(), taken.clone())).await;
         outcome.expect("Other imports the bucket");
 
@@ -309,7 +313,7 @@ fn each_import_rule_is_refused_in_cloudformations_words_and_changes_nothing() {
         let mut missing = to_import();
         missing[1].identifier = identifier(("LogGroupName", "/not/there"));
         let mut in_stack = to_import();
-        in_stack.push(ResourceToImport::new("Alerts", "AWS::SNS::Topic", identifier(("TopicArn", "arn:aws:sns:eu-west-1:111122223333:alerts"))));
+        in_stack.push(ResourceToImport { logical_id: "Alerts".into(), resource_type: "AWS::SNS::Topic".into(), identifier: identifier(("TopicArn", "arn:aws:sns:eu-west-1:111122223333:alerts")) });
         let mut with_taken = import_template(Some(&deployed()));
         with_taken["Resources"]["Data"] = other["Resources"]["Data"].clone();
 

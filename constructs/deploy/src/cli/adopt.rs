@@ -210,7 +210,11 @@ async fn import<P: Project + ?Sized>(
     let resources: Vec<ResourceToImport> = plan
         .resources_to_import()
         .into_iter()
-        .map(|(id, ty, identifier)| ResourceToImport::new(id, ty, identifier))
+        .map(|(id, ty, identifier)| ResourceToImport {
+            logical_id: id,
+            resource_type: ty,
+            identifier,
+        })
         .collect();
     if resources.is_empty() {
         run.console().out("Nothing to import.");

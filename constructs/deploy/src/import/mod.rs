@@ -23,11 +23,11 @@
 //!     "DeletionPolicy": "Retain",
 //!     "Properties": {"BucketName": "dify-prd-data"}
 //! }}});
-//! let bucket = ResourceToImport::new(
-//!     "Data",
-//!     "AWS::S3::Bucket",
-//!     IndexMap::from([("BucketName".to_owned(), "dify-prd-data".to_owned())]),
-//! );
+//! let bucket = ResourceToImport {
+//!     logical_id: "Data".into(),
+//!     resource_type: "AWS::S3::Bucket".into(),
+//!     identifier: IndexMap::from([("BucketName".to_owned(), "dify-prd-data".to_owned())]),
+//! };
 //! let env = Environment::new("prd").stack_name("Dify");
 //! let aws = Aws::connect(&AwsSettings::default(), Some("eu-west-1"), ApiLog::new()).await?;
 //!
