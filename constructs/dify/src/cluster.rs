@@ -23,6 +23,7 @@ use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
 use crate::network::Endpoints;
+use crate::private::PrivateEndpoints;
 use crate::services::Component;
 use crate::task::{Task, TaskProps, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
@@ -74,6 +75,9 @@ pub struct DifyClusterProps<'a> {
     /// Where the deployment alarms notify. Default `None`: nowhere (they still roll a
     /// deployment back).
     pub alarm_topic: Option<Value<TopicArn>>,
+    /// Private-only mode's endpoints: every task group reaches AWS through them and nothing
+    /// reaches the internet. Default `None`.
+    pub private: Option<&'a PrivateEndpoints>,
 }
 
 impl DifyCluster {
@@ -110,6 +114,7 @@ impl DifyCluster {
                 .pull_through_cache
                 .as_ref()
                 .map(|cache| pull_through_cache(&mut s, cache)),
+            private: d.private,
         };
         let migration = Migration::new(
             &mut s,
@@ -290,7 +295,7 @@ impl DifyService {
                 log_group_name: Some(format!("/dify/{}/{}", d.app.environment, c.dns_name())),
                 log_retention_days: d.app.log_retention_days,
                 kms_key: d.kms_key.clone(),
-                task_statements: task_statements(c, d.storage),
+                task_statements: task_statements(c, d.storage, d.app.bedrock.as_ref()),
                 execution_statements: wiring.pull_statements(),
                 size: TaskSize {
                     cpu: size.cpu,
@@ -397,8 +402,13 @@ impl DifyService {
     }
 }
 
-/// The task role's statements: the file bucket for the components that read and write it.
-fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
+/// The task role's statements: the file bucket for the components that read and write it, and
+/// Bedrock for those that call models (the plugin daemon runs the Bedrock plugin).
+fn task_statements(
+    c: Component,
+    storage: &DifyStorage,
+    bedrock: Option<&crate::bedrock::BedrockSettings>,
+) -> Vec<serde_json::Value> {
     let bucket = match c {
         Component::Api | Component::Worker | Component::WorkerLong => {
             vec![storage.read_write_statement()]
@@ -409,7 +419,12 @@ fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value
         ],
         _ => return Vec::new(),
     };
-    bucket.into_iter().chain(storage.key_statement()).collect()
+    let models = bedrock.map(|b| b.statements()).unwrap_or_default();
+    bucket
+        .into_iter()
+        .chain(storage.key_statement())
+        .chain(models)
+        .collect()
 }
 
 fn target_group(c: Component, ingress: &DifyIngress) -> Option<&TargetGroupHandle> {
@@ -568,12 +583,34 @@ fn wire_security_groups(
     for c in g.keys().copied() {
         let mut cs = rules.child(&c.camel());
         match (&d.network.endpoints, c) {
+            _ if d.private.is_some() => {
+                out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c]));
+                if let (Some(private), Api | Worker | WorkerLong | PluginDaemon) = (d.private, c) {
+                    out[&c].extend(private.open_internal(&mut cs, &g[&c]));
+                }
+            }
             (Some(endpoints), Sandbox) => {
                 out[&c].extend(fargate_through_endpoints(&mut cs, &g[&c], endpoints));
             }
             _ => out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c])),
         }
         if let (Some(smtp), Api | Worker | WorkerLong) = (&d.app.smtp, c) {
+            // Private-only mode: the relay is inside the network, never the internet.
+            if let Some(private) = d.private {
+                for (i, cidr) in private.egress_cidrs.iter().enumerate() {
+                    out[&c].push(egress(
+                        &mut cs,
+                        &format!("Smtp{i}Egress"),
+                        Egress {
+                            group: &g[&c],
+                            to: Destination::Cidr(cidr),
+                            port: smtp.port,
+                            description: "mail to the internal SMTP relay",
+                        },
+                    ));
+                }
+                continue;
+            }
             out[&c].push(egress(
                 &mut cs,
                 "SmtpEgress",

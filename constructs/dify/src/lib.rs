@@ -6,6 +6,7 @@
 //! defaults), and typed handles in return. [`Dify`] is all of them, wired together.
 
 pub mod alarms;
+pub mod bedrock;
 pub mod cache;
 pub mod cluster;
 pub mod common;
@@ -20,8 +21,10 @@ pub mod ingress;
 pub mod migration;
 pub mod network;
 pub mod prelude;
+pub mod private;
 pub mod services;
 pub mod sizing;
+pub mod sso;
 pub mod stack;
 pub mod storage;
 pub mod task;
