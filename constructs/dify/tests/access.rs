@@ -488,3 +488,40 @@ fn bedrock_refuses_access_keys_and_foreign_arns() {
         "{e:#?}"
     );
 }
+
+/// The constructs refuse what the environment file cannot express wrongly: a private Dify
+/// behind an internet-facing load balancer, SSO on plain HTTP.
+#[test]
+fn the_constructs_report_a_public_private_dify_and_sso_without_https() {
+    use cfn_core::Stack;
+    use dify_constructs::private::PrivateSettings;
+    use dify_constructs::sso::{SsoProvider, SsoSettings};
+    use dify_constructs::{Dify, DifyProps};
+
+    let e = env(&format!("{BASE}{PRIVATE}"));
+    let mut props = DifyProps::from_environment(&e);
+    props.ingress.internet_facing = true;
+    let mut stack = Stack::new("t");
+    Dify::new(&mut stack.root(), "Dify", props);
+    let err = format!("{:?}", stack.synth().unwrap_err());
+    assert!(err.contains("dify-private"), "{err}");
+
+    let settings: &PrivateSettings = e.private.as_ref().unwrap();
+    assert_eq!(settings.egress_cidrs.len(), 1);
+    let sso = SsoSettings::new(SsoProvider::Cognito {
+        user_pool_arn: "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbC".into(),
+        user_pool_client_id: "c".into(),
+        user_pool_domain: "d".into(),
+    });
+    let mut stack = Stack::new("t");
+    Dify::new(
+        &mut stack.root(),
+        "Dify",
+        DifyProps {
+            sso: Some(sso),
+            ..DifyProps::default()
+        },
+    );
+    let err = format!("{:?}", stack.synth().unwrap_err());
+    assert!(err.contains("dify-sso"), "{err}");
+}
