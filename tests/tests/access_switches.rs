@@ -90,3 +90,27 @@ fn checkov_fails_nothing_with_the_switches_on() {
         assert!(report["summary"]["passed"].as_u64().unwrap() > 300);
     }
 }
+
+/// The commented example in prd.toml, uncommented, is a valid environment that synthesizes
+/// with the three switches on.
+#[test]
+fn the_commented_prd_example_works_when_uncommented() {
+    let file = workspace_root().join("apps/dify-app/environments/prd.toml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let (head, example) = text.split_once("# Private-only mode").unwrap();
+    let uncommented: String = format!("# Private-only mode{example}")
+        .lines()
+        .map(|l| match l.strip_prefix("# ") {
+            Some(rest) if rest.starts_with('[') || rest.contains(" = ") => rest,
+            _ => l,
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(uncommented.contains("\n[network.private]\n"));
+    let env = Environment::from_toml_str("prd.toml", &format!("{head}{uncommented}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(env.private.is_some() && env.sso.is_some() && env.bedrock.is_some());
+    assert!(!env.ingress.internet_facing);
+    let body = DifyStack::build(&env).stack.synth().unwrap().body;
+    assert!(body.contains("PIP_MIRROR_URL") && body.contains("authenticate-oidc"));
+}
