@@ -6,7 +6,7 @@ use cfn_core::refs::{KmsKeyArn, TopicArn, VpcId};
 use cfn_core::{NodeId, ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
-use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecr;
 use cfn_resources::ecs::{self, ClusterHandle, ServiceHandle, service as svc};
 use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
@@ -22,7 +22,6 @@ use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
-use crate::network::Endpoints;
 use crate::private::PrivateEndpoints;
 use crate::services::Component;
 use crate::task::{Task, TaskProps, TaskSize};
@@ -590,25 +589,16 @@ fn wire_security_groups(
                 }
             }
             (Some(endpoints), Sandbox) => {
-                out[&c].extend(fargate_through_endpoints(&mut cs, &g[&c], endpoints));
+                out[&c].extend(crate::network::fargate_through_endpoints(
+                    &mut cs, &g[&c], endpoints,
+                ));
             }
             _ => out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c])),
         }
         if let (Some(smtp), Api | Worker | WorkerLong) = (&d.app.smtp, c) {
             // Private-only mode: the relay is inside the network, never the internet.
             if let Some(private) = d.private {
-                for (i, cidr) in private.egress_cidrs.iter().enumerate() {
-                    out[&c].push(egress(
-                        &mut cs,
-                        &format!("Smtp{i}Egress"),
-                        Egress {
-                            group: &g[&c],
-                            to: Destination::Cidr(cidr),
-                            port: smtp.port,
-                            description: "mail to the internal SMTP relay",
-                        },
-                    ));
-                }
+                out[&c].extend(private.open_smtp(&mut cs, &g[&c], smtp.port));
                 continue;
             }
             out[&c].push(egress(
@@ -624,60 +614,6 @@ fn wire_security_groups(
         }
     }
     out
-}
-
-/// The sandbox with no internet egress: only what Fargate needs to start it (HTTPS to the
-/// VPC's interface endpoints for ECR, Logs and Secrets Manager, and to S3 for image layers).
-/// User code reaches the internet only through the SSRF proxy, as in Dify's compose, where the
-/// sandbox sits on an internal-only network.
-fn fargate_through_endpoints(
-    s: &mut Scope<'_>,
-    group: &SecurityGroupHandle,
-    endpoints: &Endpoints,
-) -> Vec<ResourceRef> {
-    use cfn_core::Handle as _;
-    let why = "Fargate pulls, secrets and logs through the VPC's interface endpoints";
-    let to_endpoints = s.add(
-        "EndpointsEgress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_security_group_id(endpoints.security_group_id.as_str())
-            .description(why),
-    );
-    let endpoints_admit = s.add(
-        "EndpointsIngress",
-        ec2::SecurityGroupIngress::builder()
-            .ip_protocol("tcp")
-            .build()
-            .group_id(endpoints.security_group_id.as_str())
-            .source_security_group_id(group.group_id())
-            .from_port(443)
-            .to_port(443)
-            .description("Dify sandbox: Fargate pulls, secrets and logs"),
-    );
-    let to_s3 = s.add(
-        "S3Egress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_prefix_list_id(endpoints.s3_prefix_list_id.as_str())
-            .description("image layers from S3 through the gateway endpoint"),
-    );
-    [
-        to_endpoints.resource_ref(),
-        endpoints_admit.resource_ref(),
-        to_s3.resource_ref(),
-    ]
-    .into_iter()
-    .cloned()
-    .collect()
 }
 
 /// Alarms that roll a deployment back: target 5xx and unhealthy targets.

@@ -223,6 +223,33 @@ impl PrivateEndpoints {
     }
 }
 
+impl PrivateEndpoints {
+    /// Mail from `group` to the relay on `port`, inside `egress_cidrs` (never the internet).
+    pub fn open_smtp(
+        &self,
+        scope: &mut Scope<'_>,
+        group: &SecurityGroupHandle,
+        port: u16,
+    ) -> Vec<ResourceRef> {
+        self.egress_cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, cidr)| {
+                egress(
+                    scope,
+                    &format!("Smtp{i}Egress"),
+                    Egress {
+                        group,
+                        to: Destination::Cidr(cidr),
+                        port,
+                        description: "mail to the internal SMTP relay",
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
 /// HTTPS both ways between a task group and the VPC's own endpoints' group.
 fn open_existing(
     scope: &mut Scope<'_>,
