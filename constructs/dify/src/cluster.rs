@@ -6,7 +6,7 @@ use cfn_core::refs::{KmsKeyArn, TopicArn, VpcId};
 use cfn_core::{NodeId, ResourceRef, Scope, Value, fns};
 use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
-use cfn_resources::ec2::{self, SecurityGroupHandle};
+use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecr;
 use cfn_resources::ecs::{self, ClusterHandle, ServiceHandle, service as svc};
 use cfn_resources::elasticloadbalancingv2::TargetGroupHandle;
@@ -22,7 +22,7 @@ use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
-use crate::network::Endpoints;
+use crate::private::PrivateEndpoints;
 use crate::services::Component;
 use crate::task::{Task, TaskProps, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
@@ -74,6 +74,9 @@ pub struct DifyClusterProps<'a> {
     /// Where the deployment alarms notify. Default `None`: nowhere (they still roll a
     /// deployment back).
     pub alarm_topic: Option<Value<TopicArn>>,
+    /// Private-only mode's endpoints: every task group reaches AWS through them and nothing
+    /// reaches the internet. Default `None`.
+    pub private: Option<&'a PrivateEndpoints>,
 }
 
 impl DifyCluster {
@@ -110,6 +113,7 @@ impl DifyCluster {
                 .pull_through_cache
                 .as_ref()
                 .map(|cache| pull_through_cache(&mut s, cache)),
+            private: d.private,
         };
         let migration = Migration::new(
             &mut s,
@@ -293,7 +297,7 @@ impl DifyService {
                 )),
                 log_retention_days: d.app.log_retention_days,
                 kms_key: d.kms_key.clone(),
-                task_statements: task_statements(c, d.storage),
+                task_statements: task_statements(c, d.storage, d.app.bedrock.as_ref()),
                 execution_statements: wiring.pull_statements(),
                 size: TaskSize {
                     cpu: size.cpu,
@@ -400,8 +404,13 @@ impl DifyService {
     }
 }
 
-/// The task role's statements: the file bucket for the components that read and write it.
-fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value> {
+/// The task role's statements: the file bucket for the components that read and write it, and
+/// Bedrock for those that call models (the plugin daemon runs the Bedrock plugin).
+fn task_statements(
+    c: Component,
+    storage: &DifyStorage,
+    bedrock: Option<&crate::bedrock::BedrockSettings>,
+) -> Vec<serde_json::Value> {
     let bucket = match c {
         Component::Api | Component::Worker | Component::WorkerLong => {
             vec![storage.read_write_statement()]
@@ -412,7 +421,12 @@ fn task_statements(c: Component, storage: &DifyStorage) -> Vec<serde_json::Value
         ],
         _ => return Vec::new(),
     };
-    bucket.into_iter().chain(storage.key_statement()).collect()
+    let models = bedrock.map(|b| b.statements()).unwrap_or_default();
+    bucket
+        .into_iter()
+        .chain(storage.key_statement())
+        .chain(models)
+        .collect()
 }
 
 fn target_group(c: Component, ingress: &DifyIngress) -> Option<&TargetGroupHandle> {
@@ -571,12 +585,25 @@ fn wire_security_groups(
     for c in g.keys().copied() {
         let mut cs = rules.child(&c.camel());
         match (&d.network.endpoints, c) {
+            _ if d.private.is_some() => {
+                out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c]));
+                if let (Some(private), Api | Worker | WorkerLong | PluginDaemon) = (d.private, c) {
+                    out[&c].extend(private.open_internal(&mut cs, &g[&c]));
+                }
+            }
             (Some(endpoints), Sandbox) => {
-                out[&c].extend(fargate_through_endpoints(&mut cs, &g[&c], endpoints));
+                out[&c].extend(crate::network::fargate_through_endpoints(
+                    &mut cs, &g[&c], endpoints,
+                ));
             }
             _ => out[&c].extend(wiring.outbound_internet(&mut cs, &g[&c])),
         }
         if let (Some(smtp), Api | Worker | WorkerLong) = (&d.app.smtp, c) {
+            // Private-only mode: the relay is inside the network, never the internet.
+            if let Some(private) = d.private {
+                out[&c].extend(private.open_smtp(&mut cs, &g[&c], smtp.port));
+                continue;
+            }
             out[&c].push(egress(
                 &mut cs,
                 "SmtpEgress",
@@ -590,60 +617,6 @@ fn wire_security_groups(
         }
     }
     out
-}
-
-/// The sandbox with no internet egress: only what Fargate needs to start it (HTTPS to the
-/// VPC's interface endpoints for ECR, Logs and Secrets Manager, and to S3 for image layers).
-/// User code reaches the internet only through the SSRF proxy, as in Dify's compose, where the
-/// sandbox sits on an internal-only network.
-fn fargate_through_endpoints(
-    s: &mut Scope<'_>,
-    group: &SecurityGroupHandle,
-    endpoints: &Endpoints,
-) -> Vec<ResourceRef> {
-    use cfn_core::Handle as _;
-    let why = "Fargate pulls, secrets and logs through the VPC's interface endpoints";
-    let to_endpoints = s.add(
-        "EndpointsEgress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_security_group_id(endpoints.security_group_id.as_str())
-            .description(why),
-    );
-    let endpoints_admit = s.add(
-        "EndpointsIngress",
-        ec2::SecurityGroupIngress::builder()
-            .ip_protocol("tcp")
-            .build()
-            .group_id(endpoints.security_group_id.as_str())
-            .source_security_group_id(group.group_id())
-            .from_port(443)
-            .to_port(443)
-            .description("Dify sandbox: Fargate pulls, secrets and logs"),
-    );
-    let to_s3 = s.add(
-        "S3Egress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_prefix_list_id(endpoints.s3_prefix_list_id.as_str())
-            .description("image layers from S3 through the gateway endpoint"),
-    );
-    [
-        to_endpoints.resource_ref(),
-        endpoints_admit.resource_ref(),
-        to_s3.resource_ref(),
-    ]
-    .into_iter()
-    .cloned()
-    .collect()
 }
 
 /// Alarms that roll a deployment back: target 5xx and unhealthy targets.

@@ -11,12 +11,14 @@ use indexmap::IndexMap;
 
 use cfn_core::refs::KmsKeyArn;
 
+use crate::bedrock::BedrockSettings;
 use crate::cache::{self, DifyCache};
 use crate::common::{Destination, Egress, GeneratedSecret, egress};
 use crate::database::{self, DifyDatabase};
 use crate::images::Images;
 use crate::ingress::DifyIngress;
 use crate::network::DifyNetwork;
+use crate::private::PrivateEndpoints;
 use crate::services::{CELERY_QUEUES, Component, Services};
 use crate::sizing;
 use crate::storage::DifyStorage;
@@ -83,6 +85,8 @@ pub struct AppSettings {
     pub smtp: Option<Smtp>,
     /// Log level and extra environment. Default: [`DifySettings::default`].
     pub dify: DifySettings,
+    /// Bedrock on the task roles of api, worker and the plugin daemon. Default `None`.
+    pub bedrock: Option<BedrockSettings>,
 }
 
 impl Default for AppSettings {
@@ -96,6 +100,7 @@ impl Default for AppSettings {
             services: Services::default(),
             smtp: None,
             dify: DifySettings::default(),
+            bedrock: None,
         }
     }
 }
@@ -138,6 +143,8 @@ pub struct Wiring<'a> {
     pub namespace: String,
     /// The ECR pull-through cache rule every image is pulled through, when configured.
     pub pull_through: Option<ResourceRef>,
+    /// Private-only mode's endpoints: tasks reach AWS through them, never the internet.
+    pub private: Option<&'a PrivateEndpoints>,
 }
 
 // The ports live beside the components (services.rs): the load balancer needs them too.
@@ -163,12 +170,16 @@ pub fn port(c: Component) -> Option<u16> {
 impl Wiring<'_> {
     /// HTTPS to anywhere, through the NAT: what Fargate itself needs for a task on this group
     /// (image pulls, Secrets Manager, CloudWatch Logs) and what Dify calls out to (LLM APIs,
-    /// the marketplace, PyPI). Returns the rule, for whatever must wait for it.
+    /// the marketplace, PyPI). In private-only mode, HTTPS to the VPC endpoints and S3 only.
+    /// Returns the rules, for whatever must wait for them.
     pub fn outbound_internet(
         &self,
         scope: &mut Scope<'_>,
         group: &SecurityGroupHandle,
     ) -> Vec<ResourceRef> {
+        if let Some(private) = self.private {
+            return private.open(scope, group);
+        }
         vec![egress(
             scope,
             "HttpsEgress",
@@ -320,7 +331,16 @@ impl Wiring<'_> {
             self.internal_url(Component::PluginDaemon).into(),
         );
         set("PLUGIN_DAEMON_TIMEOUT", "600".into());
-        set("MARKETPLACE_ENABLED", "true".into());
+        // A private Dify cannot reach the marketplace: plugins are uploaded as packages.
+        set(
+            "MARKETPLACE_ENABLED",
+            if self.private.is_some() {
+                "false"
+            } else {
+                "true"
+            }
+            .into(),
+        );
         set("MARKETPLACE_API_URL", "https://marketplace.dify.ai".into());
         // Streams (SSE) last minutes; the ALB idle timeout is set to match.
         set("GUNICORN_TIMEOUT", "360".into());
@@ -593,6 +613,14 @@ impl Wiring<'_> {
                         Self::generated(&self.cache.auth_token),
                     ),
                 ];
+                if let Some(private) = self.private {
+                    // The index plugin dependencies install from (`uv pip install -i`,
+                    // dify-plugin-daemon 0.5.5 internal/types/app/config.go PipMirrorUrl).
+                    s.environment.push((
+                        "PIP_MIRROR_URL".into(),
+                        private.pypi_mirror_url.as_str().into(),
+                    ));
+                }
                 s.environment.push((
                     "PLUGIN_READINESS_DEADLINE_SECONDS".into(),
                     PLUGIN_READINESS_DEADLINE_SECONDS.to_string().into(),

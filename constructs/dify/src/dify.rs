@@ -26,6 +26,7 @@ use cfn_core::refs::KmsKeyArn;
 use cfn_core::{RemovalPolicy, Scope, Severity, Value};
 
 use crate::alarms::{AlarmSettings, DifyAlarms, DifyAlarmsProps, WatchProps};
+use crate::bedrock::BedrockSettings;
 use crate::cache::{CacheSettings, DifyCacheProps};
 use crate::cluster::DifyClusterProps;
 use crate::components::{AppSettings, DifySettings, Smtp};
@@ -34,7 +35,9 @@ use crate::database::{DatabaseSettings, DifyDatabaseProps};
 use crate::images::Images;
 use crate::ingress::{DifyIngressProps, Domain, IngressSettings};
 use crate::network::{DifyNetworkProps, NetworkSettings};
+use crate::private::{PrivateEndpoints, PrivateEndpointsProps, PrivateSettings};
 use crate::services::Services;
+use crate::sso::SsoSettings;
 use crate::storage::DifyStorageProps;
 use crate::waf::{AlbWaf, AlbWafProps, WafSettings};
 use crate::{DifyCache, DifyCluster, DifyDatabase, DifyIngress, DifyNetwork, DifyStorage};
@@ -86,6 +89,15 @@ pub struct DifyProps {
     pub dify: DifySettings,
     /// Where alarms notify. Default: nowhere.
     pub alarms: AlarmSettings,
+    /// Private-only mode: interface endpoints, no task egress to the internet, plugin
+    /// packages from a PyPI mirror ([`crate::private`]); needs an internal load balancer.
+    /// Default `None`.
+    pub private: Option<PrivateSettings>,
+    /// Sign-in at the load balancer ([`crate::sso`]). Default `None`.
+    pub sso: Option<SsoSettings>,
+    /// Bedrock through the task roles of api, worker and the plugin daemon
+    /// ([`crate::bedrock`]). Default `None`.
+    pub bedrock: Option<BedrockSettings>,
 }
 
 impl Default for DifyProps {
@@ -108,6 +120,9 @@ impl Default for DifyProps {
             smtp: None,
             dify: DifySettings::default(),
             alarms: AlarmSettings::default(),
+            private: None,
+            sso: None,
+            bedrock: None,
         }
     }
 }
@@ -149,6 +164,8 @@ pub struct Dify {
     pub alarms: DifyAlarms,
     /// ECS: services, migration, autoscaling.
     pub cluster: DifyCluster,
+    /// The VPC endpoints of private-only mode, when the props ask for it.
+    pub private: Option<PrivateEndpoints>,
 }
 
 impl Dify {
@@ -182,6 +199,7 @@ impl Dify {
                 vpc: props.network.clone(),
             },
         );
+        let private = private_endpoints(root, props, &network);
         let storage = DifyStorage::new(
             root,
             "Storage",
@@ -200,6 +218,7 @@ impl Dify {
                 settings: props.ingress.clone(),
                 domain: props.domain.clone(),
                 access_log_bucket: storage.access_logs.as_ref(),
+                sso: props.sso.clone(),
             },
         );
         let waf = props
@@ -227,6 +246,7 @@ impl Dify {
                 app: app_settings(props, &prefix),
                 kms_key: key,
                 alarm_topic: alarms.topic.clone(),
+                private: private.as_ref(),
             },
         );
         alarms.watch(
@@ -248,8 +268,35 @@ impl Dify {
             waf,
             alarms,
             cluster,
+            private,
         }
     }
+}
+
+/// Private-only mode's endpoints. An internet-facing load balancer would defeat it: reported
+/// as an error at synthesis (environment files were checked already).
+fn private_endpoints(
+    root: &mut Scope<'_>,
+    props: &DifyProps,
+    network: &DifyNetwork,
+) -> Option<PrivateEndpoints> {
+    let settings = props.private.as_ref()?;
+    if props.ingress.internet_facing {
+        root.report(
+            Severity::Error,
+            "dify-private",
+            "private-only mode needs an internal load balancer: set ingress.internet_facing = false",
+        );
+    }
+    Some(PrivateEndpoints::new(
+        root,
+        "Endpoints",
+        PrivateEndpointsProps {
+            network,
+            settings,
+            bedrock: props.bedrock.is_some(),
+        },
+    ))
 }
 
 /// The database and the cache, in the network's private subnets, encrypted with `key`.
@@ -324,5 +371,6 @@ fn app_settings(props: &DifyProps, prefix: &str) -> AppSettings {
         services: props.services.clone(),
         smtp: props.smtp.clone(),
         dify: props.dify.clone(),
+        bedrock: props.bedrock.clone(),
     }
 }

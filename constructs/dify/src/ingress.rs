@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use crate::common::{SecurityGroupProps, ServicePort, closed_security_group};
 use crate::network::DifyNetwork;
 use crate::services::{API_PORT, PLUGIN_DAEMON_PORT, WEB_PORT};
+use crate::sso::SsoSettings;
 
 /// DNS and TLS.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -82,6 +83,9 @@ pub struct DifyIngressProps<'a> {
     /// The bucket the load balancer writes its access logs to (under `alb/`). Default `None`:
     /// no access logs.
     pub access_log_bucket: Option<&'a BucketHandle>,
+    /// Sign-in at the load balancer for the console and web routes ([`crate::sso`]); needs
+    /// a certificate (ALB authenticates on HTTPS listeners only). Default `None`.
+    pub sso: Option<SsoSettings>,
 }
 
 impl<'a> DifyIngressProps<'a> {
@@ -92,6 +96,7 @@ impl<'a> DifyIngressProps<'a> {
             settings: IngressSettings::default(),
             domain: Domain::default(),
             access_log_bucket: None,
+            sso: None,
         }
     }
 }
@@ -195,20 +200,32 @@ impl DifyIngress {
                 codes: "200",
             },
         );
-        let listener = listener(&mut s, &props.domain, &load_balancer, &web);
+        let sso = props.sso.as_ref().filter(|_| https);
+        if props.sso.is_some() && !https {
+            s.report(
+                cfn_core::Severity::Error,
+                "dify-sso",
+                "SSO at the load balancer needs HTTPS: set the domain's certificate",
+            );
+        }
+        let listener = listener(&mut s, &props.domain, &load_balancer, &web, sso);
         // A rule takes at most five path values.
-        let rules = vec![
-            route(
-                &mut s,
-                "PluginDaemonRoute",
-                &listener,
-                10,
-                &PLUGIN_PATHS,
-                &plugin_daemon,
-            ),
-            route(&mut s, "ApiRoute", &listener, 20, &API_PATHS[..5], &api),
-            route(&mut s, "ApiRoute2", &listener, 21, &API_PATHS[5..], &api),
-        ];
+        let rules = if let Some(sso) = sso {
+            crate::sso::routes(&mut s, sso, &listener, &api, &plugin_daemon)
+        } else {
+            vec![
+                route(
+                    &mut s,
+                    "PluginDaemonRoute",
+                    &listener,
+                    10,
+                    &PLUGIN_PATHS,
+                    &plugin_daemon,
+                ),
+                route(&mut s, "ApiRoute", &listener, 20, &API_PATHS[..5], &api),
+                route(&mut s, "ApiRoute2", &listener, 21, &API_PATHS[5..], &api),
+            ]
+        };
         let url = url(&props.domain, &load_balancer);
         dns_record(&mut s, &props.domain, &load_balancer);
         DifyIngress {
@@ -408,12 +425,14 @@ fn target_group(
 }
 
 /// The listener routes start from: HTTPS (and an HTTP listener that redirects to it) with a
-/// certificate, plain HTTP without. Its default action forwards to the web console.
+/// certificate, plain HTTP without. Its default action forwards to the web console, after
+/// sign-in when `sso` is set.
 fn listener(
     s: &mut Scope<'_>,
     domain: &Domain,
     load_balancer: &LoadBalancerHandle,
     web: &TargetGroupHandle,
+    sso: Option<&SsoSettings>,
 ) -> ListenerHandle {
     let forward = listener::Action::builder()
         .type_("forward")
@@ -452,7 +471,10 @@ fn listener(
     s.add(
         "Https",
         elbv2::Listener::builder()
-            .default_actions(vec![forward])
+            .default_actions(match sso {
+                Some(sso) => sso.listener_actions(web),
+                None => vec![forward],
+            })
             .load_balancer_arn(load_balancer.load_balancer_arn())
             .build()
             .port(443)

@@ -7,6 +7,7 @@
 
 pub mod adopt;
 pub mod alarms;
+pub mod bedrock;
 pub mod cache;
 pub mod cluster;
 pub mod common;
@@ -21,8 +22,10 @@ pub mod ingress;
 pub mod migration;
 pub mod network;
 pub mod prelude;
+pub mod private;
 pub mod services;
 pub mod sizing;
+pub mod sso;
 pub mod stack;
 pub mod storage;
 pub mod task;

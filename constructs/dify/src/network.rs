@@ -1,8 +1,9 @@
 //! DifyNetwork: the VPC and subnets the stack runs in, existing or created.
 
 use cfn_core::refs::{SubnetId, VpcId};
-use cfn_core::{Scope, Value, fns};
+use cfn_core::{ResourceRef, Scope, Value, fns};
 use cfn_resources::ec2;
+use cfn_resources::ec2::SecurityGroupHandle;
 use ipnet::IpNet;
 
 /// The VPC Dify runs in.
@@ -232,6 +233,60 @@ fn create(scope: &mut Scope<'_>, id: &str, cidr: &str, azs: u8, nats: u8) -> Dif
         nat_cidrs,
         endpoints: None,
     }
+}
+
+/// The sandbox with no internet egress: only what Fargate needs to start it (HTTPS to the
+/// VPC's interface endpoints for ECR, Logs and Secrets Manager, and to S3 for image layers).
+/// User code reaches the internet only through the SSRF proxy, as in Dify's compose, where the
+/// sandbox sits on an internal-only network.
+pub(crate) fn fargate_through_endpoints(
+    s: &mut Scope<'_>,
+    group: &SecurityGroupHandle,
+    endpoints: &Endpoints,
+) -> Vec<ResourceRef> {
+    use cfn_core::Handle as _;
+    let why = "Fargate pulls, secrets and logs through the VPC's interface endpoints";
+    let to_endpoints = s.add(
+        "EndpointsEgress",
+        ec2::SecurityGroupEgress::builder()
+            .group_id(group.group_id())
+            .ip_protocol("tcp")
+            .build()
+            .from_port(443)
+            .to_port(443)
+            .destination_security_group_id(endpoints.security_group_id.as_str())
+            .description(why),
+    );
+    let endpoints_admit = s.add(
+        "EndpointsIngress",
+        ec2::SecurityGroupIngress::builder()
+            .ip_protocol("tcp")
+            .build()
+            .group_id(endpoints.security_group_id.as_str())
+            .source_security_group_id(group.group_id())
+            .from_port(443)
+            .to_port(443)
+            .description("Dify sandbox: Fargate pulls, secrets and logs"),
+    );
+    let to_s3 = s.add(
+        "S3Egress",
+        ec2::SecurityGroupEgress::builder()
+            .group_id(group.group_id())
+            .ip_protocol("tcp")
+            .build()
+            .from_port(443)
+            .to_port(443)
+            .destination_prefix_list_id(endpoints.s3_prefix_list_id.as_str())
+            .description("image layers from S3 through the gateway endpoint"),
+    );
+    [
+        to_endpoints.resource_ref(),
+        endpoints_admit.resource_ref(),
+        to_s3.resource_ref(),
+    ]
+    .into_iter()
+    .cloned()
+    .collect()
 }
 
 /// Host bits per subnet so `blocks` subnets fill the VPC: the VPC's prefix plus enough bits to

@@ -16,10 +16,14 @@ use crate::util::{At, INLINE_HOLDERS, allow_statements, identity_policies, items
 /// so a `"Resource": "*"` statement granting only these is not a finding. Lower case; a
 /// trailing `*` matches a prefix (`ec2:describe*` covers every EC2 `Describe` action, and a
 /// policy's own `ec2:Describe*`).
-pub const STAR_ONLY_ACTIONS: [&str; 34] = [
+pub const STAR_ONLY_ACTIONS: [&str; 36] = [
     "acm:listcertificates",
     "application-autoscaling:describe*",
     "autoscaling:describe*",
+    // The Bedrock model and inference-profile lists (Service Authorization Reference:
+    // no resource type for either).
+    "bedrock:listfoundationmodels",
+    "bedrock:listinferenceprofiles",
     "cloudwatch:getmetricdata",
     "cloudwatch:getmetricstatistics",
     "cloudwatch:listmetrics",

@@ -61,6 +61,7 @@
 //! assert!(pack.get("team-ecs-two-tasks").is_some());
 //! ```
 
+mod alb_auth;
 mod data;
 mod deploy;
 mod detect;
@@ -75,6 +76,7 @@ mod util;
 
 use cfn_core::rules::RulePack;
 
+pub use alb_auth::{AlbAuthSecretReference, AlbRulePriorityUnique};
 pub use data::{
     DataCacheSnapshots, DataDbBackupRetention, DataDeletionProtection, DataRemovalPolicy,
     DataS3Versioning, MIN_BACKUP_DAYS,
@@ -232,6 +234,9 @@ pub fn default_pack(profile: Profile) -> RulePack {
         .with(OpsTargetGroupHealthCheck)
         .with(OpsS3AccessLogs)
         .with(OpsAlbAccessLogs)
-        .with(AlbDropInvalidHeaders);
+        .with(AlbDropInvalidHeaders)
+        // Sign-in at the load balancer.
+        .with(AlbRulePriorityUnique)
+        .with(AlbAuthSecretReference);
     for_profile(with_rollout_and_hardening(pack), profile)
 }

@@ -330,6 +330,49 @@ cases! {
     }
 }
 
+cases! {
+    alb_rule_priority_unique: "alb-rule-priority-unique" {
+        breaks: |s| {
+            raw(s, "A", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(10, json!([forward_to_t()])));
+            raw(s, "B", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(10, json!([forward_to_t()])));
+        } => ("B", Some("Properties.Priority")),
+        satisfies: |s| {
+            raw(s, "A", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(10, json!([forward_to_t()])));
+            raw(s, "B", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(11, json!([forward_to_t()])));
+        },
+    }
+    alb_auth_secret_reference: "alb-auth-secret-reference" {
+        breaks: |s| {
+            raw(s, "Sso", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(30, json!([oidc("hunter2"), forward_to_t()])));
+        } => ("Sso", Some("Properties.Actions.0.AuthenticateOidcConfig.ClientSecret")),
+        satisfies: |s| {
+            let secret = "{{resolve:secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:oidc-AbCdEf:SecretString:client_secret}}";
+            raw(s, "Sso", "AWS::ElasticLoadBalancingV2::ListenerRule", listener_rule(30, json!([oidc(secret), forward_to_t()])));
+        },
+    }
+}
+
+fn listener_rule(priority: i64, actions: Value) -> Value {
+    json!({
+        "ListenerArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/a/1/2",
+        "Priority": priority,
+        "Conditions": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/x/*"]}}],
+        "Actions": actions
+    })
+}
+
+fn forward_to_t() -> Value {
+    json!({"Type": "forward", "Order": 2, "TargetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/t/1"})
+}
+
+fn oidc(secret: &str) -> Value {
+    json!({"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": {
+        "Issuer": "https://login.example.com", "AuthorizationEndpoint": "https://login.example.com/a",
+        "TokenEndpoint": "https://login.example.com/t", "UserInfoEndpoint": "https://login.example.com/u",
+        "ClientId": "dify", "ClientSecret": secret
+    }})
+}
+
 // secret-parameter-noecho is about the template, not a resource: its own pair.
 
 fn parameter_stack(p: Parameter) -> Synthesized {
@@ -964,9 +1007,9 @@ fn the_production_pack_has_every_rule_and_non_production_drops_the_production_on
     let prd = default_pack(Profile::Production);
     let dev = default_pack(Profile::NonProduction);
     let staged = staged_pack(Profile::Production);
-    assert_eq!(prd.rules().count(), 46);
+    assert_eq!(prd.rules().count(), 48);
     let in_pack = PRODUCTION_ONLY.iter().filter(|id| prd.get(id).is_some());
-    assert_eq!(dev.rules().count(), 46 - in_pack.count());
+    assert_eq!(dev.rules().count(), 48 - in_pack.count());
     for id in PRODUCTION_ONLY {
         assert!(prd.get(id).is_some(), "{id}");
         assert!(dev.get(id).is_none(), "{id}");

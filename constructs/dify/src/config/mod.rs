@@ -26,6 +26,7 @@
 // `checks` (the patterns and the checker every value goes through), `resolve` (one environment
 // as a whole and its cross-field rules) and one file per area of the file it delegates to
 // (`network`, `ingress`, `database`, `cache`, `images`, `services`).
+mod access;
 mod cache;
 mod checks;
 mod database;

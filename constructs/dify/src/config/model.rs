@@ -6,13 +6,16 @@
 use indexmap::IndexMap;
 
 use crate::alarms::AlarmSettings;
+use crate::bedrock::BedrockSettings;
 use crate::cache::CacheSettings;
 use crate::components::{DifySettings, Smtp};
 use crate::database::DatabaseSettings;
 use crate::images::Images;
 use crate::ingress::{Domain, IngressSettings};
 use crate::network::NetworkSettings;
+use crate::private::PrivateSettings;
 use crate::services::Services;
+use crate::sso::SsoSettings;
 use crate::waf::WafSettings;
 
 /// A fully resolved, validated environment.
@@ -54,4 +57,10 @@ pub struct Environment {
     pub dify: DifySettings,
     /// Where alarms notify.
     pub alarms: AlarmSettings,
+    /// Private-only mode (`[network.private]`), when configured.
+    pub private: Option<PrivateSettings>,
+    /// Sign-in at the load balancer (`[ingress.sso]`), when configured.
+    pub sso: Option<SsoSettings>,
+    /// Bedrock through the task roles (`[bedrock]`), when enabled.
+    pub bedrock: Option<BedrockSettings>,
 }

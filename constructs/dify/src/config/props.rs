@@ -28,6 +28,9 @@ impl DifyProps {
             smtp: env.smtp.clone(),
             dify: env.dify.clone(),
             alarms: env.alarms.clone(),
+            private: env.private.clone(),
+            sso: env.sso.clone(),
+            bedrock: env.bedrock.clone(),
         }
     }
 }

@@ -4,6 +4,8 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use super::access::{RawBedrock, RawPrivate, RawSso};
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawEnv {
@@ -33,6 +35,7 @@ pub(super) struct RawEnv {
     pub(super) dify: RawDify,
     #[serde(default)]
     pub(super) alarms: RawAlarms,
+    pub(super) bedrock: Option<RawBedrock>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +47,7 @@ pub(super) struct RawNetwork {
     pub(super) create: Option<RawCreateVpc>,
     pub(super) nat_public_ips: Option<Vec<String>>,
     pub(super) endpoints: Option<RawEndpoints>,
+    pub(super) private: Option<RawPrivate>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +83,7 @@ pub(super) struct RawIngress {
     pub(super) idle_timeout_seconds: Option<u32>,
     pub(super) access_logs: Option<bool>,
     pub(super) waf: Option<RawWaf>,
+    pub(super) sso: Option<RawSso>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,6 +1,7 @@
 //! Resolving one environment as a whole: its top-level values, each area in turn, then the rules
 //! that span areas (ARNs in the stack's account and region, production safeguards).
 
+use super::access;
 use super::cache::resolve_cache;
 use super::checks::{
     ACCOUNT, ACM_ARN, Checker, EMAIL, ENV_KEY, ENV_NAME, PULL_THROUGH_SECRET, REGION, SECRET_ARN,
@@ -22,15 +23,29 @@ use crate::network::NetworkSettings as Network;
 pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environment {
     let top = resolve_top(c, &name, &raw);
     let production = top.production;
-    let network = resolve_network(c, raw.network);
+    let mut raw_network = raw.network;
+    let raw_private = raw_network.private.take();
+    let network = resolve_network(c, raw_network);
+    let private = raw_private.map(|p| access::resolve_private(c, p, &network));
     let domain = resolve_domain(c, raw.domain);
-    let (ingress, waf) = resolve_ingress(c, raw.ingress, production);
+    let mut raw_ingress = raw.ingress;
+    let sso = raw_ingress
+        .sso
+        .take()
+        .and_then(|s| access::resolve_sso(c, s, &domain));
+    // Private-only mode makes the load balancer internal unless the file says otherwise.
+    let internet_facing_set = raw_ingress.internet_facing.is_some();
+    if private.is_some() && !internet_facing_set {
+        raw_ingress.internet_facing = Some(false);
+    }
+    let (ingress, waf) = resolve_ingress(c, raw_ingress, production);
     let database = resolve_database(c, raw.database, production);
     let cache = resolve_cache(c, raw.cache, production);
     let images = resolve_images(c, raw.images, production, &top.stack_name);
     let services = resolve_services(c, raw.services, production);
     let smtp = raw.smtp.map(|s| resolve_smtp(c, s));
     let dify = resolve_dify(c, raw.dify);
+    let bedrock = access::resolve_bedrock(c, raw.bedrock, &dify.extra_env);
     let alarms = resolve_alarms(c, raw.alarms, production);
     // Cross-field checks only on values that are well-formed themselves, so one typo is one
     // error.
@@ -58,7 +73,11 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
         ),
     ];
     check_arns(c, &arns, account_ok, region_ok);
-    check_isolated_sandbox(c, &network, &images, production);
+    if private.is_some() {
+        access::check_private(c, &ingress, internet_facing_set, &images);
+    } else {
+        check_isolated_sandbox(c, &network, &images, production);
+    }
     if let Err(msg) = crate::sizing::check_connections(&services, &database.capacity) {
         c.fail("services", None, msg);
     }
@@ -82,6 +101,9 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
         smtp,
         dify,
         alarms,
+        private,
+        sso,
+        bedrock,
     }
 }
 
