@@ -426,6 +426,8 @@ mod tests {
         );
         assert_eq!(shaped(json!({"Fn::Sub": "${!Literal}"})), "${Literal}");
         assert_eq!(shaped(json!({"Ref": "Nothing"})), UNKNOWN);
+        // An intrinsic is an object of exactly one key; with more it is data, not a Sub.
+        assert_eq!(shaped(json!({"Fn::Sub": "x", "Other": 1})), UNKNOWN);
     }
 
     #[test]

@@ -755,6 +755,56 @@ fn exposure_db_public_knows_the_default_vpc_default() {
 }
 
 #[test]
+fn exposure_sg_open_ingress_allows_web_ports_on_tcp_only_by_name_or_number() {
+    let out = run(|s| {
+        let web = raw(
+            s,
+            "Web",
+            SG,
+            json!({"GroupDescription": "alb", "VpcId": "vpc-1", "SecurityGroupIngress": [
+                {"IpProtocol": "6", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"},
+                {"IpProtocol": "udp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}
+            ]}),
+        );
+        raw(
+            s,
+            "Public",
+            LB,
+            json!({"Subnets": ["subnet-1"], "SecurityGroups": [{"Ref": web.logical_id()}]}),
+        );
+    });
+    assert_eq!(
+        props(&out, "exposure-sg-open-ingress"),
+        ["T/Case/Web Properties.SecurityGroupIngress.1.CidrIp"],
+        "TCP 443 by protocol number is the ALB's; UDP 443 is not"
+    );
+}
+
+#[test]
+fn iam_inline_admin_needs_every_action_and_every_resource_in_one_statement() {
+    let out = run(|s| {
+        raw(
+            s,
+            "AllActions",
+            ROLE,
+            role_with(
+                json!({"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::bucket/*"}),
+            ),
+        );
+        raw(
+            s,
+            "AllResources",
+            ROLE,
+            role_with(json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})),
+        );
+    });
+    assert!(
+        props(&out, "iam-inline-admin").is_empty(),
+        "every action on one bucket, or one action everywhere, is not administrator access"
+    );
+}
+
+#[test]
 fn iam_rules_read_every_identity_policy_and_skip_resource_policies() {
     let out = run(|s| {
         raw(
