@@ -25,15 +25,18 @@
 use cfn_core::refs::KmsKeyArn;
 use cfn_core::{RemovalPolicy, Scope, Severity, Value};
 
-use crate::alarms::{AlarmSettings, DifyAlarms, DifyAlarmsProps, WatchProps};
+use crate::alarms::{AlarmSettings, DifyAlarms, DifyAlarmsProps, ScheduledService, WatchProps};
 use crate::cache::{CacheSettings, DifyCacheProps};
 use crate::cluster::DifyClusterProps;
 use crate::components::{AppSettings, DifySettings, Smtp};
+use crate::cost_controls::{CostControls, Operations};
+use crate::dashboard::{Dashboard, DashboardProps};
 use crate::data_key::{DataKey, DataKeyProps};
 use crate::database::{DatabaseSettings, DifyDatabaseProps};
 use crate::images::Images;
 use crate::ingress::{DifyIngressProps, Domain, IngressSettings};
 use crate::network::{DifyNetworkProps, NetworkSettings};
+use crate::services::Component;
 use crate::services::Services;
 use crate::storage::DifyStorageProps;
 use crate::waf::{AlbWaf, AlbWafProps, WafSettings};
@@ -86,6 +89,10 @@ pub struct DifyProps {
     pub dify: DifySettings,
     /// Where alarms notify. Default: nowhere.
     pub alarms: AlarmSettings,
+    /// Fargate Spot and the off-hours schedule. Default: none ([`CostControls::default`]).
+    pub cost: CostControls,
+    /// ECS Exec (default off) and the dashboard (default on): [`Operations::default`].
+    pub operations: Operations,
 }
 
 impl Default for DifyProps {
@@ -108,6 +115,8 @@ impl Default for DifyProps {
             smtp: None,
             dify: DifySettings::default(),
             alarms: AlarmSettings::default(),
+            cost: CostControls::default(),
+            operations: Operations::default(),
         }
     }
 }
@@ -236,8 +245,30 @@ impl Dify {
                 ingress: &ingress,
                 database: &database,
                 cache: &cache,
+                scheduled: props.cost.schedule.as_ref().and_then(|_| {
+                    cluster
+                        .services
+                        .get(&Component::Api)
+                        .map(|api| ScheduledService {
+                            cluster: cluster.cluster.reference(),
+                            service: api.service.name(),
+                        })
+                }),
             },
         );
+        if props.operations.dashboard {
+            Dashboard::new(
+                root,
+                "Dashboard",
+                DashboardProps {
+                    name: &format!("{prefix}-overview"),
+                    ingress: &ingress,
+                    database: &database,
+                    cache: &cache,
+                    cluster: &cluster,
+                },
+            );
+        }
         Dify {
             data_key,
             network,
@@ -318,5 +349,7 @@ fn app_settings(props: &DifyProps, prefix: &str) -> AppSettings {
         services: props.services.clone(),
         smtp: props.smtp.clone(),
         dify: props.dify.clone(),
+        cost: props.cost.clone(),
+        operations: props.operations.clone(),
     }
 }

@@ -28,6 +28,7 @@
 // (`network`, `ingress`, `database`, `cache`, `images`, `services`).
 mod cache;
 mod checks;
+mod cost;
 mod database;
 mod error;
 mod images;

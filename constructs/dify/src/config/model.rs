@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use crate::alarms::AlarmSettings;
 use crate::cache::CacheSettings;
 use crate::components::{DifySettings, Smtp};
+use crate::cost_controls::{CostControls, Operations};
 use crate::database::DatabaseSettings;
 use crate::images::Images;
 use crate::ingress::{Domain, IngressSettings};
@@ -54,4 +55,8 @@ pub struct Environment {
     pub dify: DifySettings,
     /// Where alarms notify.
     pub alarms: AlarmSettings,
+    /// Fargate Spot and the off-hours schedule (`[cost]`).
+    pub cost: CostControls,
+    /// ECS Exec and the dashboard (`[operations]`).
+    pub operations: Operations,
 }

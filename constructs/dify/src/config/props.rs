@@ -28,6 +28,8 @@ impl DifyProps {
             smtp: env.smtp.clone(),
             dify: env.dify.clone(),
             alarms: env.alarms.clone(),
+            cost: env.cost.clone(),
+            operations: env.operations.clone(),
         }
     }
 }
