@@ -49,4 +49,4 @@ pub mod testing;
 
 pub use cli::{Context, Exit};
 pub use error::DeployError;
-pub use project::{Environment, Project, ProjectError, SynthOutput};
+pub use project::{Environment, Project, ProjectError, Report, SynthOutput};

@@ -12,7 +12,7 @@ pub mod common;
 pub mod compat;
 pub mod components;
 pub mod config;
-// pub mod cost;
+pub mod cost;
 pub mod cost_controls;
 pub mod dashboard;
 pub mod data_key;
