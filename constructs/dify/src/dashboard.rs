@@ -120,9 +120,7 @@ fn body(p: &DashboardProps<'_>) -> (String, Vec<(String, Value<String>)>) {
             })
             .collect()
     };
-    let migration_logs = format!(
-        "SOURCE '${{MigrationLogs}}' | fields @timestamp, @message | filter @message like /^(SUCCESS|FAILED) / | sort @timestamp desc | limit 20"
-    );
+    let migration_logs = "SOURCE '${MigrationLogs}' | fields @timestamp, @message | filter @message like /^(SUCCESS|FAILED) / | sort @timestamp desc | limit 20";
     vars.push((
         "MigrationLogs".into(),
         p.cluster.migration.handler_log_group.clone(),

@@ -77,15 +77,8 @@ fn a_scheduled_spot_environment_costs_what_the_price_table_says() {
 #[test]
 fn the_cost_controls_lower_the_estimate_and_the_text_says_it_is_one() {
     let with = estimate(CASE).unwrap();
-    let without = estimate(
-        &CASE
-            .replace("min_acu = 0", "min_acu = 0.5")
-            .split("[cost]")
-            .next()
-            .unwrap()
-            .to_owned(),
-    )
-    .unwrap();
+    let paused = CASE.replace("min_acu = 0", "min_acu = 0.5");
+    let without = estimate(paused.split("[cost]").next().unwrap()).unwrap();
     // Around the clock: api alone is (0.04048 + 2 × 0.004445) × 730 = 36.04.
     near(line(&without, "fargate api"), 36.04, "api around the clock");
     assert!(without.monthly_usd > with.monthly_usd + 100.0);
