@@ -18,7 +18,7 @@ use crate::common::{
     closed_security_group, egress, link,
 };
 use crate::components::{AppSecrets, AppSettings, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
-use crate::cost_controls::{OffHours, scheduled_actions};
+use crate::cost_controls::{OffHours, SPOT_CAPABLE, scheduled_actions};
 use crate::exec::{EcsExec, EcsExecProps};
 use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
@@ -88,6 +88,7 @@ impl DifyCluster {
         let d = &props;
         let mut s = scope.child(id);
         let env = &d.app;
+        refuse_unsafe_spot(&mut s, env);
         let exec = env.operations.ecs_exec.then(|| {
             EcsExec::new(
                 &mut s,
@@ -367,7 +368,7 @@ impl DifyService {
                     _ => 180,
                 });
         }
-        service = capacity(service, d.app.cost.on_spot(c));
+        service = capacity(service, d.app.cost.on_spot(c) && SPOT_CAPABLE.contains(&c));
         if p.exec.is_some() && c == Component::Api {
             service = service.enable_execute_command(true);
         }
@@ -748,6 +749,22 @@ fn deployment_alarms(
         names.push(name);
     }
     names
+}
+
+/// Props that put a component on Spot that an interruption would break (the environment
+/// file refuses them already; props built in code reach here unchecked) fail synthesis; the
+/// component stays on regular Fargate.
+fn refuse_unsafe_spot(s: &mut Scope<'_>, env: &AppSettings) {
+    for c in env.cost.spot.iter().filter(|c| !SPOT_CAPABLE.contains(c)) {
+        s.report(
+            cfn_core::Severity::Error,
+            "dify-spot",
+            format!(
+                "{} cannot run on Fargate Spot: only worker, worker_long and sandbox survive an interruption",
+                c.dns_name()
+            ),
+        );
+    }
 }
 
 /// Regular Fargate (`LaunchType`), or Fargate Spot through the cluster's capacity provider.

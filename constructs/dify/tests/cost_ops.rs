@@ -496,3 +496,19 @@ fn the_dashboard_is_on_by_default_and_built_from_the_stacks_own_resources() {
     let off = template("dev.toml", "[operations]\ndashboard = false\n");
     assert!(of_type(&off, "AWS::CloudWatch::Dashboard").is_empty());
 }
+
+#[test]
+fn props_built_in_code_cannot_put_a_serving_component_on_spot_either() {
+    use dify_constructs::config::Component;
+    use dify_constructs::{Dify, DifyProps};
+    let mut stack = cfn_core::Stack::new("team");
+    let mut props = DifyProps::from_environment(&env("dev.toml", ""));
+    props.cost.spot = vec![Component::Api, Component::Worker];
+    Dify::new(&mut stack.root(), "Dify", props);
+    let errors = stack.synth().unwrap_err().to_string();
+    assert!(
+        errors.contains("api cannot run on Fargate Spot"),
+        "{errors}"
+    );
+    assert!(!errors.contains("worker cannot"), "{errors}");
+}
