@@ -13,8 +13,9 @@ use std::process::ExitCode;
 use cfn_deploy_dylib as cfn_deploy;
 
 use cfn_deploy::project::{self, Project, ProjectError, SynthOutput};
-use dify_constructs::DifyStack;
 use dify_constructs::config::Environment;
+use dify_constructs::cost::CostEstimate;
+use dify_constructs::{DifyProps, DifyStack};
 
 struct DifyProject {
     /// The environment files, or the report of everything wrong with them: kept as an error
@@ -97,7 +98,14 @@ impl Project for DifyProject {
             .find(|e| e.name == env.name)
             .ok_or_else(|| format!("no environment file for '{}'", env.name))?;
         let built = DifyStack::build(config);
-        Ok(built.stack.synth()?.into())
+        let out: SynthOutput = built.stack.synth()?.into();
+        // The estimate is advice: a region the price table lacks is a note, never a failure.
+        Ok(
+            match CostEstimate::for_props(&DifyProps::from_environment(config)) {
+                Ok(estimate) => out.report("cost_estimate", estimate.render(), estimate.to_json()),
+                Err(e) => out.note(format!("no cost estimate: {e}")),
+            },
+        )
     }
 
     /// Every environment can adopt a Dify the seed's Terraform module runs (docs/adopt.md).

@@ -57,3 +57,53 @@ fn a_bad_file_does_not_block_help_and_is_reported_with_its_key() {
         );
     }
 }
+
+#[test]
+fn synth_prints_the_cost_estimate_and_carries_it_in_json() {
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("environments");
+    let out = std::env::temp_dir().join(format!("dify-app-estimate-{}", std::process::id()));
+    let o = dify_app(
+        &shipped,
+        &["synth", "dev", "--out", out.to_str().expect("utf-8")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("[dev] Estimated monthly fixed cost (ap-northeast-1, prices as of "),
+        "{text}"
+    );
+    assert!(text.contains("an estimate, not a quote"), "{text}");
+    assert!(text.contains("fargate worker (spot)"), "{text}");
+
+    let o = dify_app(
+        &shipped,
+        &[
+            "synth",
+            "dev",
+            "--json",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let estimate = &report["stacks"][0]["reports"]["cost_estimate"];
+    assert_eq!(estimate["kind"], "estimate");
+    assert_eq!(estimate["currency"], "USD");
+    assert!(
+        estimate["prices_as_of"]
+            .as_str()
+            .is_some_and(|d| d.len() >= 7)
+    );
+    assert!(
+        estimate["sources"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert!(
+        estimate["monthly_usd"]
+            .as_f64()
+            .is_some_and(|usd| usd > 0.0)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -51,4 +51,4 @@ pub mod testing;
 
 pub use cli::{Context, Exit};
 pub use error::DeployError;
-pub use project::{Environment, Project, ProjectError, SynthOutput};
+pub use project::{Environment, Project, ProjectError, Report, SynthOutput};

@@ -140,6 +140,21 @@ pub struct SynthOutput {
     pub stacks: Vec<Synthesized>,
     /// Anything else the app wants the user to read (printed with the warnings).
     pub notes: Vec<String>,
+    /// Reports the app computed at synthesis (a cost estimate, a sizing summary): printed
+    /// after the table by `synth`, and under `reports` in `synth --json`.
+    pub reports: Vec<Report>,
+}
+
+/// A report an app hands the CLI at synthesis: its text for people and its data for
+/// machines. The CLI prints and serializes it as given; what it says is the app's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// Its key in `synth --json`'s `reports` object (`cost_estimate`).
+    pub key: String,
+    /// What `synth` prints.
+    pub text: String,
+    /// What `synth --json` carries.
+    pub data: serde_json::Value,
 }
 
 impl From<Synthesized> for SynthOutput {
@@ -147,6 +162,7 @@ impl From<Synthesized> for SynthOutput {
         SynthOutput {
             stacks: vec![stack],
             notes: Vec::new(),
+            reports: Vec::new(),
         }
     }
 }
@@ -156,6 +172,7 @@ impl From<Vec<Synthesized>> for SynthOutput {
         SynthOutput {
             stacks,
             notes: Vec::new(),
+            reports: Vec::new(),
         }
     }
 }
@@ -169,6 +186,21 @@ impl SynthOutput {
     /// Adds a note.
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Adds a report (see [`Report`]).
+    pub fn report(
+        mut self,
+        key: impl Into<String>,
+        text: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Self {
+        self.reports.push(Report {
+            key: key.into(),
+            text: text.into(),
+            data,
+        });
         self
     }
 }

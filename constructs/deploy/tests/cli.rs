@@ -327,3 +327,81 @@ fn a_project_without_environments_is_a_configuration_error() {
     }
     assert!(!dir.exists(), "nothing is written");
 }
+
+/// A project that hands the CLI a report with each environment.
+struct Reporting(RawProject);
+
+impl Project for Reporting {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn version(&self) -> &str {
+        self.0.version()
+    }
+    fn environments(&self) -> Result<Vec<Environment>, ProjectError> {
+        self.0.environments()
+    }
+    fn synth(&self, env: &Environment) -> Result<SynthOutput, ProjectError> {
+        let usd = if env.name == "prd" { 120 } else { 12 };
+        Ok(self.0.synth(env)?.report(
+            "cost_estimate",
+            format!("Estimated {usd} USD a month\n  fargate  {usd}.00"),
+            serde_json::json!({"monthly_usd": usd}),
+        ))
+    }
+}
+
+#[test]
+fn synth_prints_the_projects_reports_and_carries_their_data_in_json() {
+    let dir = tempdir("reports");
+    let p = Reporting(RawProject::new(envs()));
+    let r = run(
+        &p,
+        &["synth", "--out", &dir.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    assert!(
+        r.out
+            .contains("[dev] Estimated 12 USD a month\n  fargate  12.00\n"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("[prd] Estimated 120 USD a month\n"),
+        "{}",
+        r.out
+    );
+
+    let r = run(
+        &p,
+        &["synth", "--json", "--out", &dir.to_string_lossy()],
+        &Opts::offline(),
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    let report: serde_json::Value = serde_json::from_str(&r.out).expect("JSON");
+    let by_env: Vec<(String, serde_json::Value)> = report["stacks"]
+        .as_array()
+        .expect("stacks")
+        .iter()
+        .map(|s| {
+            (
+                s["env"].as_str().unwrap_or_default().to_owned(),
+                s["reports"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_env,
+        [
+            (
+                "dev".to_owned(),
+                serde_json::json!({"cost_estimate": {"monthly_usd": 12}})
+            ),
+            (
+                "prd".to_owned(),
+                serde_json::json!({"cost_estimate": {"monthly_usd": 120}})
+            ),
+        ]
+    );
+}

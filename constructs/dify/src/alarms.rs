@@ -41,7 +41,7 @@ impl Default for DifyAlarmsProps {
 }
 
 /// What [`DifyAlarms::watch`] puts alarms on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WatchProps<'a> {
     /// Prefix of the alarms' names (`<prefix>-alb-5xx`).
     pub name_prefix: &'a str,
@@ -51,6 +51,19 @@ pub struct WatchProps<'a> {
     pub database: &'a DifyDatabase,
     /// Memory use of every node.
     pub cache: &'a DifyCache,
+    /// When an off-hours schedule scales the services to zero: the ECS cluster and the
+    /// service whose running tasks gate the load balancer's 5xx alarm (with no task running,
+    /// every request is a 503 by design, not an incident). `None`: always on.
+    pub scheduled: Option<ScheduledService>,
+}
+
+/// A service that an off-hours schedule stops: its cluster's name and its own.
+#[derive(Debug, Clone)]
+pub struct ScheduledService {
+    /// The ECS cluster's name.
+    pub cluster: Value<String>,
+    /// The service's name.
+    pub service: Value<String>,
 }
 
 /// The alarm topic, and the construct the operational alarms go in.
@@ -100,18 +113,20 @@ impl DifyAlarms {
         let topic = self.topic.clone().map(Value::untyped);
         let alarm = |metric: Metric<'_>| metric.alarm(props.name_prefix, topic.as_ref());
         let lb = props.ingress.load_balancer.load_balancer_full_name();
-        s.add(
-            "LoadBalancer5xx",
-            alarm(Metric {
-                name: "alb-5xx",
-                namespace: "AWS/ApplicationELB",
-                metric: "HTTPCode_ELB_5XX_Count",
-                stat: "Sum",
-                op: "GreaterThanThreshold",
-                threshold: 25.0,
-                dimensions: vec![dimension("LoadBalancer", lb)],
-            }),
-        );
+        let elb_5xx = Metric {
+            name: "alb-5xx",
+            namespace: "AWS/ApplicationELB",
+            metric: "HTTPCode_ELB_5XX_Count",
+            stat: "Sum",
+            op: "GreaterThanThreshold",
+            threshold: 25.0,
+            dimensions: vec![dimension("LoadBalancer", lb)],
+        };
+        let elb_alarm = match &props.scheduled {
+            None => alarm(elb_5xx),
+            Some(gate) => elb_5xx.gated_alarm(props.name_prefix, topic.as_ref(), gate),
+        };
+        s.add("LoadBalancer5xx", elb_alarm);
         let cluster = || {
             vec![dimension(
                 "DBClusterIdentifier",
@@ -198,6 +213,67 @@ impl Metric<'_> {
             .comparison_operator(self.op)
             .treat_missing_data("notBreaching")
             .dimensions(self.dimensions);
+        if let Some(t) = topic {
+            a = a.alarm_actions(vec![t.clone()]).ok_actions(vec![t.clone()]);
+        }
+        a
+    }
+}
+
+impl Metric<'_> {
+    /// The alarm on `IF(tasks > 0, metric, 0)`: silent while the gate service runs no task
+    /// (Container Insights' `RunningTaskCount`; no data at all is not breaching either).
+    fn gated_alarm(
+        self,
+        prefix: &str,
+        topic: Option<&Value<String>>,
+        gate: &ScheduledService,
+    ) -> cloudwatch::Alarm {
+        use cloudwatch::alarm::{MetricDataQuery, MetricStat};
+        let stat = |namespace: &str, metric: &str, stat: &str, dims| {
+            MetricStat::builder()
+                .metric(
+                    cloudwatch::alarm::Metric::new()
+                        .namespace(namespace)
+                        .metric_name(metric)
+                        .dimensions(dims),
+                )
+                .period(300)
+                .stat(stat)
+                .build()
+        };
+        let tasks = vec![
+            dimension("ClusterName", gate.cluster.clone()),
+            dimension("ServiceName", gate.service.clone()),
+        ];
+        let mut a = cloudwatch::Alarm::new()
+            .alarm_name(format!("{prefix}-{}", self.name))
+            .alarm_description(
+                "5xx answered by the load balancer while the services run (the off-hours schedule's 503s are expected)",
+            )
+            .metrics(vec![
+                MetricDataQuery::builder()
+                    .id("m")
+                    .build()
+                    .metric_stat(stat(self.namespace, self.metric, self.stat, self.dimensions))
+                    .return_data(false),
+                MetricDataQuery::builder()
+                    .id("tasks")
+                    .build()
+                    .metric_stat(stat("ECS/ContainerInsights", "RunningTaskCount", "Maximum", tasks))
+                    .return_data(false),
+                MetricDataQuery::builder()
+                    .id("gated")
+                    .build()
+                    .expression("IF(tasks > 0, m, 0)")
+                    .label("5xx while running")
+                    .return_data(true),
+            ])
+            .evaluation_periods(3)
+            .datapoints_to_alarm(2)
+            .threshold(self.threshold)
+            .comparison_operator(self.op)
+            .treat_missing_data("notBreaching");
         if let Some(t) = topic {
             a = a.alarm_actions(vec![t.clone()]).ok_actions(vec![t.clone()]);
         }

@@ -18,6 +18,8 @@ use crate::common::{
     closed_security_group, egress, link,
 };
 use crate::components::{AppSecrets, AppSettings, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
+use crate::cost_controls::{OffHours, SPOT_CAPABLE, scheduled_actions};
+use crate::exec::{EcsExec, EcsExecProps};
 use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
@@ -51,6 +53,8 @@ pub struct DifyCluster {
     pub migration: Migration,
     /// Secrets shared by the components.
     pub secrets: AppSecrets,
+    /// The ECS Exec session key and log group, when `operations.ecs_exec` is on.
+    pub exec: Option<EcsExec>,
 }
 
 /// Inputs of [`DifyCluster`]: the constructs it connects to, and what it runs.
@@ -87,7 +91,20 @@ impl DifyCluster {
         let d = &props;
         let mut s = scope.child(id);
         let env = &d.app;
-        let cluster = ecs_cluster(&mut s, env.production);
+        refuse_unsafe_spot(&mut s, env);
+        let exec = env.operations.ecs_exec.then(|| {
+            EcsExec::new(
+                &mut s,
+                "Exec",
+                EcsExecProps {
+                    environment: env.environment.clone(),
+                    name_prefix: env.name_prefix.clone(),
+                    log_retention_days: env.log_retention_days.max(30),
+                    kms_key: d.kms_key.clone(),
+                },
+            )
+        });
+        let cluster = ecs_cluster(&mut s, env.production, exec.as_ref());
         let namespace_name = format!("{}.internal", env.name_prefix);
         let namespace = s.add(
             "Namespace",
@@ -137,6 +154,7 @@ impl DifyCluster {
                 security_group: &groups[&c],
                 waits_for: &outbound[&c],
                 migration: &migration,
+                exec: exec.as_ref(),
             };
             services.insert(c, DifyService::new(&mut cs, d, &wiring, parts));
         }
@@ -145,22 +163,25 @@ impl DifyCluster {
             services,
             migration,
             secrets,
+            exec,
         }
     }
 }
 
-/// The ECS cluster (Container Insights, enhanced in production) and its capacity providers:
-/// Fargate by default, Fargate Spot for services that ask for it.
-fn ecs_cluster(s: &mut Scope<'_>, production: bool) -> ClusterHandle {
+/// The ECS cluster (Container Insights, enhanced in production; ECS Exec sessions encrypted
+/// and logged when `exec` is given) and its capacity providers: Fargate by default (the
+/// migration task names it too), Fargate Spot for services that ask for it.
+fn ecs_cluster(s: &mut Scope<'_>, production: bool, exec: Option<&EcsExec>) -> ClusterHandle {
     let insights = if production { "enhanced" } else { "enabled" };
-    let cluster = s.add(
-        "Cluster",
-        ecs::Cluster::new().cluster_settings(vec![
-            ecs::cluster::ClusterSettings::new()
-                .name("containerInsights")
-                .value(insights),
-        ]),
-    );
+    let mut definition = ecs::Cluster::new().cluster_settings(vec![
+        ecs::cluster::ClusterSettings::new()
+            .name("containerInsights")
+            .value(insights),
+    ]);
+    if let Some(exec) = exec {
+        definition = definition.configuration(exec.cluster_configuration());
+    }
+    let cluster = s.add("Cluster", definition);
     let fargate = ecs::cluster_capacity_provider_associations::CapacityProviderStrategy::builder()
         .capacity_provider("FARGATE")
         .build()
@@ -275,6 +296,8 @@ struct ServiceParts<'a> {
     /// The rules that open the paths the service calls out on.
     waits_for: &'a [ResourceRef],
     migration: &'a Migration,
+    /// ECS Exec, when on: the api service enables it and its task role may use it.
+    exec: Option<&'a EcsExec>,
 }
 
 impl DifyService {
@@ -297,7 +320,15 @@ impl DifyService {
                 )),
                 log_retention_days: d.app.log_retention_days,
                 kms_key: d.kms_key.clone(),
-                task_statements: task_statements(c, d.storage, d.app.bedrock.as_ref()),
+                task_statements: task_statements(c, d.storage, d.app.bedrock.as_ref())
+                    .into_iter()
+                    .chain(
+                        p.exec
+                            .filter(|_| c == Component::Api)
+                            .iter()
+                            .flat_map(|e| e.task_statements()),
+                    )
+                    .collect(),
                 execution_statements: wiring.pull_statements(),
                 size: TaskSize {
                     cpu: size.cpu,
@@ -318,7 +349,6 @@ impl DifyService {
             .service_name(format!("{}-{}", d.app.name_prefix, c.dns_name()))
             .task_definition(task.definition.reference())
             .desired_count(i64::from(size.desired))
-            .launch_type("FARGATE")
             .platform_version("LATEST")
             .propagate_tags("SERVICE")
             .enable_ecs_managed_tags(true)
@@ -345,6 +375,10 @@ impl DifyService {
                     _ => 180,
                 });
         }
+        service = capacity(service, d.app.cost.on_spot(c) && SPOT_CAPABLE.contains(&c));
+        if p.exec.is_some() && c == Component::Api {
+            service = service.enable_execute_command(true);
+        }
         if let Some(reg) = &discovery {
             service = service
                 .service_registries(vec![svc::ServiceRegistry::new().registry_arn(reg.arn())]);
@@ -366,7 +400,8 @@ impl DifyService {
             }
             r.depends_on(&d.ingress.listener);
         }
-        if size.max > size.min {
+        let schedule = d.app.cost.schedule.as_ref();
+        if size.max > size.min || schedule.is_some() {
             // Requests per target only for services the load balancer spreads requests over.
             let request_label = target
                 .filter(|_| matches!(c, Component::Web | Component::Api))
@@ -392,6 +427,7 @@ impl DifyService {
                 min: size.min,
                 max: size.max,
                 request_label,
+                schedule,
             };
             autoscaling(cs, scaling);
         }
@@ -691,8 +727,38 @@ fn deployment_alarms(
     names
 }
 
+/// Props that put a component on Spot that an interruption would break (the environment
+/// file refuses them already; props built in code reach here unchecked) fail synthesis; the
+/// component stays on regular Fargate.
+fn refuse_unsafe_spot(s: &mut Scope<'_>, env: &AppSettings) {
+    for c in env.cost.spot.iter().filter(|c| !SPOT_CAPABLE.contains(c)) {
+        s.report(
+            cfn_core::Severity::Error,
+            "dify-spot",
+            format!(
+                "{} cannot run on Fargate Spot: only worker, worker_long and sandbox survive an interruption",
+                c.dns_name()
+            ),
+        );
+    }
+}
+
+/// Regular Fargate (`LaunchType`), or Fargate Spot through the cluster's capacity provider.
+fn capacity(service: ecs::Service, spot: bool) -> ecs::Service {
+    if spot {
+        service.capacity_provider_strategy(vec![
+            svc::CapacityProviderStrategyItem::new()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(1)
+                .base(0),
+        ])
+    } else {
+        service.launch_type("FARGATE")
+    }
+}
+
 /// What [`autoscaling`] scales, between which bounds.
-struct Scaling {
+struct Scaling<'a> {
     /// `service/<cluster>/<service>`.
     resource_id: Value<String>,
     component: Component,
@@ -700,28 +766,36 @@ struct Scaling {
     max: u32,
     /// `<load balancer>/<target group>` full names, to scale on requests per target.
     request_label: Option<Value<String>>,
+    /// Working hours: outside them the bounds are 0.
+    schedule: Option<&'a OffHours>,
 }
 
 /// Target tracking on CPU 70 % and memory 80 % (the seed's), plus requests per target for
-/// services behind the load balancer.
-fn autoscaling(s: &mut Scope<'_>, scaling: Scaling) {
+/// services behind the load balancer, when the service may scale; the off-hours schedule's
+/// actions when there is one.
+fn autoscaling(s: &mut Scope<'_>, scaling: Scaling<'_>) {
     let Scaling {
         resource_id,
         component: c,
         min,
         max,
         request_label,
+        schedule,
     } = scaling;
-    let scalable = s.add(
-        "ScalableTarget",
-        aas::ScalableTarget::builder()
-            .max_capacity(i64::from(max))
-            .min_capacity(i64::from(min))
-            .resource_id(resource_id)
-            .scalable_dimension("ecs:service:DesiredCount")
-            .service_namespace("ecs")
-            .build(),
-    );
+    let mut target = aas::ScalableTarget::builder()
+        .max_capacity(i64::from(max))
+        .min_capacity(i64::from(min))
+        .resource_id(resource_id)
+        .scalable_dimension("ecs:service:DesiredCount")
+        .service_namespace("ecs")
+        .build();
+    if let Some(schedule) = schedule {
+        target = target.scheduled_actions(scheduled_actions(schedule, min, max));
+    }
+    let scalable = s.add("ScalableTarget", target);
+    if max <= min {
+        return;
+    }
     let policy =
         |s: &mut Scope<'_>, id: &str, metric: &str, value: f64, label: Option<Value<String>>| {
             let mut spec = aas::scaling_policy::PredefinedMetricSpecification::builder()

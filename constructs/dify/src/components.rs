@@ -14,7 +14,8 @@ use cfn_core::refs::KmsKeyArn;
 use crate::bedrock::BedrockSettings;
 use crate::cache::{self, DifyCache};
 use crate::common::{Destination, Egress, GeneratedSecret, egress};
-use crate::database::{self, DifyDatabase};
+use crate::cost_controls::{CostControls, Operations};
+use crate::database::{self, DbCapacity, DifyDatabase};
 use crate::images::Images;
 use crate::ingress::DifyIngress;
 use crate::network::DifyNetwork;
@@ -87,6 +88,10 @@ pub struct AppSettings {
     pub dify: DifySettings,
     /// Bedrock on the task roles of api, worker and the plugin daemon. Default `None`.
     pub bedrock: Option<BedrockSettings>,
+    /// Fargate Spot and the off-hours schedule. Default: none.
+    pub cost: CostControls,
+    /// ECS Exec and the dashboard. Default: [`Operations::default`].
+    pub operations: Operations,
 }
 
 impl Default for AppSettings {
@@ -101,6 +106,8 @@ impl Default for AppSettings {
             smtp: None,
             dify: DifySettings::default(),
             bedrock: None,
+            cost: CostControls::default(),
+            operations: Operations::default(),
         }
     }
 }
@@ -296,6 +303,14 @@ impl Wiring<'_> {
         set("DB_DATABASE", database::DATABASE_NAME.into());
         set("DB_EXTRAS", "sslmode=require".into());
         set("SQLALCHEMY_POOL_PRE_PING", "true".into());
+        // A database that pauses (0 ACU) closes every connection when it does: pre-ping
+        // replaces a dead pooled connection at checkout, and recycling them within Aurora's
+        // shortest pause delay (300 s) keeps none older than a pause. Dify reads both from
+        // api/configs/middleware/__init__.py (DatabaseConfig; 1.13.3: default 3600 and False).
+        if matches!(self.database.capacity, DbCapacity::Serverless { min_acu, .. } if min_acu == 0.0)
+        {
+            set("SQLALCHEMY_POOL_RECYCLE", "280".into());
+        }
         set("VECTOR_STORE", "pgvector".into());
         set("PGVECTOR_HOST", self.database.host());
         set("PGVECTOR_PORT", database::PORT.to_string().into());

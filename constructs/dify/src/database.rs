@@ -18,6 +18,31 @@ use crate::network::DifyNetwork;
 /// Aurora PostgreSQL's default engine version (a supported 16.x).
 pub const DEFAULT_ENGINE_VERSION: &str = "16.9";
 
+/// The first minor version of each Aurora PostgreSQL major that scales Serverless v2 to 0 ACU
+/// and pauses ("Aurora Serverless v2 capacity",
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.how-it-works.html#aurora-serverless-v2.how-it-works.capacity>).
+pub const AUTO_PAUSE_VERSIONS: [(u32, u32); 4] = [(13, 15), (14, 12), (15, 7), (16, 3)];
+
+/// Whether an engine version (`16.9`, or a major alone, which RDS keeps at its latest minor)
+/// supports a minimum of 0 ACU.
+pub fn supports_auto_pause(engine_version: &str) -> bool {
+    let mut parts = engine_version.split('.');
+    let Some(major) = parts.next().and_then(|m| m.parse::<u32>().ok()) else {
+        return false;
+    };
+    let minor = parts.next().map(str::parse::<u32>);
+    match minor {
+        None => major >= 13,
+        Some(Ok(minor)) => {
+            major > 16
+                || AUTO_PAUSE_VERSIONS
+                    .iter()
+                    .any(|(m, first)| *m == major && minor >= *first)
+        }
+        Some(Err(_)) => false,
+    }
+}
+
 /// Aurora PostgreSQL capacity.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DbCapacity {
@@ -76,6 +101,10 @@ pub struct DatabaseSettings {
     /// one of two login roles gets a new password and the services move to it, while running
     /// tasks keep the other's (docs/operations.md, "Rotating the database credentials").
     pub app_credentials_generation: u32,
+    /// Seconds without a connection before a Serverless v2 instance with `min_acu = 0`
+    /// pauses (`SecondsUntilAutoPause`, 300 to 86,400). Default 300; ignored unless the
+    /// minimum is 0 ACU.
+    pub auto_pause_seconds: u32,
 }
 
 impl Default for DatabaseSettings {
@@ -101,6 +130,7 @@ impl Default for DatabaseSettings {
             adopt_cluster_logical_id: None,
             auto_minor_version_upgrade: false,
             app_credentials_generation: 0,
+            auto_pause_seconds: 300,
         }
     }
 }
@@ -413,11 +443,16 @@ fn cluster_definition(
             max_acu,
             readers,
         } => {
-            cluster = cluster.serverless_v2_scaling_configuration(
-                db_cluster::ServerlessV2ScalingConfiguration::new()
-                    .min_capacity(*min_acu)
-                    .max_capacity(*max_acu),
-            );
+            let mut scaling = db_cluster::ServerlessV2ScalingConfiguration::new()
+                .min_capacity(*min_acu)
+                .max_capacity(*max_acu);
+            // 0 ACU pauses after this long without a connection and resumes on the next
+            // (Aurora PostgreSQL 13.15, 14.12, 15.7, 16.3 and later: see
+            // AUTO_PAUSE_VERSIONS).
+            if *min_acu == 0.0 {
+                scaling = scaling.seconds_until_auto_pause(i64::from(cfg.auto_pause_seconds));
+            }
+            cluster = cluster.serverless_v2_scaling_configuration(scaling);
             ("db.serverless".to_owned(), 1 + *readers)
         }
         DbCapacity::Provisioned {

@@ -25,17 +25,20 @@
 use cfn_core::refs::KmsKeyArn;
 use cfn_core::{RemovalPolicy, Scope, Severity, Value};
 
-use crate::alarms::{AlarmSettings, DifyAlarms, DifyAlarmsProps, WatchProps};
+use crate::alarms::{AlarmSettings, DifyAlarms, DifyAlarmsProps, ScheduledService, WatchProps};
 use crate::bedrock::BedrockSettings;
 use crate::cache::{CacheSettings, DifyCacheProps};
 use crate::cluster::DifyClusterProps;
 use crate::components::{AppSettings, DifySettings, Smtp};
+use crate::cost_controls::{CostControls, Operations};
+use crate::dashboard::{Dashboard, DashboardProps};
 use crate::data_key::{DataKey, DataKeyProps};
 use crate::database::{DatabaseSettings, DifyDatabaseProps};
 use crate::images::Images;
 use crate::ingress::{DifyIngressProps, Domain, IngressSettings};
 use crate::network::{DifyNetworkProps, NetworkSettings};
 use crate::private::{PrivateEndpoints, PrivateEndpointsProps, PrivateSettings};
+use crate::services::Component;
 use crate::services::Services;
 use crate::sso::SsoSettings;
 use crate::storage::DifyStorageProps;
@@ -98,6 +101,10 @@ pub struct DifyProps {
     /// Bedrock through the task roles of api, worker and the plugin daemon
     /// ([`crate::bedrock`]). Default `None`.
     pub bedrock: Option<BedrockSettings>,
+    /// Fargate Spot and the off-hours schedule. Default: none ([`CostControls::default`]).
+    pub cost: CostControls,
+    /// ECS Exec (default off) and the dashboard (default on): [`Operations::default`].
+    pub operations: Operations,
 }
 
 impl Default for DifyProps {
@@ -123,6 +130,8 @@ impl Default for DifyProps {
             private: None,
             sso: None,
             bedrock: None,
+            cost: CostControls::default(),
+            operations: Operations::default(),
         }
     }
 }
@@ -256,8 +265,30 @@ impl Dify {
                 ingress: &ingress,
                 database: &database,
                 cache: &cache,
+                scheduled: props.cost.schedule.as_ref().and_then(|_| {
+                    cluster
+                        .services
+                        .get(&Component::Api)
+                        .map(|api| ScheduledService {
+                            cluster: cluster.cluster.reference(),
+                            service: api.service.name(),
+                        })
+                }),
             },
         );
+        if props.operations.dashboard {
+            Dashboard::new(
+                root,
+                "Dashboard",
+                DashboardProps {
+                    name: &format!("{prefix}-overview"),
+                    ingress: &ingress,
+                    database: &database,
+                    cache: &cache,
+                    cluster: &cluster,
+                },
+            );
+        }
         Dify {
             data_key,
             network,
@@ -372,5 +403,7 @@ fn app_settings(props: &DifyProps, prefix: &str) -> AppSettings {
         smtp: props.smtp.clone(),
         dify: props.dify.clone(),
         bedrock: props.bedrock.clone(),
+        cost: props.cost.clone(),
+        operations: props.operations.clone(),
     }
 }

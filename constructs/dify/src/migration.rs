@@ -68,6 +68,9 @@ pub struct Migration {
     pub security_group: SecurityGroupHandle,
     /// The task.
     pub task: Task,
+    /// The name of the handler's log group, where each outcome is logged (`SUCCESS …` or
+    /// `FAILED …`).
+    pub handler_log_group: Value<String>,
 }
 
 /// Inputs of [`Migration`]: what the step runs on. It runs in the network's private subnets,
@@ -117,7 +120,7 @@ impl Migration {
                 },
             },
         );
-        let function = handler(&mut s, w, props.cluster, &task, &family);
+        let (function, handler_log_group) = handler(&mut s, w, props.cluster, &task, &family);
         let resource = s.add_raw(
             "Run",
             "Custom::DifyMigration",
@@ -148,6 +151,7 @@ impl Migration {
             resource,
             security_group,
             task,
+            handler_log_group,
         }
     }
 
@@ -276,7 +280,7 @@ fn handler(
     cluster: &ClusterHandle,
     task: &Task,
     family: &str,
-) -> lambda::FunctionHandle {
+) -> (lambda::FunctionHandle, Value<String>) {
     let function_name = format!("{}-migration", w.app.name_prefix);
     let mut pass_roles = vec![task.execution_role.arn()];
     if let Some(r) = &task.task_role {
@@ -387,5 +391,5 @@ fn handler(
             "comment": "The handler only calls the ECS API and CloudFormation's pre-signed response URL; it touches no data in the VPC, and outside it needs no NAT or interface endpoints."
         }]}),
     );
-    function
+    (function, handler_logs.reference().untyped())
 }

@@ -187,6 +187,11 @@ pub(super) fn synth<P: Project + ?Sized>(
         run.console().out(line);
     }
     for (env, o) in &done {
+        for r in &o.reports {
+            run.console().out_raw(&reports_text(env, r));
+        }
+    }
+    for (env, o) in &done {
         run.warnings(env, o);
     }
     for (env, o) in &done {
@@ -197,6 +202,19 @@ pub(super) fn synth<P: Project + ?Sized>(
         }
     }
     Ok(Exit::Ok)
+}
+
+/// A report under its environment's name: `[dev] ` before its first line, indented after.
+fn reports_text(env: &Environment, r: &crate::project::Report) -> String {
+    let mut out = String::new();
+    for (i, line) in r.text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(&format!("[{}] {line}\n", env.name));
+        } else {
+            out.push_str(&format!("{line}\n"));
+        }
+    }
+    out
 }
 
 /// "Wrote 2 assets (14 KB) beside them: asset.<hash>.zip, …", or `None` without assets.
@@ -314,6 +332,7 @@ fn json_report(done: &[(Environment, SynthOutput)], out_dir: &Path, strict: bool
                 "suppressed": s.suppressed,
                 "warnings": s.diagnostics,
                 "notes": o.notes,
+                "reports": o.reports.iter().map(|r| (r.key.clone(), r.data.clone())).collect::<serde_json::Map<_, _>>(),
                 "depends_on": s.dependencies,
             })
         })

@@ -4,6 +4,7 @@ use super::checks::{Checker, DB_CLASS, DB_VERSION, quote};
 use super::raw::{RawDatabase, RawServerless};
 use crate::database::{
     DEFAULT_ENGINE_VERSION as DEFAULT_DB_ENGINE_VERSION, DatabaseSettings as Database, DbCapacity,
+    supports_auto_pause,
 };
 
 pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: bool) -> Database {
@@ -16,6 +17,10 @@ pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: 
         &DB_VERSION,
         "an Aurora PostgreSQL version (16.9, or 16 with auto_minor_version_upgrade)",
     );
+    let auto_pause = d
+        .serverless
+        .as_ref()
+        .and_then(|s| s.seconds_until_auto_pause);
     let capacity = match (d.serverless, d.provisioned) {
         (Some(_), Some(_)) => {
             c.fail(
@@ -94,6 +99,7 @@ pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: 
             "a logical ID is 1-255 ASCII letters and digits",
         );
     }
+    let auto_pause_seconds = check_auto_pause(c, &capacity, &engine_version, auto_pause);
     let auto_minor_version_upgrade = d.auto_minor_version_upgrade.unwrap_or(false);
     if auto_minor_version_upgrade && engine_version.contains('.') {
         c.fail(
@@ -121,6 +127,7 @@ pub(super) fn resolve_database(c: &mut Checker<'_>, d: RawDatabase, production: 
             .performance_insights_customer_managed_key
             .unwrap_or(true),
         adopt_cluster_logical_id: d.adopt_cluster_logical_id,
+        auto_pause_seconds,
     }
 }
 
@@ -157,4 +164,40 @@ fn serverless(c: &mut Checker<'_>, s: RawServerless, production: bool) -> DbCapa
         max_acu,
         readers,
     }
+}
+
+/// Auto-pause (a minimum of 0 ACU): an engine version that supports it, and a pause delay
+/// only where it applies. Returns the delay, defaulted to Aurora's 300 s.
+fn check_auto_pause(
+    c: &mut Checker<'_>,
+    capacity: &DbCapacity,
+    engine_version: &str,
+    seconds: Option<u32>,
+) -> u32 {
+    let pauses = matches!(capacity, DbCapacity::Serverless { min_acu, .. } if *min_acu == 0.0);
+    if pauses && !supports_auto_pause(engine_version) {
+        c.fail(
+            "database.serverless.min_acu",
+            Some("0".into()),
+            format!(
+                "Aurora PostgreSQL {engine_version} cannot pause: 0 ACU needs 13.15, 14.12, 15.7, 16.3 or later"
+            ),
+        );
+    }
+    if let Some(s) = seconds {
+        if !pauses {
+            c.fail(
+                "database.serverless.seconds_until_auto_pause",
+                Some(s.to_string()),
+                "applies only with min_acu = 0 (auto-pause)",
+            );
+        }
+        c.range(
+            "database.serverless.seconds_until_auto_pause",
+            s,
+            300,
+            86_400,
+        );
+    }
+    seconds.unwrap_or(300)
 }

@@ -29,6 +29,7 @@
 mod access;
 mod cache;
 mod checks;
+mod cost;
 mod database;
 mod error;
 mod images;

@@ -9,6 +9,7 @@ use crate::alarms::AlarmSettings;
 use crate::bedrock::BedrockSettings;
 use crate::cache::CacheSettings;
 use crate::components::{DifySettings, Smtp};
+use crate::cost_controls::{CostControls, Operations};
 use crate::database::DatabaseSettings;
 use crate::images::Images;
 use crate::ingress::{Domain, IngressSettings};
@@ -63,4 +64,8 @@ pub struct Environment {
     pub sso: Option<SsoSettings>,
     /// Bedrock through the task roles (`[bedrock]`), when enabled.
     pub bedrock: Option<BedrockSettings>,
+    /// Fargate Spot and the off-hours schedule (`[cost]`).
+    pub cost: CostControls,
+    /// ECS Exec and the dashboard (`[operations]`).
+    pub operations: Operations,
 }

@@ -31,6 +31,8 @@ impl DifyProps {
             private: env.private.clone(),
             sso: env.sso.clone(),
             bedrock: env.bedrock.clone(),
+            cost: env.cost.clone(),
+            operations: env.operations.clone(),
         }
     }
 }

@@ -36,6 +36,10 @@ pub(super) struct RawEnv {
     #[serde(default)]
     pub(super) alarms: RawAlarms,
     pub(super) bedrock: Option<RawBedrock>,
+    #[serde(default)]
+    pub(super) cost: RawCost,
+    #[serde(default)]
+    pub(super) operations: RawOperations,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,6 +123,7 @@ pub(super) struct RawServerless {
     pub(super) min_acu: Option<f64>,
     pub(super) max_acu: Option<f64>,
     pub(super) readers: Option<u8>,
+    pub(super) seconds_until_auto_pause: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -202,4 +207,28 @@ pub(super) struct RawDify {
 pub(super) struct RawAlarms {
     pub(super) topic_arn: Option<String>,
     pub(super) email: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCost {
+    pub(super) spot: Option<Vec<String>>,
+    pub(super) allow_in_production: Option<bool>,
+    pub(super) schedule: Option<RawSchedule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub(super) timezone: Option<String>,
+    pub(super) days: Option<Vec<String>>,
+    pub(super) start: Option<String>,
+    pub(super) stop: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOperations {
+    pub(super) ecs_exec: Option<bool>,
+    pub(super) dashboard: Option<bool>,
 }

@@ -7,6 +7,7 @@ use super::checks::{
     ACCOUNT, ACM_ARN, Checker, EMAIL, ENV_KEY, ENV_NAME, PULL_THROUGH_SECRET, REGION, SECRET_ARN,
     SECRET_WORDS, SNS_ARN, STACK_NAME, TAG_KEY, quote,
 };
+use super::cost::{CostContext, resolve_cost, resolve_operations};
 use super::database::resolve_database;
 use super::images::resolve_images;
 use super::ingress::{resolve_domain, resolve_ingress};
@@ -47,6 +48,16 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
     let dify = resolve_dify(c, raw.dify);
     let bedrock = access::resolve_bedrock(c, raw.bedrock, &dify.extra_env);
     let alarms = resolve_alarms(c, raw.alarms, production);
+    let cost = resolve_cost(
+        c,
+        raw.cost,
+        &CostContext {
+            production,
+            services: &services,
+            database: &database,
+        },
+    );
+    let operations = resolve_operations(raw.operations);
     // Cross-field checks only on values that are well-formed themselves, so one typo is one
     // error.
     let account_ok = raw.account.as_deref().filter(|a| ACCOUNT.is_match(a));
@@ -104,6 +115,8 @@ pub(super) fn resolve(c: &mut Checker<'_>, name: String, raw: RawEnv) -> Environ
         private,
         sso,
         bedrock,
+        cost,
+        operations,
     }
 }
 
