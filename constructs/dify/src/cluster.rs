@@ -4,7 +4,6 @@
 
 use cfn_core::refs::{KmsKeyArn, TopicArn, VpcId};
 use cfn_core::{NodeId, ResourceRef, Scope, Value, fns};
-use cfn_resources::applicationautoscaling as aas;
 use cfn_resources::cloudwatch;
 use cfn_resources::ec2::SecurityGroupHandle;
 use cfn_resources::ecr;
@@ -18,13 +17,14 @@ use crate::common::{
     closed_security_group, egress, link,
 };
 use crate::components::{AppSecrets, AppSettings, PLUGIN_READINESS_DEADLINE_SECONDS, Wiring, port};
-use crate::cost_controls::{OffHours, SPOT_CAPABLE, scheduled_actions};
+use crate::cost_controls::SPOT_CAPABLE;
 use crate::exec::{EcsExec, EcsExecProps};
 use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
 use crate::private::PrivateEndpoints;
+use crate::scaling::{Scaling, autoscaling, capacity, refuse_unsafe_spot};
 use crate::services::Component;
 use crate::task::{Task, TaskProps, TaskSize};
 use crate::{DifyCache, DifyDatabase, DifyStorage};
@@ -725,123 +725,4 @@ fn deployment_alarms(
         names.push(name);
     }
     names
-}
-
-/// Props that put a component on Spot that an interruption would break (the environment
-/// file refuses them already; props built in code reach here unchecked) fail synthesis; the
-/// component stays on regular Fargate.
-fn refuse_unsafe_spot(s: &mut Scope<'_>, env: &AppSettings) {
-    for c in env.cost.spot.iter().filter(|c| !SPOT_CAPABLE.contains(c)) {
-        s.report(
-            cfn_core::Severity::Error,
-            "dify-spot",
-            format!(
-                "{} cannot run on Fargate Spot: only worker, worker_long and sandbox survive an interruption",
-                c.dns_name()
-            ),
-        );
-    }
-}
-
-/// Regular Fargate (`LaunchType`), or Fargate Spot through the cluster's capacity provider.
-fn capacity(service: ecs::Service, spot: bool) -> ecs::Service {
-    if spot {
-        service.capacity_provider_strategy(vec![
-            svc::CapacityProviderStrategyItem::new()
-                .capacity_provider("FARGATE_SPOT")
-                .weight(1)
-                .base(0),
-        ])
-    } else {
-        service.launch_type("FARGATE")
-    }
-}
-
-/// What [`autoscaling`] scales, between which bounds.
-struct Scaling<'a> {
-    /// `service/<cluster>/<service>`.
-    resource_id: Value<String>,
-    component: Component,
-    min: u32,
-    max: u32,
-    /// `<load balancer>/<target group>` full names, to scale on requests per target.
-    request_label: Option<Value<String>>,
-    /// Working hours: outside them the bounds are 0.
-    schedule: Option<&'a OffHours>,
-}
-
-/// Target tracking on CPU 70 % and memory 80 % (the seed's), plus requests per target for
-/// services behind the load balancer, when the service may scale; the off-hours schedule's
-/// actions when there is one.
-fn autoscaling(s: &mut Scope<'_>, scaling: Scaling<'_>) {
-    let Scaling {
-        resource_id,
-        component: c,
-        min,
-        max,
-        request_label,
-        schedule,
-    } = scaling;
-    let mut target = aas::ScalableTarget::builder()
-        .max_capacity(i64::from(max))
-        .min_capacity(i64::from(min))
-        .resource_id(resource_id)
-        .scalable_dimension("ecs:service:DesiredCount")
-        .service_namespace("ecs")
-        .build();
-    if let Some(schedule) = schedule {
-        target = target.scheduled_actions(scheduled_actions(schedule, min, max));
-    }
-    let scalable = s.add("ScalableTarget", target);
-    if max <= min {
-        return;
-    }
-    let policy =
-        |s: &mut Scope<'_>, id: &str, metric: &str, value: f64, label: Option<Value<String>>| {
-            let mut spec = aas::scaling_policy::PredefinedMetricSpecification::builder()
-                .predefined_metric_type(metric)
-                .build();
-            if let Some(l) = label {
-                spec = spec.resource_label(l);
-            }
-            s.add(
-                id,
-                aas::ScalingPolicy::builder()
-                    .policy_name(format!("{}-{id}", c.dns_name()))
-                    .policy_type("TargetTrackingScaling")
-                    .build()
-                    .scaling_target_id(scalable.reference())
-                    .target_tracking_scaling_policy_configuration(
-                        aas::scaling_policy::TargetTrackingScalingPolicyConfiguration::builder()
-                            .target_value(value)
-                            .build()
-                            .predefined_metric_specification(spec)
-                            .scale_in_cooldown(300)
-                            .scale_out_cooldown(60),
-                    ),
-            );
-        };
-    policy(
-        s,
-        "CpuScaling",
-        "ECSServiceAverageCPUUtilization",
-        70.0,
-        None,
-    );
-    policy(
-        s,
-        "MemoryScaling",
-        "ECSServiceAverageMemoryUtilization",
-        80.0,
-        None,
-    );
-    if let Some(label) = request_label {
-        policy(
-            s,
-            "RequestScaling",
-            "ALBRequestCountPerTarget",
-            500.0,
-            Some(label),
-        );
-    }
 }

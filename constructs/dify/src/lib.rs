@@ -27,6 +27,7 @@ pub mod migration;
 pub mod network;
 pub mod prelude;
 pub mod private;
+mod scaling;
 pub mod services;
 pub mod sizing;
 pub mod sso;
