@@ -23,7 +23,7 @@ use crate::images::PullThroughCache;
 use crate::ingress::DifyIngress;
 use crate::migration::{Migration, MigrationProps};
 use crate::network::DifyNetwork;
-use crate::private::PrivateEndpoints;
+use crate::private::{PrivateEndpoints, SmtpRelay};
 use crate::scaling::{Scaling, autoscaling, capacity, refuse_unsafe_spot};
 use crate::services::Component;
 use crate::task::{Task, TaskProps, TaskSize};
@@ -637,7 +637,13 @@ fn wire_security_groups(
         if let (Some(smtp), Api | Worker | WorkerLong) = (&d.app.smtp, c) {
             // Private-only mode: the relay is inside the network, never the internet.
             if let Some(private) = d.private {
-                out[&c].extend(private.open_smtp(&mut cs, &g[&c], smtp.port));
+                out[&c].extend(private.open_smtp(
+                    &mut cs,
+                    SmtpRelay {
+                        group: &g[&c],
+                        port: smtp.port,
+                    },
+                ));
                 continue;
             }
             out[&c].push(egress(

@@ -223,14 +223,19 @@ impl PrivateEndpoints {
     }
 }
 
+/// Where [`PrivateEndpoints::open_smtp`] lets mail out from.
+#[derive(Debug, Clone, Copy)]
+pub struct SmtpRelay<'a> {
+    /// The task group that sends mail.
+    pub group: &'a SecurityGroupHandle,
+    /// The relay's port.
+    pub port: u16,
+}
+
 impl PrivateEndpoints {
-    /// Mail from `group` to the relay on `port`, inside `egress_cidrs` (never the internet).
-    pub fn open_smtp(
-        &self,
-        scope: &mut Scope<'_>,
-        group: &SecurityGroupHandle,
-        port: u16,
-    ) -> Vec<ResourceRef> {
+    /// Mail from the relay's group to its port, inside `egress_cidrs` (never the internet).
+    pub fn open_smtp(&self, scope: &mut Scope<'_>, relay: SmtpRelay<'_>) -> Vec<ResourceRef> {
+        let SmtpRelay { group, port } = relay;
         self.egress_cidrs
             .iter()
             .enumerate()
