@@ -326,6 +326,7 @@ fn private_endpoints(
             network,
             settings,
             bedrock: props.bedrock.is_some(),
+            ecs_exec: props.operations.ecs_exec,
         },
     ))
 }

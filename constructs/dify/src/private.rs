@@ -32,6 +32,32 @@ pub const EXISTING_SERVICES: [&str; 4] = ["ecr.api", "ecr.dkr", "logs", "secrets
 /// the control plane Dify's Bedrock plugin lists and reads models and inference profiles on.
 pub const BEDROCK_SERVICES: [&str; 2] = ["bedrock", "bedrock-runtime"];
 
+/// The endpoint ECS Exec's data channel needs in a VPC without internet access: the SSM agent
+/// in the task opens its session over `ssmmessages` (ECS developer guide, "Monitor Amazon ECS
+/// containers with ECS Exec", VPC endpoints).
+pub const EXEC_SERVICES: [&str; 1] = ["ssmmessages"];
+
+/// The interface endpoints private mode creates: [`INTERFACE_SERVICES`] but those an existing
+/// VPC's `[network.endpoints]` has, then Bedrock's and ECS Exec's when they are on. One list
+/// for the template and the cost estimate.
+pub fn interface_services(has_existing: bool, bedrock: bool, ecs_exec: bool) -> Vec<&'static str> {
+    let extra = [
+        (bedrock, &BEDROCK_SERVICES[..]),
+        (ecs_exec, &EXEC_SERVICES[..]),
+    ];
+    INTERFACE_SERVICES
+        .iter()
+        .filter(|svc| !has_existing || !EXISTING_SERVICES.contains(svc))
+        .chain(
+            extra
+                .iter()
+                .filter(|(on, _)| *on)
+                .flat_map(|(_, l)| l.iter()),
+        )
+        .copied()
+        .collect()
+}
+
 /// Private-only mode's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrivateSettings {
@@ -62,6 +88,8 @@ pub struct PrivateEndpointsProps<'a> {
     pub settings: &'a PrivateSettings,
     /// Also the Bedrock endpoints ([`BEDROCK_SERVICES`]). Default `false`.
     pub bedrock: bool,
+    /// Also ECS Exec's endpoint ([`EXEC_SERVICES`]). Default `false`.
+    pub ecs_exec: bool,
 }
 
 /// The endpoints a private Dify reaches AWS through, and the rules that let a task group use
@@ -99,17 +127,7 @@ impl PrivateEndpoints {
                 vpc_id: &network.vpc_id,
             },
         );
-        let bedrock: &[&'static str] = if props.bedrock {
-            &BEDROCK_SERVICES
-        } else {
-            &[]
-        };
-        let services: Vec<&'static str> = INTERFACE_SERVICES
-            .iter()
-            .filter(|svc| existing.is_none() || !EXISTING_SERVICES.contains(svc))
-            .chain(bedrock)
-            .copied()
-            .collect();
+        let services = interface_services(existing.is_some(), props.bedrock, props.ecs_exec);
         for service in &services {
             s.add(
                 &endpoint_id(service),

@@ -525,3 +525,53 @@ fn the_constructs_report_a_public_private_dify_and_sso_without_https() {
     let err = format!("{:?}", stack.synth().unwrap_err());
     assert!(err.contains("dify-sso"), "{err}");
 }
+
+#[test]
+fn private_mode_with_ecs_exec_gets_the_session_channel_endpoint_and_the_estimate_counts_them() {
+    let private = format!("{BASE}{PRIVATE}");
+    let with_exec = format!("{private}\n[operations]\necs_exec = true\n");
+    let services = |text: &str| -> Vec<String> {
+        let t = template(&env(text));
+        of_type(&t, "AWS::EC2::VPCEndpoint")
+            .iter()
+            .map(|(_, r)| r["Properties"]["ServiceName"].to_string())
+            .collect()
+    };
+    let without = services(&private);
+    let with = services(&with_exec);
+    assert!(
+        !without.iter().any(|s| s.contains("ssmmessages")),
+        "{without:?}"
+    );
+    assert!(with.iter().any(|s| s.contains("ssmmessages")), "{with:?}");
+    assert_eq!(with.len(), without.len() + 1);
+
+    // The estimate prices what the template creates: one line per endpoint, in each AZ.
+    let estimate = |text: &str| {
+        let props = dify_constructs::DifyProps::from_environment(&env(text));
+        dify_constructs::cost::CostEstimate::for_props(&props).unwrap()
+    };
+    let interface = |text: &str| {
+        let n = services(text).iter().filter(|s| !s.contains(".s3")).count();
+        let e = estimate(text);
+        let l = e
+            .lines
+            .iter()
+            .find(|l| l.item == "interface endpoints (private mode)")
+            .unwrap_or_else(|| panic!("no endpoint line: {:#?}", e.lines))
+            .clone();
+        (n, l)
+    };
+    let (n, line) = interface(&with_exec);
+    assert!(line.basis.starts_with(&format!("{n} × 2 AZs")), "{line:?}");
+    let (m, fewer) = interface(&private);
+    assert_eq!(m + 1, n);
+    assert!(fewer.monthly_usd < line.monthly_usd);
+    assert!(
+        !estimate(BASE)
+            .lines
+            .iter()
+            .any(|l| l.item.starts_with("interface endpoints")),
+        "no private mode, no endpoint line"
+    );
+}

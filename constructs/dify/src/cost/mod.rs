@@ -298,6 +298,26 @@ impl Estimator<'_> {
                 }
             }
         }
+        if self.props.private.is_some() {
+            let has_existing = matches!(
+                &self.props.network,
+                NetworkSettings::Existing {
+                    endpoints: Some(_),
+                    ..
+                }
+            );
+            let n = crate::private::interface_services(
+                has_existing,
+                self.props.bedrock.is_some(),
+                self.props.operations.ecs_exec,
+            )
+            .len();
+            self.line(
+                "interface endpoints (private mode)".into(),
+                format!("{n} × {azs} AZs × {h:.0} h"),
+                n as f64 * azs as f64 * self.p.endpoint_az_hour * h,
+            );
+        }
         if self.props.operations.dashboard {
             self.line(
                 "cloudwatch dashboard".into(),
