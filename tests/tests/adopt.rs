@@ -307,11 +307,3 @@ fn bad_inputs_give_typed_errors() {
     assert_eq!(p.summary.unmapped, state.resources.len());
     assert_eq!(p.summary.imports, 0);
 }
-
-#[test]
-fn the_stateful_list_is_the_deploy_engines() {
-    assert_eq!(
-        cfn_adopt::support::STATEFUL_TYPES,
-        cfn_deploy::engine::STATEFUL_TYPES
-    );
-}

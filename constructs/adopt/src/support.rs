@@ -47,31 +47,4 @@ pub fn supports_import(resource_type: &str) -> bool {
     IMPORTABLE_TYPES.contains(&resource_type)
 }
 
-/// Resource types whose replacement loses data or identity. The same list as the deploy
-/// engine's guard (`cfn_deploy::engine::STATEFUL_TYPES`; a test in `tests/` keeps the two
-/// equal): this crate sits below the deploy crate and cannot depend on it.
-pub const STATEFUL_TYPES: &[&str] = &[
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::DynamoDB::Table",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::DocDB::DBCluster",
-    "AWS::Neptune::DBCluster",
-    "AWS::ElastiCache::CacheCluster",
-    "AWS::ElastiCache::ReplicationGroup",
-    "AWS::ElastiCache::ServerlessCache",
-    "AWS::MemoryDB::Cluster",
-    "AWS::S3::Bucket",
-    "AWS::SecretsManager::Secret",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::EFS::FileSystem",
-    "AWS::OpenSearchService::Domain",
-    "AWS::Elasticsearch::Domain",
-    "AWS::Cognito::UserPool",
-];
-
-/// Whether replacing a resource of this type loses data.
-pub fn is_stateful(resource_type: &str) -> bool {
-    STATEFUL_TYPES.contains(&resource_type)
-}
+pub use cfn_core::stateful::{STATEFUL_TYPES, is_stateful};

@@ -27,6 +27,7 @@ pub mod resource;
 pub mod rules;
 pub mod schema;
 pub mod stack;
+pub mod stateful;
 pub mod synth;
 pub mod template;
 mod validate;

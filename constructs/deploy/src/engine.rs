@@ -171,33 +171,7 @@ pub async fn template_source(
     Ok(TemplateSource::Staged(staged))
 }
 
-/// Resource types whose replacement loses data or identity: databases, caches, buckets,
-/// secrets, KMS keys, log groups, file systems and search domains.
-pub const STATEFUL_TYPES: &[&str] = &[
-    "AWS::RDS::DBCluster",
-    "AWS::RDS::DBInstance",
-    "AWS::DynamoDB::Table",
-    "AWS::DynamoDB::GlobalTable",
-    "AWS::DocDB::DBCluster",
-    "AWS::Neptune::DBCluster",
-    "AWS::ElastiCache::CacheCluster",
-    "AWS::ElastiCache::ReplicationGroup",
-    "AWS::ElastiCache::ServerlessCache",
-    "AWS::MemoryDB::Cluster",
-    "AWS::S3::Bucket",
-    "AWS::SecretsManager::Secret",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::EFS::FileSystem",
-    "AWS::OpenSearchService::Domain",
-    "AWS::Elasticsearch::Domain",
-    "AWS::Cognito::UserPool",
-];
-
-/// True for a stateful type.
-pub fn is_stateful(resource_type: &str) -> bool {
-    STATEFUL_TYPES.contains(&resource_type)
-}
+pub use cfn_core::stateful::{STATEFUL_TYPES, is_stateful};
 
 /// The changes that replace (or may replace) a stateful resource, or remove one the deployed
 /// template does not retain (`DeletionPolicy: Retain`): a logical-ID rename removes the old
