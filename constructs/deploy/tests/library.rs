@@ -57,13 +57,21 @@ fn plan_then_execute_streams_every_event_and_resolves_to_the_outcome() {
         let (done, mut events) = d.execute(&cs, false).await.expect("execute").into_parts();
         let reader = async {
             let mut seen = Vec::new();
+            let mut last = None;
             while let Some(p) = events.next().await {
                 assert!(p.progress.done <= p.progress.total);
+                last = Some(p.progress.clone());
                 seen.push((p.event.logical_id.clone(), p.event.status.clone(), p.path));
             }
-            seen
+            (seen, last)
         };
-        let (outcome, seen) = tokio::join!(done, reader);
+        let (outcome, (seen, last)) = tokio::join!(done, reader);
+        let last = last.expect("events came");
+        assert_eq!(
+            (last.done, last.total),
+            (2, 2),
+            "both resources counted done by the end"
+        );
         let outcome = outcome.expect("the stack settles in CREATE_COMPLETE");
         assert_eq!(outcome.status, "CREATE_COMPLETE");
         assert_eq!(

@@ -1545,3 +1545,35 @@ fn continue_rollback_resumes_a_failed_rollback_and_follows_it() {
     assert_eq!(r.exit, Exit::Refused, "{}", r.all());
     r.assert_printed("no failed rollback to continue");
 }
+
+/// The terminal stack event never shows (DescribeStackEvents can miss one): once the
+/// operation's own events have gone quiet for three polls, DescribeStacks is asked, and its
+/// status ends the wait. Without that check the follower would wait for thirty quiet polls.
+#[test]
+fn a_missed_terminal_stack_event_is_confirmed_after_three_quiet_polls() {
+    let sim = Sim::start();
+    sim.script(vec![
+        vec![
+            stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+            event("Bucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS"),
+            event("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"),
+        ],
+        vec![
+            event("Bucket", "AWS::S3::Bucket", "CREATE_COMPLETE"),
+            event("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE"),
+        ],
+    ]);
+    // The stack completes, but its CREATE_COMPLETE event is never listed.
+    let other = sim.clone();
+    sim.on_call("DescribeStackEvents", 3, move || {
+        other.set_status("Dev", "CREATE_COMPLETE")
+    });
+    let r = run(&project(), &["deploy", "dev", "--yes"], &opts(&sim));
+    assert_eq!(r.exit, Exit::Ok, "{}", r.all());
+    r.assert_printed("✓ Dev: CREATE_COMPLETE");
+    let polls = count(&sim.actions(), "DescribeStackEvents");
+    assert!(
+        polls <= 8,
+        "{polls} DescribeStackEvents: the quiet-poll check should have asked DescribeStacks after three"
+    );
+}
