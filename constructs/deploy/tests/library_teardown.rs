@@ -11,7 +11,7 @@ use cfn_deploy::events::PollConfig;
 use cfn_deploy::project::{Environment, Project};
 use cfn_deploy::stack::StatusClass;
 use support::RawProject;
-use support::sim::{ACCOUNT, REGION, Sim, StackSeed, event, stack_event};
+use support::sim::{ACCOUNT, Fault, REGION, Sim, StackSeed, event, stack_event};
 
 fn settings(sim: &Sim) -> AwsSettings {
     support::local_settings(&sim.url(), RetryPolicy::fast(3))
@@ -245,4 +245,23 @@ fn status_reads_one_row_of_list_and_names_another_account_rather_than_failing() 
             }
         );
     });
+}
+
+/// A DescribeStacks that fails (not "does not exist") is an error: taking it for a missing
+/// stack would make `destroy` say "nothing to destroy" and `list` "not deployed", falsely.
+#[test]
+fn a_failing_describe_is_an_error_not_a_missing_stack() {
+    let sim = Sim::start();
+    sim.seed(deployed("CREATE_COMPLETE"));
+    sim.fault("DescribeStacks", Fault::Internal, 100);
+    block_on(async {
+        let aws = aws(&sim).await;
+        let listed = status(&aws, &env()).await;
+        assert!(listed.is_err(), "{listed:?}");
+        let destroyed = Destruction::prepare(aws.clone(), request()).await;
+        assert!(destroyed.is_err(), "{destroyed:?}");
+        let watched = watch(aws, request()).await;
+        assert!(watched.is_err(), "{watched:?}");
+    });
+    assert!(sim.requests("DeleteStack").is_empty());
 }
