@@ -11,7 +11,7 @@ use cfn_deploy::deployment::{
 use cfn_deploy::events::PollConfig;
 use cfn_deploy::project::{Environment, Project};
 use support::RawProject;
-use support::sim::{REGION, Sim, StackSeed, stack_event};
+use support::sim::{Fault, REGION, Sim, StackSeed, stack_event};
 
 fn settings(sim: &Sim) -> AwsSettings {
     support::local_settings(&sim.url(), RetryPolicy::fast(3))
@@ -220,6 +220,31 @@ fn a_preview_compares_without_a_change_set_even_while_the_stack_is_busy() {
             "{:?}",
             p.settings
         );
+    });
+    assert!(sim.requests("CreateChangeSet").is_empty());
+}
+
+/// A GetTemplate that fails is an error: taking it for "no template" would show every resource
+/// as new in a diff, and plan an update against nothing.
+#[test]
+fn a_failing_get_template_is_an_error_not_an_empty_stack() {
+    let sim = Sim::start();
+    let project = RawProject::new(Vec::new());
+    let req = request(&project);
+    sim.seed(
+        StackSeed::new("Dev", "UPDATE_COMPLETE")
+            .template(&req.synth.body)
+            .events(vec![stack_event("CREATE_COMPLETE")]),
+    );
+    sim.fault("GetTemplate", Fault::Internal, 100);
+    runtime().block_on(async {
+        let aws = Aws::connect(&settings(&sim), None, ApiLog::new())
+            .await
+            .expect("aws");
+        let previewed = preview(aws.clone(), &req, &cfn_resources::schema_for).await;
+        assert!(previewed.is_err(), "{previewed:?}");
+        let prepared = Deployment::prepare(aws, req).await;
+        assert!(prepared.is_err(), "{prepared:?}");
     });
     assert!(sim.requests("CreateChangeSet").is_empty());
 }
