@@ -265,3 +265,48 @@ fn a_failing_describe_is_an_error_not_a_missing_stack() {
     });
     assert!(sim.requests("DeleteStack").is_empty());
 }
+
+/// An operation started without a ClientRequestToken on a stack with no earlier events (a
+/// CreateStack call without one): watch has neither a token nor a horizon to stop at, so it reads back to the
+/// operation's own stack-level start, and every event of it is in the stream.
+#[test]
+fn watch_without_a_token_or_a_horizon_reads_back_to_the_operations_start() {
+    let sim = Sim::start();
+    sim.seed(
+        StackSeed::new("Dev", "CREATE_IN_PROGRESS")
+            .template(&template())
+            .events(vec![
+                stack_event("CREATE_IN_PROGRESS").reason("User Initiated"),
+                event("Queue", "AWS::SQS::Queue", "CREATE_IN_PROGRESS"),
+                event("Queue", "AWS::SQS::Queue", "CREATE_COMPLETE"),
+            ])
+            .in_progress("unused", vec![vec![stack_event("CREATE_COMPLETE")]])
+            .untokened(),
+    );
+    block_on(async {
+        let Some(Watched::Running { execution, .. }) =
+            watch(aws(&sim).await, request()).await.expect("watch")
+        else {
+            panic!("an operation is running");
+        };
+        let (done, mut events) = execution.into_parts();
+        let reader = async {
+            let mut seen = Vec::new();
+            while let Some(p) = events.next().await {
+                seen.push(format!("{} {}", p.event.logical_id, p.event.status));
+            }
+            seen
+        };
+        let (outcome, seen) = tokio::join!(done, reader);
+        assert_eq!(outcome.expect("settles").status, "CREATE_COMPLETE");
+        assert_eq!(
+            seen,
+            [
+                "Dev CREATE_IN_PROGRESS",
+                "Queue CREATE_IN_PROGRESS",
+                "Queue CREATE_COMPLETE",
+                "Dev CREATE_COMPLETE"
+            ]
+        );
+    });
+}

@@ -105,6 +105,8 @@ pub struct StackSeed {
     pub pending: Vec<Vec<EventSpec>>,
     /// The token the events of the operation in progress carry.
     pub token: Option<String>,
+    /// No event carries a token (an operation started without a ClientRequestToken).
+    pub untokened: bool,
 }
 
 impl StackSeed {
@@ -120,6 +122,7 @@ impl StackSeed {
             events: Vec::new(),
             pending: Vec::new(),
             token: None,
+            untokened: false,
         }
     }
     /// Sets the deployed template.
@@ -143,6 +146,12 @@ impl StackSeed {
     /// Events already emitted.
     pub fn events(mut self, e: Vec<EventSpec>) -> Self {
         self.events = e;
+        self
+    }
+    /// No event carries a ClientRequestToken, the seeded ones included (a stack created by an
+    /// API call without one): the seeded events may be the running operation's first.
+    pub fn untokened(mut self) -> Self {
+        self.untokened = true;
         self
     }
     /// An operation in progress: batches revealed one per poll, events carrying `token`.
@@ -363,10 +372,15 @@ impl Sim {
         let old: Vec<Ev> = seed
             .events
             .iter()
-            .map(|e| st.make_event(&stack.name, e, Some("earlier-op")))
+            .map(|e| {
+                // Seeded events are an earlier operation's, unless the operation in progress
+                // runs without a token: then they may be its own first events.
+                let earlier = (!seed.untokened).then_some("earlier-op");
+                st.make_event(&stack.name, e, earlier)
+            })
             .collect();
         stack.events = old;
-        let token = seed.token.clone();
+        let token = seed.token.clone().filter(|_| !seed.untokened);
         let pending: Vec<Vec<Ev>> = seed
             .pending
             .iter()
