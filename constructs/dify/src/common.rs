@@ -113,6 +113,10 @@ pub enum Destination<'a> {
     Group(&'a SecurityGroupHandle),
     /// An IPv4 range (`0.0.0.0/0` for the internet through the NAT).
     Cidr(&'a str),
+    /// Members of a security group the stack does not own, by ID (a VPC's own endpoints).
+    GroupId(&'a str),
+    /// A managed prefix list (`pl-…`: S3 through its gateway endpoint).
+    PrefixList(&'a str),
 }
 
 /// Inputs of [`egress`].
@@ -147,6 +151,8 @@ pub fn egress(scope: &mut Scope<'_>, id: &str, props: Egress<'_>) -> ResourceRef
     rule = match to {
         Destination::Group(g) => rule.destination_security_group_id(g.group_id()),
         Destination::Cidr(c) => rule.cidr_ip(c),
+        Destination::GroupId(id) => rule.destination_security_group_id(id),
+        Destination::PrefixList(pl) => rule.destination_prefix_list_id(pl),
     };
     scope.add(id, rule).resource_ref().clone()
 }

@@ -6,6 +6,8 @@ use cfn_resources::ec2;
 use cfn_resources::ec2::SecurityGroupHandle;
 use ipnet::IpNet;
 
+use crate::common::{Destination, Egress, egress};
+
 /// The VPC Dify runs in.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NetworkSettings {
@@ -246,16 +248,15 @@ pub(crate) fn fargate_through_endpoints(
 ) -> Vec<ResourceRef> {
     use cfn_core::Handle as _;
     let why = "Fargate pulls, secrets and logs through the VPC's interface endpoints";
-    let to_endpoints = s.add(
+    let to_endpoints = egress(
+        s,
         "EndpointsEgress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_security_group_id(endpoints.security_group_id.as_str())
-            .description(why),
+        Egress {
+            group,
+            to: Destination::GroupId(&endpoints.security_group_id),
+            port: 443,
+            description: why,
+        },
     );
     let endpoints_admit = s.add(
         "EndpointsIngress",
@@ -268,25 +269,17 @@ pub(crate) fn fargate_through_endpoints(
             .to_port(443)
             .description("Dify sandbox: Fargate pulls, secrets and logs"),
     );
-    let to_s3 = s.add(
+    let to_s3 = egress(
+        s,
         "S3Egress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_prefix_list_id(endpoints.s3_prefix_list_id.as_str())
-            .description("image layers from S3 through the gateway endpoint"),
+        Egress {
+            group,
+            to: Destination::PrefixList(&endpoints.s3_prefix_list_id),
+            port: 443,
+            description: "image layers from S3 through the gateway endpoint",
+        },
     );
-    [
-        to_endpoints.resource_ref(),
-        endpoints_admit.resource_ref(),
-        to_s3.resource_ref(),
-    ]
-    .into_iter()
-    .cloned()
-    .collect()
+    vec![to_endpoints, endpoints_admit.resource_ref().clone(), to_s3]
 }
 
 /// Host bits per subnet so `blocks` subnets fill the VPC: the VPC's prefix plus enough bits to

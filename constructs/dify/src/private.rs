@@ -200,18 +200,16 @@ impl PrivateEndpoints {
         if let Some(existing) = &self.existing_group {
             rules.extend(open_existing(scope, group, existing));
         }
-        let s3 = scope.add(
+        rules.push(egress(
+            scope,
             "S3Egress",
-            ec2::SecurityGroupEgress::builder()
-                .group_id(group.group_id())
-                .ip_protocol("tcp")
-                .build()
-                .from_port(443)
-                .to_port(443)
-                .destination_prefix_list_id(self.s3_prefix_list_id.as_str())
-                .description("image layers and files from S3 through the gateway endpoint"),
-        );
-        rules.push(s3.resource_ref().clone());
+            Egress {
+                group,
+                to: Destination::PrefixList(&self.s3_prefix_list_id),
+                port: 443,
+                description: "image layers and files from S3 through the gateway endpoint",
+            },
+        ));
         rules
     }
 
@@ -279,16 +277,15 @@ fn open_existing(
     group: &SecurityGroupHandle,
     existing: &str,
 ) -> Vec<ResourceRef> {
-    let out = scope.add(
+    let out = egress(
+        scope,
         "VpcEndpointsEgress",
-        ec2::SecurityGroupEgress::builder()
-            .group_id(group.group_id())
-            .ip_protocol("tcp")
-            .build()
-            .from_port(443)
-            .to_port(443)
-            .destination_security_group_id(existing)
-            .description("ECR, logs and secrets through the VPC's own interface endpoints"),
+        Egress {
+            group,
+            to: Destination::GroupId(existing),
+            port: 443,
+            description: "ECR, logs and secrets through the VPC's own interface endpoints",
+        },
     );
     let admit = scope.add(
         "VpcEndpointsIngress",
@@ -301,7 +298,7 @@ fn open_existing(
             .to_port(443)
             .description("from a Dify task"),
     );
-    vec![out.resource_ref().clone(), admit.resource_ref().clone()]
+    vec![out, admit.resource_ref().clone()]
 }
 
 /// `EcrApi`, `Logs`, `BedrockRuntime`: a logical-ID fragment from a service name.
