@@ -73,6 +73,15 @@ pub fn is_success(status: &str) -> bool {
     )
 }
 
+/// The refusal of an operation on a busy or stuck stack, with its next step.
+pub fn blocked(stack: &DeployedStack, cli: &str, env: &str) -> DeployError {
+    DeployError::Blocked {
+        stack: stack.name.clone(),
+        status: stack.status.clone(),
+        next_step: blocked_next_step(stack, cli, env).unwrap_or_default(),
+    }
+}
+
 /// The next step for a stack that cannot be deployed right now, or `None` when it can.
 pub fn blocked_next_step(stack: &DeployedStack, cli: &str, env: &str) -> Option<String> {
     let name = &stack.name;

@@ -159,12 +159,11 @@ impl Destruction {
 /// (`DELETE_FAILED`, `ROLLBACK_FAILED`, …) can, and deleting is often its way out.
 fn refuse_busy_or_protected(s: &DeployedStack, request: &StackRequest) -> Result<(), DeployError> {
     if classify_status(&s.status) == StatusClass::Busy {
-        let env = &request.environment.name;
-        return Err(DeployError::Blocked {
-            stack: s.name.clone(),
-            status: s.status.clone(),
-            next_step: stack::blocked_next_step(s, &request.program, env).unwrap_or_default(),
-        });
+        return Err(stack::blocked(
+            s,
+            &request.program,
+            &request.environment.name,
+        ));
     }
     if s.termination_protection {
         return Err(DeployError::TerminationProtected {

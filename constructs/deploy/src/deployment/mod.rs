@@ -238,13 +238,7 @@ impl Deployment {
         let env = &self.request.environment;
         match classify_status(&s.status) {
             StatusClass::Busy | StatusClass::Stuck => {
-                let next_step = stack::blocked_next_step(&s, &self.request.program, &env.name)
-                    .unwrap_or_default();
-                return Err(DeployError::Blocked {
-                    stack: s.name.clone(),
-                    status: s.status.clone(),
-                    next_step,
-                });
+                return Err(stack::blocked(&s, &self.request.program, &env.name));
             }
             StatusClass::Review | StatusClass::Deleted => self.start = Start::Create,
             StatusClass::FailedCreate => self.start = Start::RecreateAfterFailedCreate,

@@ -171,9 +171,7 @@ impl Import {
         let (program, env) = (&self.request.program, &self.request.environment.name);
         match classify_status(&s.status) {
             StatusClass::Busy | StatusClass::Stuck => {
-                return Err(blocked(
-                    stack::blocked_next_step(&s, program, env).unwrap_or_default(),
-                ));
+                return Err(stack::blocked(&s, program, env));
             }
             // CloudFormation cannot import into a stack whose first create failed: it holds
             // nothing and must go first.
