@@ -8,11 +8,10 @@ use std::path::PathBuf;
 
 use cfn_adopt::{AdoptPlan, Disposition, TerraformState};
 
-use super::deploy::{is_yes, step_error};
+use super::deploy::{ask, interrupted_cleanup, step_error};
 use super::follow::{Followed, failure, follow_execution, interrupted, success};
 use super::{CliError, Exit, Run, Select};
 use crate::changeset::{ChangeSet, ResourceToImport};
-use crate::console::Answer;
 use crate::diff::table;
 use crate::import::{Import, ImportRequest};
 use crate::project::{Environment, Project, stack_tags};
@@ -290,11 +289,7 @@ async fn plan_change_set<P: Project + ?Sized>(
     };
     match planned {
         None => {
-            let c = import.discard().await;
-            run.console().err(format!(
-                "Interrupted: {}; nothing was changed.",
-                c.summary()
-            ));
+            interrupted_cleanup(run, &import.discard().await);
             Ok(None)
         }
         Some(r) => r.map(Some).map_err(|e| {
@@ -319,22 +314,7 @@ async fn confirm<P: Project + ?Sized>(
         render::change_count(cs),
         cs.stack_name
     );
-    match run.console().prompt(&question, &run.ctx.interrupt).await {
-        Answer::Line(a) if is_yes(&a) => None,
-        Answer::Interrupted => {
-            let c = import.discard().await;
-            run.console().err(format!(
-                "Interrupted: {}; nothing was changed.",
-                c.summary()
-            ));
-            Some(Exit::Interrupted)
-        }
-        _ => {
-            let c = import.discard().await;
-            run.console().out(format!("Not imported: {}.", c.summary()));
-            Some(Exit::Refused)
-        }
-    }
+    ask(run, &question, "Not imported", || import.discard()).await
 }
 
 /// After IMPORT_COMPLETE: Terraform must forget what the stack now owns, then the ordinary

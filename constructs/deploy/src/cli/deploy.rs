@@ -273,11 +273,7 @@ async fn plan<P: Project + ?Sized>(
     };
     match planned {
         None => {
-            let c = d.discard().await;
-            run.console().err(format!(
-                "Interrupted: {}; nothing was changed.",
-                c.summary()
-            ));
+            interrupted_cleanup(run, &d.discard().await);
             Ok(Err(Exit::Interrupted))
         }
         Some(Err(e)) => Err(step_error(
@@ -393,22 +389,41 @@ async fn confirm<P: Project + ?Sized>(
         render::change_count(cs),
         cs.stack_name
     );
-    match run.console().prompt(&question, &run.ctx.interrupt).await {
+    ask(run, &question, "Not deployed", || d.discard()).await
+}
+
+/// Asks `question`; on anything but yes, runs `discard` (what removes the change set) and says
+/// what it removed: after an interrupt on stderr (exit 130), after a no as `declined` (exit 3).
+pub(super) async fn ask<P, F>(
+    run: &Run<'_, P>,
+    question: &str,
+    declined: &str,
+    discard: impl FnOnce() -> F,
+) -> Option<Exit>
+where
+    P: Project + ?Sized,
+    F: std::future::Future<Output = Cleanup>,
+{
+    match run.console().prompt(question, &run.ctx.interrupt).await {
         Answer::Line(a) if is_yes(&a) => None,
         Answer::Interrupted => {
-            let c = d.discard().await;
-            run.console().err(format!(
-                "Interrupted: {}; nothing was changed.",
-                c.summary()
-            ));
+            interrupted_cleanup(run, &discard().await);
             Some(Exit::Interrupted)
         }
         _ => {
-            let c = d.discard().await;
-            run.console().out(format!("Not deployed: {}.", c.summary()));
+            let c = discard().await;
+            run.console().out(format!("{declined}: {}.", c.summary()));
             Some(Exit::Refused)
         }
     }
+}
+
+/// After an interrupt before anything ran: what the cleanup removed, and that nothing changed.
+pub(super) fn interrupted_cleanup<P: Project + ?Sized>(run: &Run<'_, P>, c: &Cleanup) {
+    run.console().err(format!(
+        "Interrupted: {}; nothing was changed.",
+        c.summary()
+    ));
 }
 
 /// Lifts the stack policy if asked, executes, follows, and finishes (outputs file,
